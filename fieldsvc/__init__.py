@@ -1,0 +1,63 @@
+"""fieldsvc: field service and mobile workforce management."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _templates_dir() -> str:
+    # Installed wheels carry the templates inside the package; a source checkout keeps
+    # them in the top-level templates/ folder.
+    installed = PACKAGE_DIR / "templates"
+    return str(installed if installed.is_dir() else PACKAGE_DIR.parent / "templates")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create the Flask application; `config` overrides the environment."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=_templates_dir(),
+        static_folder=str(PACKAGE_DIR / "static"),
+    )
+    from fieldsvc.config import from_environment
+
+    if config and config.get("INSTANCE_PATH"):
+        app.instance_path = config["INSTANCE_PATH"]
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    from sqlalchemy.orm import Session
+
+    from fieldsvc import audit, db_setup  # noqa: F401 - db_setup installs SQLite pragmas
+    from fieldsvc.errors import register_error_handlers
+    from fieldsvc.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    audit.install(Session)
+
+    # The RMA package registers its models with the shared metadata on import.
+    import rma.models  # noqa: F401
+
+    register_error_handlers(app)
+
+    from fieldsvc.transaction import register_request_transaction
+
+    register_request_transaction(app)
+
+    from fieldsvc.api import register_api
+    from fieldsvc.web import register_web
+
+    register_api(app)
+    register_web(app)
+    return app

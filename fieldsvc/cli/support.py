@@ -1,0 +1,55 @@
+"""What CLI commands share: the acting user, problem reporting, serving."""
+
+from __future__ import annotations
+
+import getpass
+from contextlib import contextmanager
+
+import click
+
+from fieldsvc.context import Actor, acting_as
+from fieldsvc.errors import Problem
+from fieldsvc.extensions import db
+
+
+@contextmanager
+def cli_actor():
+    """Record CLI writes in the audit log as the operating-system user."""
+    try:
+        name = getpass.getuser()
+    except Exception:  # no login name in some containers
+        name = "unknown"
+    with acting_as(Actor(id=None, name=f"cli:{name}", source="cli")) as actor:
+        yield actor
+
+
+@contextmanager
+def fail_on_problem():
+    """Turn a Problem into a clear message and a non-zero exit, with nothing written."""
+    try:
+        yield
+    except Problem as exc:
+        db.session.rollback()
+        lines = [exc.detail or exc.title]
+        for field, messages in (exc.extensions.get("errors") or {}).items():
+            text = "; ".join(map(str, messages)) if isinstance(messages, list) else messages
+            lines.append(f"  {field}: {text}")
+        raise click.ClickException("\n".join(lines)) from exc
+
+
+def run_server(app, host: str, port: int, threads: int = 8) -> None:
+    """Serve `app` in this process with gunicorn (one worker, several threads)."""
+    from gunicorn.app.base import BaseApplication
+
+    class _Embedded(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return app
+
+    click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    _Embedded().run()

@@ -1,0 +1,43 @@
+"""Configuration read from the environment, with documented defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_environment(instance_path: str) -> dict:
+    """Build the configuration mapping from environment variables.
+
+    Every key here is documented in README.md ("Configuration").
+    """
+    env = os.environ
+    default_db = "sqlite:///" + str(Path(instance_path) / "fieldsvc.sqlite3")
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY", "dev-insecure-change-me"),
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(env.get("DATABASE_URL", default_db)),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "API_MAX_PER_PAGE": int(env.get("FIELDSVC_MAX_PER_PAGE", "200")),
+        "API_DEFAULT_PER_PAGE": int(env.get("FIELDSVC_DEFAULT_PER_PAGE", "50")),
+        "DEFAULT_TIMEZONE": env.get("FIELDSVC_TIMEZONE", "Asia/Tehran"),
+        "MAX_CONTENT_LENGTH": int(env.get("FIELDSVC_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
+        "TOKEN_TTL_SECONDS": int(env.get("FIELDSVC_TOKEN_TTL", "3600")),
+        "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS", "07:30-18:00"),
+        "SESSION_COOKIE_SECURE": _bool(env.get("FIELDSVC_SECURE_COOKIES"), False),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+    }

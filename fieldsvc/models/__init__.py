@@ -1,0 +1,50 @@
+"""The domain model (SPEC §3), one aggregate per module."""
+
+from fieldsvc.models.audit import AuditEntry
+from fieldsvc.models.base import Base, utcnow
+from fieldsvc.models.contract import ServiceContract, SlaTarget
+from fieldsvc.models.customer import Customer, Site
+from fieldsvc.models.interaction import Interaction
+from fieldsvc.models.inventory import Part, StockLevel, StockMovement, Warehouse
+from fieldsvc.models.optimization import OptimizationRun
+from fieldsvc.models.pm import PmPlan, PmPlanAsset, PmPlanPart, PmPlanSkill
+from fieldsvc.models.product import Asset, AssetContract, MeterReading, Product
+from fieldsvc.models.recall import (
+    CampaignPart,
+    CampaignPhase,
+    CampaignVin,
+    Dealership,
+    DealershipDay,
+    DealershipHoliday,
+    RecallAppointment,
+    RecallCampaign,
+    RecallCampaignProduct,
+)
+from fieldsvc.models.ticket import Ticket
+from fieldsvc.models.user import User
+from fieldsvc.models.work_order import (
+    WorkOrder,
+    WorkOrderPart,
+    WorkOrderSkill,
+    WorkOrderTransition,
+    WorkOrderWindow,
+)
+from fieldsvc.models.workforce import (
+    Absence,
+    Certification,
+    Shift,
+    Skill,
+    Technician,
+    TechnicianSkill,
+)
+
+__all__ = [
+    "Absence", "Asset", "AssetContract", "AuditEntry", "Base", "CampaignPart", "CampaignPhase",
+    "CampaignVin", "Certification", "Customer", "Dealership", "DealershipDay",
+    "DealershipHoliday", "Interaction", "MeterReading", "OptimizationRun", "Part", "PmPlan",
+    "PmPlanAsset", "PmPlanPart", "PmPlanSkill", "Product", "RecallAppointment",
+    "RecallCampaign", "RecallCampaignProduct", "ServiceContract", "Shift", "Site", "Skill",
+    "SlaTarget", "StockLevel", "StockMovement", "Technician", "TechnicianSkill", "Ticket",
+    "User", "WorkOrder", "WorkOrderPart", "WorkOrderSkill", "WorkOrderTransition",
+    "WorkOrderWindow", "Warehouse", "utcnow",
+]

@@ -1,0 +1,1 @@
+"""marshmallow schemas: the API contract (input whitelists and output shapes)."""

@@ -1,0 +1,28 @@
+"""Phone numbers as caller ID delivers them, reduced to one comparable key."""
+
+from __future__ import annotations
+
+import re
+
+DEFAULT_COUNTRY_CODE = "98"
+
+
+def phone_key(raw: str | None, country_code: str = DEFAULT_COUNTRY_CODE) -> str | None:
+    """Return the national significant number: '+98 912-345 6789' → '9123456789'.
+
+    Caller ID may arrive with an international prefix (00 or +), the country code, a
+    trunk 0, or none of them; all reduce to the same key.
+    """
+    if not raw:
+        return None
+    digits = re.sub(r"\D", "", raw)
+    if digits.startswith("00"):
+        digits = digits[2:]
+    elif raw.strip().startswith("+"):
+        pass
+    else:
+        digits = digits.lstrip("0")
+        return digits or None
+    if digits.startswith(country_code):
+        digits = digits[len(country_code):]
+    return digits.lstrip("0") or None

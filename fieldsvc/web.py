@@ -1,0 +1,39 @@
+"""Health check and the API documentation page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, url_for
+from sqlalchemy import text
+
+from fieldsvc.errors import Problem
+from fieldsvc.extensions import db
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # the database does not answer
+        current_app.logger.warning("health check failed: %s", exc)
+        raise Problem("The database does not answer.", status=503, title="Unavailable",
+                      slug="unavailable") from exc
+    return jsonify(status="ok")
+
+
+@bp.get("/api/docs")
+def api_docs():
+    spec = current_app.extensions["fieldsvc_api"].spec.to_dict()
+    return render_template("api_docs.html", spec=spec)
+
+
+@bp.get("/")
+def index():
+    if "console.home" in current_app.view_functions:
+        return redirect(url_for("console.home"))
+    return redirect(url_for("web.api_docs"))
+
+
+def register_web(app: Flask) -> None:
+    app.register_blueprint(bp)
