@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 import click
 from flask.cli import FlaskGroup
 
 from fieldsvc import create_app
-
-# Modules that add commands to `cli`; each registers with @cli.command.
-COMMAND_MODULES = ["fieldsvc.cli.core"]
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
@@ -19,8 +17,9 @@ def cli() -> None:
     """Field service management: serve the app, manage data, plan technicians."""
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(_name)
+# Every module of this package adds its commands to `cli` with @cli.command on import.
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    importlib.import_module(f"{__name__}.{_info.name}")
 
 
 def main() -> None:

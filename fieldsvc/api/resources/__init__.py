@@ -1,15 +1,17 @@
-"""Every REST resource blueprint, in the order they appear in the OpenAPI document."""
+"""REST resource blueprints: every module here exposes a `blueprints` list.
+
+Modules are discovered by name, so adding a resource means adding a module, nothing else.
+"""
 
 from __future__ import annotations
 
 import importlib
-
-MODULES = ["customers"]
+import pkgutil
 
 
 def blueprints() -> list:
     found = []
-    for name in MODULES:
-        module = importlib.import_module(f"fieldsvc.api.resources.{name}")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
         found.extend(module.blueprints)
     return found
