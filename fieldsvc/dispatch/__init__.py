@@ -1,0 +1,1 @@
+"""Dispatching: turn the database into optimizer input, run the optimizer, publish plans."""

@@ -1,0 +1,289 @@
+"""Build the optimizer's input (`scheduler.Problem`) from the database.
+
+Everything the optimizer sees comes from here: technicians' shifts, breaks, absences,
+skills and van stock; open work orders with their windows, skills, parts, SLA, pins and
+started state; warehouse stock; the customer's last technician (continuity). Ids are the
+database ids as strings. Work orders that cannot even be described to the optimizer (a site
+without coordinates) are returned separately with the reason.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+import scheduler
+from fieldsvc.models import (
+    OptimizationRun,
+    Part,
+    Site,
+    StockLevel,
+    Technician,
+    TechnicianSkill,
+    Warehouse,
+    WorkOrder,
+    WorkOrderPart,
+    WorkOrderSkill,
+)
+from fieldsvc.models.enums import RunStatus, WarehouseKind, WorkOrderStatus
+
+# Work the optimizer may place or move.
+PLANNABLE = (WorkOrderStatus.NEW, WorkOrderStatus.SCHEDULED)
+# Work already with a technician today: fixed where it is.
+FIXED = (WorkOrderStatus.DISPATCHED, WorkOrderStatus.EN_ROUTE, WorkOrderStatus.ON_SITE)
+STARTED = (WorkOrderStatus.EN_ROUTE, WorkOrderStatus.ON_SITE)
+
+
+@dataclass
+class Snapshot:
+    """The optimizer input plus what could not be put into it."""
+
+    problem: scheduler.Problem
+    origin: datetime
+    skipped: dict[str, str] = field(default_factory=dict)  # work order id -> reason
+    versions: dict[str, int] = field(default_factory=dict)  # work order id -> version
+
+
+def _seconds(origin: datetime, moment: datetime) -> int:
+    return int((moment - origin).total_seconds())
+
+
+def _at(origin: datetime, tz: ZoneInfo, day: date, clock: time) -> int:
+    return _seconds(origin, datetime.combine(day, clock, tzinfo=tz))
+
+
+def _technician(tech: Technician, origin: datetime, tz: ZoneInfo, days: list[date],
+                van_stock: dict[str, int]) -> scheduler.Technician:
+    shifts_by_weekday = {s.weekday: s for s in tech.shifts}
+    shifts = []
+    for index, day in enumerate(days):
+        pattern = shifts_by_weekday.get(day.weekday())
+        if pattern is None:
+            continue
+        start = _at(origin, tz, day, pattern.start_time)
+        end = _at(origin, tz, day, pattern.end_time)
+        breaks: tuple[scheduler.Break, ...] = ()
+        if tech.break_minutes and tech.break_window_start and tech.break_window_end:
+            duration = tech.break_minutes * 60
+            window_start = max(start, _at(origin, tz, day, tech.break_window_start))
+            latest_start = min(end, _at(origin, tz, day, tech.break_window_end)) - duration
+            if latest_start >= window_start:
+                breaks = (scheduler.Break(scheduler.TimeWindow(window_start, latest_start),
+                                          duration),)
+        shifts.append(scheduler.Shift(day=index, start=start, end=end, breaks=breaks))
+    horizon_start = _seconds(origin, origin)
+    horizon_end = len(days) * scheduler.model.DAY
+    absences = []
+    for absence in tech.absences:
+        a, b = _seconds(origin, absence.starts_at), _seconds(origin, absence.ends_at)
+        if b > horizon_start and a < horizon_end:
+            absences.append(scheduler.TimeWindow(max(a, horizon_start), min(b, horizon_end)))
+    return scheduler.Technician(
+        id=str(tech.id),
+        start=scheduler.Location(tech.home_latitude, tech.home_longitude),
+        shifts=shifts,
+        absences=absences,
+        skills={ts.skill.code: ts.level for ts in tech.skills},
+        van_stock=van_stock,
+        max_work=tech.max_work_minutes * 60,
+        overtime_allowance=tech.overtime_limit_minutes * 60,
+    )
+
+
+def _last_technicians(session: Session, customer_ids: set[int]) -> dict[int, int]:
+    """Customer id -> the technician of their most recently completed work order."""
+    if not customer_ids:
+        return {}
+    latest = (
+        select(WorkOrder.customer_id, func.max(WorkOrder.completed_at).label("at"))
+        .where(WorkOrder.customer_id.in_(customer_ids),
+               WorkOrder.status == WorkOrderStatus.COMPLETED,
+               WorkOrder.technician_id.is_not(None))
+        .group_by(WorkOrder.customer_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(WorkOrder.customer_id, WorkOrder.technician_id).join(
+            latest,
+            (WorkOrder.customer_id == latest.c.customer_id)
+            & (WorkOrder.completed_at == latest.c.at),
+        )
+    )
+    return {customer: tech for customer, tech in rows}
+
+
+def _stock(session: Session, warehouse_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Warehouse id -> part sku -> available (on hand minus reserved)."""
+    result: dict[int, dict[str, int]] = defaultdict(dict)
+    if not warehouse_ids:
+        return result
+    rows = session.execute(
+        select(StockLevel.warehouse_id, Part.sku, StockLevel.on_hand - StockLevel.reserved)
+        .join(Part, Part.id == StockLevel.part_id)
+        .where(StockLevel.warehouse_id.in_(warehouse_ids))
+    )
+    for warehouse_id, sku, available in rows:
+        if available > 0:
+            result[warehouse_id][sku] = available
+    return result
+
+
+def previous_plan(session: Session, plan_date: date, territory: str | None
+                  ) -> scheduler.Plan | None:
+    """The plan last published for this day and territory, for stability."""
+    run = session.scalar(
+        select(OptimizationRun)
+        .where(OptimizationRun.plan_date == plan_date,
+               OptimizationRun.territory.is_(None) if territory is None
+               else OptimizationRun.territory == territory,
+               OptimizationRun.status == RunStatus.FINISHED,
+               OptimizationRun.published_at.is_not(None))
+        .order_by(OptimizationRun.published_at.desc())
+        .limit(1)
+    )
+    if run is None or not run.result or "plan" not in run.result:
+        return None
+    return scheduler.Plan.from_dict(run.result["plan"])
+
+
+def build_snapshot(
+    session: Session,
+    plan_date: date,
+    *,
+    horizon_days: int = 1,
+    territory: str | None = None,
+    technician_ids: list[int] | None = None,
+    timezone: str = "Asia/Tehran",
+    weights: scheduler.Weights | None = None,
+) -> Snapshot:
+    """Describe `horizon_days` from `plan_date` (local midnight in `timezone`) as a Problem."""
+    tz = ZoneInfo(timezone)
+    origin = datetime.combine(plan_date, time(0), tzinfo=tz)
+    days = [plan_date + timedelta(days=i) for i in range(horizon_days)]
+    horizon_end = origin + timedelta(days=horizon_days)
+
+    tech_query = (
+        select(Technician)
+        .where(Technician.active.is_(True))
+        .options(selectinload(Technician.skills).selectinload(TechnicianSkill.skill),
+                 selectinload(Technician.shifts), selectinload(Technician.absences))
+        .order_by(Technician.id)
+    )
+    if territory is not None:
+        tech_query = tech_query.where(Technician.territory == territory)
+    if technician_ids:
+        tech_query = tech_query.where(Technician.id.in_(technician_ids))
+    techs = session.scalars(tech_query).all()
+    van_ids = [t.van_warehouse_id for t in techs if t.van_warehouse_id]
+
+    depots = session.scalars(
+        select(Warehouse).where(Warehouse.kind.in_([WarehouseKind.CENTRAL,
+                                                    WarehouseKind.REGIONAL]),
+                                Warehouse.latitude.is_not(None),
+                                Warehouse.longitude.is_not(None))
+        .order_by(Warehouse.id)
+    ).all()
+    stock = _stock(session, van_ids + [w.id for w in depots])
+
+    tech_ids = {t.id for t in techs}
+    wo_query = (
+        select(WorkOrder)
+        .join(Site, Site.id == WorkOrder.site_id)
+        .where(WorkOrder.status.in_(PLANNABLE + FIXED))
+        .options(
+            selectinload(WorkOrder.site),
+            selectinload(WorkOrder.time_windows),
+            selectinload(WorkOrder.skills).selectinload(WorkOrderSkill.skill),
+            selectinload(WorkOrder.parts).selectinload(WorkOrderPart.part),
+        )
+        .order_by(WorkOrder.id)
+    )
+    if territory is not None:
+        wo_query = wo_query.where(Site.territory == territory)
+    work_orders = session.scalars(wo_query).all()
+
+    snapshot_jobs: list[scheduler.Job] = []
+    skipped: dict[str, str] = {}
+    versions: dict[str, int] = {}
+    last_tech = _last_technicians(session, {wo.customer_id for wo in work_orders})
+    horizon_s = _seconds(origin, horizon_end)
+    for wo in work_orders:
+        key = str(wo.id)
+        fixed = wo.status in FIXED
+        if fixed:
+            # Work already handed to a technician belongs to that technician's day only.
+            if wo.technician_id not in tech_ids or wo.scheduled_start_at is None:
+                continue
+            if not (origin <= wo.scheduled_start_at < horizon_end):
+                continue
+        windows = []
+        for w in wo.time_windows:
+            a, b = max(0, _seconds(origin, w.starts_at)), min(horizon_s,
+                                                              _seconds(origin, w.ends_at))
+            if b >= a:
+                windows.append(scheduler.TimeWindow(a, b))
+        if wo.time_windows and not windows and not fixed:
+            continue  # none of its windows falls in the horizon: not this run's work
+        site = wo.site
+        if site.latitude is None or site.longitude is None:
+            skipped[key] = "The site has no coordinates; add them to plan this work order."
+            continue
+        pinned_tech = None
+        pinned_start = None
+        if fixed or (wo.pinned and wo.technician_id is not None):
+            pinned_tech = str(wo.technician_id)
+            if wo.scheduled_start_at is not None and wo.scheduled_start_at >= origin:
+                pinned_start = _seconds(origin, wo.scheduled_start_at)
+        started = wo.status in STARTED
+        if started:
+            begun = wo.arrived_at or wo.started_at or wo.scheduled_start_at
+            pinned_start = max(0, _seconds(origin, begun)) if begun else pinned_start
+        sla_due = None
+        if wo.response_due_at is not None:
+            sla_due = _seconds(origin, wo.response_due_at)
+        snapshot_jobs.append(
+            scheduler.Job(
+                id=key,
+                location=scheduler.Location(site.latitude, site.longitude),
+                duration=wo.estimated_minutes * 60,
+                time_windows=windows,
+                required_skills={s.skill.code: s.min_level for s in wo.skills},
+                priority=wo.priority,
+                sla_due=sla_due,
+                parts={p.part.sku: p.quantity - p.issued for p in wo.parts
+                       if p.quantity > p.issued},
+                pinned_technician=pinned_tech,
+                pinned_start=pinned_start,
+                started=started,
+                customer_id=str(wo.customer_id),
+                last_technician=(str(last_tech[wo.customer_id])
+                                 if wo.customer_id in last_tech else None),
+            )
+        )
+        versions[key] = wo.version
+
+    technicians = [
+        _technician(t, origin, tz, days, stock.get(t.van_warehouse_id, {}) if
+                    t.van_warehouse_id else {})
+        for t in techs
+    ]
+    warehouses = [
+        scheduler.Warehouse(id=str(w.id), location=scheduler.Location(w.latitude, w.longitude),
+                            stock=dict(stock.get(w.id, {})))
+        for w in depots
+    ]
+    problem = scheduler.Problem(
+        origin=origin,
+        technicians=technicians,
+        jobs=snapshot_jobs,
+        warehouses=warehouses,
+        previous=previous_plan(session, plan_date, territory),
+        weights=weights or scheduler.Weights(),
+        days=horizon_days,
+    )
+    return Snapshot(problem=problem, origin=origin, skipped=skipped, versions=versions)

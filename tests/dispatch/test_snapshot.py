@@ -1,0 +1,81 @@
+"""The optimizer sees the database as it is: shifts, breaks, absences, skills, windows, pins."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import scheduler
+from fieldsvc.dispatch.snapshot import build_snapshot
+from fieldsvc.models import Absence, WorkOrderSkill, WorkOrderWindow
+from fieldsvc.models.enums import WorkOrderStatus
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+DAY = date(2026, 12, 1)  # a Tuesday
+
+
+def _local(hour: int, minute: int = 0, day: date = DAY) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=TEHRAN)
+
+
+def test_snapshot_describes_technicians_and_jobs_and_solves_validly(make):
+    session = make.session
+    printer = make.skill("printer")
+    senior = make.technician(skills={printer: 4}, home_latitude=35.70, home_longitude=51.40)
+    junior = make.technician(skills={printer: 1}, home_latitude=35.72, home_longitude=51.42)
+    session.add(Absence(technician_id=junior.id, starts_at=_local(8), ends_at=_local(12)))
+    site = make.site(latitude=35.71, longitude=51.41)
+    needs_senior = make.work_order(site=site, priority=2, estimated_minutes=90)
+    needs_senior.skills.append(WorkOrderSkill(skill_id=printer.id, min_level=3))
+    needs_senior.time_windows.append(
+        WorkOrderWindow(starts_at=_local(9), ends_at=_local(11)))
+    elsewhere = make.work_order(site=make.site(latitude=35.69, longitude=51.39, territory="shiraz"))
+    done = make.work_order(site=site, status=WorkOrderStatus.COMPLETED)
+    session.commit()
+
+    snap = build_snapshot(session, DAY, territory="tehran")
+    problem = snap.problem
+    assert problem.origin == _local(0)
+    by_id = {t.id: t for t in problem.technicians}
+    assert set(by_id) == {str(senior.id), str(junior.id)}
+    shift = by_id[str(senior.id)].shifts[0]
+    assert (shift.start, shift.end) == (8 * 3600, 17 * 3600)
+    assert shift.breaks[0].duration == 30 * 60
+    assert by_id[str(junior.id)].absences == [scheduler.TimeWindow(8 * 3600, 12 * 3600)]
+    jobs = {j.id: j for j in problem.jobs}
+    assert str(elsewhere.id) not in jobs and str(done.id) not in jobs
+    job = jobs[str(needs_senior.id)]
+    assert job.required_skills == {"printer": 3}
+    assert job.time_windows == [scheduler.TimeWindow(9 * 3600, 11 * 3600)]
+    assert job.duration == 90 * 60
+
+    plan = scheduler.solve(problem, scheduler.SolveParams(time_limit=2))
+    assert scheduler.validate(problem, plan) == []
+    assert plan.assignment()[str(needs_senior.id)][0] == str(senior.id)
+
+
+def test_started_work_is_fixed_and_sites_without_coordinates_are_explained(make):
+    session = make.session
+    tech = make.technician()
+    on_site = make.work_order(
+        site=make.site(), status=WorkOrderStatus.ON_SITE, technician_id=tech.id,
+        scheduled_start_at=_local(9), arrived_at=_local(9, 10),
+    )
+    nowhere = make.work_order(site=make.site(latitude=None, longitude=None))
+    session.commit()
+    snap = build_snapshot(session, DAY, territory="tehran")
+    jobs = {j.id: j for j in snap.problem.jobs}
+    fixed = jobs[str(on_site.id)]
+    assert fixed.started and fixed.pinned_technician == str(tech.id)
+    assert fixed.pinned_start == 9 * 3600 + 600
+    assert "coordinates" in snap.skipped[str(nowhere.id)]
+
+
+def test_windows_outside_the_horizon_leave_the_job_out(make):
+    session = make.session
+    make.technician()
+    later = make.work_order(site=make.site())
+    later.time_windows.append(WorkOrderWindow(
+        starts_at=datetime.now(UTC) + timedelta(days=400),
+        ends_at=datetime.now(UTC) + timedelta(days=401)))
+    session.commit()
+    snap = build_snapshot(session, DAY)
+    assert str(later.id) not in {j.id for j in snap.problem.jobs}
