@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsvc.models.base import Base, TimestampMixin, str_enum
@@ -17,6 +17,15 @@ class OptimizationRun(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
         CheckConstraint("horizon_days BETWEEN 1 AND 14", name="horizon"),
+        # At most one queued or running run per territory and day, whoever asks.
+        Index(
+            "uq_optimization_run_active",
+            "plan_date",
+            func.coalesce(text("territory"), ""),
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
