@@ -36,6 +36,7 @@ def from_environment(instance_path: str) -> dict:
         "DEFAULT_TIMEZONE": env.get("FIELDSVC_TIMEZONE", "Asia/Tehran"),
         "MAX_CONTENT_LENGTH": int(env.get("FIELDSVC_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         "TOKEN_TTL_SECONDS": int(env.get("FIELDSVC_TOKEN_TTL", "3600")),
+        "RUN_QUEUE": env.get("FIELDSVC_RUN_QUEUE", "thread"),
         "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS", "07:30-18:00"),
         "SESSION_COOKIE_SECURE": _bool(env.get("FIELDSVC_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
