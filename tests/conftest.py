@@ -90,9 +90,21 @@ def client(app):
     return app.test_client()
 
 
+class _FieldsvcRunner:
+    """Invokes the `fieldsvc` command group against the test app: runner.invoke(args=[...])."""
+
+    def __init__(self, app):
+        self._runner = app.test_cli_runner()
+
+    def invoke(self, cli=None, args=None, **kwargs):
+        from fieldsvc.cli import cli as fieldsvc_cli
+
+        return self._runner.invoke(cli or fieldsvc_cli, args, **kwargs)
+
+
 @pytest.fixture
 def runner(app):
-    return app.test_cli_runner()
+    return _FieldsvcRunner(app)
 
 
 @pytest.fixture
