@@ -1,0 +1,264 @@
+"""Products, installed assets and their meter readings.
+
+Also home of the small checks every catalog-like service shares: unique codes give a 409
+that names the value, and rows still referenced elsewhere refuse deletion with a 409 that
+says by what.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from fieldsvc.context import Actor
+from fieldsvc.errors import Conflict, InvalidInput
+from fieldsvc.models import (
+    Asset,
+    AssetContract,
+    CampaignVin,
+    MeterReading,
+    PmPlanAsset,
+    Product,
+    RecallAppointment,
+    RecallCampaignProduct,
+    Site,
+    Ticket,
+    WorkOrder,
+)
+
+# Phone clocks drift; a reading stamped a little ahead of the server is still "now".
+CLOCK_SKEW = timedelta(minutes=5)
+
+# ISO 3779 transliteration and position weights for the VIN check digit (position 9).
+_VIN_VALUES = {
+    **{str(d): d for d in range(10)},
+    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+    **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
+    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+}
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+# --- shared helpers -------------------------------------------------------------------------
+
+
+def local_today() -> date:
+    """Today in the deployment's time zone (FIELDSVC_TIMEZONE)."""
+    tz = current_app.config.get("DEFAULT_TIMEZONE") if has_app_context() else None
+    return datetime.now(ZoneInfo(tz) if tz else UTC).date()
+
+
+def ensure_unique(session: Session, column: InstrumentedAttribute, value: Any, *,
+                  field: str, label: str, exclude_id: int | None = None) -> None:
+    """Raise 409 when another row already holds `value` in a unique column."""
+    if value is None:
+        return
+    model = column.class_
+    stmt = select(model.id).where(column == value)
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    other = session.scalar(stmt.limit(1))
+    if other is not None:
+        raise Conflict(f"{label} {field} '{value}' is already used by {label} {other}.",
+                       field=field, existing_id=other)
+
+
+def refuse_if_referenced(session: Session, label: str, ident: int,
+                         references: Iterable[tuple[str, InstrumentedAttribute]]) -> None:
+    """Raise 409 naming every kind of row that still refers to the one being deleted."""
+    found = []
+    for what, column in references:
+        count = session.scalar(select(func.count()).select_from(column.class_)
+                               .where(column == ident))
+        if count:
+            found.append(f"{count} {what}")
+    if found:
+        raise Conflict(f"The {label} {ident} is still referenced by " + ", ".join(found)
+                       + "; remove those references first.", referenced_by=found)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, clamped to the end of a shorter month."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# --- products -------------------------------------------------------------------------------
+
+
+def create_product(session: Session, data: dict[str, Any], actor: Actor) -> Product:
+    ensure_unique(session, Product.code, data["code"], field="code", label="product")
+    product = Product(**data)
+    session.add(product)
+    return product
+
+
+def update_product(session: Session, product: Product, data: dict[str, Any],
+                   actor: Actor) -> Product:
+    if "code" in data:
+        ensure_unique(session, Product.code, data["code"], field="code", label="product",
+                      exclude_id=product.id)
+    for key, value in data.items():
+        setattr(product, key, value)
+    return product
+
+
+def delete_product(session: Session, product: Product, actor: Actor) -> None:
+    refuse_if_referenced(session, "product", product.id, [
+        ("assets", Asset.product_id),
+        ("tickets", Ticket.product_id),
+        ("recall campaigns", RecallCampaignProduct.product_id),
+    ])
+    session.delete(product)
+
+
+# --- assets ---------------------------------------------------------------------------------
+
+
+def vin_check_digit_valid(vin: str | None) -> bool | None:
+    """Whether position 9 is the ISO 3779 check digit; None without a VIN.
+
+    North American VINs always carry it; many other regions do not, so a mismatch is
+    reported rather than refused.
+    """
+    if not vin or len(vin) != 17:
+        return None
+    try:
+        total = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True))
+    except KeyError:
+        return False
+    remainder = total % 11
+    return vin[8] == ("X" if remainder == 10 else str(remainder))
+
+
+def under_warranty(asset: Asset) -> bool:
+    return asset.warranty_end is not None and local_today() <= asset.warranty_end
+
+
+def contract_ids(session: Session, asset_id: int) -> list[int]:
+    return list(session.scalars(
+        select(AssetContract.contract_id).where(AssetContract.asset_id == asset_id)
+        .order_by(AssetContract.contract_id)
+    ))
+
+
+_ASSET_FIELDS = ("product_id", "customer_id", "site_id", "serial_number", "vin",
+                 "install_date", "warranty_end", "notes")
+
+
+def _check_asset(session: Session, values: dict[str, Any], asset_id: int | None,
+                 changed: set[str]) -> None:
+    """Cross-field rules on the asset as it would be after the change."""
+    errors: dict[str, list[str]] = {}
+    if not values.get("serial_number") and not values.get("vin"):
+        errors["serial_number"] = ["Give a serial_number or a vin (or both)."]
+    site_id = values.get("site_id")
+    if site_id is not None and changed & {"site_id", "customer_id"}:
+        site = session.get(Site, site_id)
+        if site is not None and site.customer_id != values["customer_id"]:
+            errors["site_id"] = [f"Site {site_id} belongs to customer {site.customer_id}, "
+                                 f"not to customer {values['customer_id']}."]
+    install, end = values.get("install_date"), values.get("warranty_end")
+    if install and end and end < install:
+        errors["warranty_end"] = ["Must not be before install_date."]
+    if errors:
+        raise InvalidInput(errors)
+    if "serial_number" in changed:
+        ensure_unique(session, Asset.serial_number, values.get("serial_number"),
+                      field="serial_number", label="asset", exclude_id=asset_id)
+    if "vin" in changed:
+        ensure_unique(session, Asset.vin, values.get("vin"), field="vin", label="asset",
+                      exclude_id=asset_id)
+
+
+def _default_warranty(session: Session, values: dict[str, Any]) -> None:
+    """No warranty end given: install date plus the product's warranty months."""
+    if values.get("warranty_end") is not None or values.get("install_date") is None:
+        return
+    product = session.get(Product, values["product_id"])
+    if product is not None and product.warranty_months:
+        values["warranty_end"] = add_months(values["install_date"], product.warranty_months)
+
+
+def create_asset(session: Session, data: dict[str, Any], actor: Actor) -> Asset:
+    values = dict(data)
+    if "warranty_end" not in data:
+        _default_warranty(session, values)
+    _check_asset(session, values, None, set(_ASSET_FIELDS))
+    asset = Asset(**values)
+    session.add(asset)
+    return asset
+
+
+def update_asset(session: Session, asset: Asset, data: dict[str, Any], actor: Actor) -> Asset:
+    values = {key: getattr(asset, key) for key in _ASSET_FIELDS} | data
+    _check_asset(session, values, asset.id, set(data))
+    if "customer_id" in data and data["customer_id"] != asset.customer_id:
+        covered = contract_ids(session, asset.id)
+        if covered:
+            raise Conflict(f"Asset {asset.id} is covered by contracts {covered} of its current "
+                           "customer; take it off those contracts before changing its customer.")
+    for key, value in data.items():
+        setattr(asset, key, value)
+    return asset
+
+
+def delete_asset(session: Session, asset: Asset, actor: Actor) -> None:
+    refuse_if_referenced(session, "asset", asset.id, [
+        ("contracts", AssetContract.asset_id),
+        ("work orders", WorkOrder.asset_id),
+        ("tickets", Ticket.asset_id),
+        ("preventive maintenance plans", PmPlanAsset.asset_id),
+        ("recall VIN entries", CampaignVin.asset_id),
+        ("recall appointments", RecallAppointment.asset_id),
+    ])
+    session.execute(MeterReading.__table__.delete().where(MeterReading.asset_id == asset.id))
+    session.delete(asset)
+
+
+# --- meter readings -------------------------------------------------------------------------
+
+
+def readings_query(asset: Asset):
+    return (select(MeterReading).where(MeterReading.asset_id == asset.id)
+            .order_by(MeterReading.read_at.desc(), MeterReading.id.desc()))
+
+
+def add_reading(session: Session, asset: Asset, data: dict[str, Any],
+                actor: Actor) -> MeterReading:
+    """Record a reading; counters only go up unless the reading says the meter was reset."""
+    now = datetime.now(UTC)
+    read_at = data.get("read_at") or now
+    unit = data.get("unit") or asset.product.meter_unit
+    errors: dict[str, list[str]] = {}
+    if not unit:
+        errors["unit"] = ["Give the unit: the product has no default meter unit."]
+    if read_at > now + CLOCK_SKEW:
+        errors["read_at"] = ["Must not be in the future."]
+    if errors:
+        raise InvalidInput(errors)
+    previous = session.scalar(
+        select(MeterReading)
+        .where(MeterReading.asset_id == asset.id, MeterReading.unit == unit,
+               MeterReading.read_at <= read_at)
+        .order_by(MeterReading.read_at.desc(), MeterReading.id.desc()).limit(1)
+    )
+    if previous is not None and data["value"] < previous.value and not data.get("reset"):
+        raise InvalidInput(
+            {"value": [f"Lower than the previous reading ({previous.value:g} {unit} at "
+                       f"{previous.read_at.isoformat()}); send reset: true if the meter "
+                       "was reset or replaced."]},
+            previous_reading_id=previous.id,
+        )
+    reading = MeterReading(asset_id=asset.id, read_at=read_at, value=data["value"], unit=unit,
+                           source=data.get("source"))
+    session.add(reading)
+    return reading
