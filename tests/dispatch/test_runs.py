@@ -81,3 +81,48 @@ def test_optimize_command_shows_progress_and_stores_the_run(make, runner):
     assert "4 work orders planned, 0 unassigned" in result.output
     bad = runner.invoke(args=["optimize", "--date", "2026-13-01"])
     assert bad.exit_code == 2
+
+
+def _finished_run(make):
+    techs, orders = _small_world(make)
+    session = make.session
+    run = request_run(session, ACTOR, plan_date=DAY, territory="tehran", time_limit=2)
+    session.commit()
+    return techs, orders, execute_run(session, run.id, "Asia/Tehran")
+
+
+def test_publishing_schedules_the_work_orders_with_technician_start_and_eta(make):
+    from fieldsvc.dispatch.publish import publish_run
+    from fieldsvc.models.enums import WorkOrderStatus
+
+    techs, orders, run = _finished_run(make)
+    session = make.session
+    report = publish_run(session, run, ACTOR)
+    session.commit()
+    assert sorted(report.scheduled) == sorted(o.id for o in orders)
+    for order in orders:
+        session.refresh(order)
+        assert order.status is WorkOrderStatus.SCHEDULED
+        assert order.technician_id in {t.id for t in techs}
+        assert order.scheduled_start_at.date() == DAY
+        assert order.eta_at <= order.scheduled_start_at < order.scheduled_end_at
+        assert order.transitions[-1].to_status == "scheduled"
+    with pytest.raises(Conflict):
+        publish_run(session, run, ACTOR)
+
+
+def test_publishing_leaves_work_orders_edited_since_the_run_alone(make):
+    from fieldsvc.dispatch.publish import publish_run
+    from fieldsvc.models.enums import WorkOrderStatus
+
+    _, orders, run = _finished_run(make)
+    session = make.session
+    edited = orders[0]
+    edited.description = "customer called: gate code 1234"
+    session.commit()
+    report = publish_run(session, run, ACTOR)
+    session.commit()
+    assert report.changed_since_run == [edited.id]
+    session.refresh(edited)
+    assert edited.status is WorkOrderStatus.NEW and edited.technician_id is None
+    assert len(report.scheduled) == len(orders) - 1
