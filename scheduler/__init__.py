@@ -1,0 +1,80 @@
+"""fieldsvc's dispatcher: technician routing with skills, windows, breaks and parts.
+
+Independent of Flask: plain input objects in, a plan out.
+
+Conventions: times are integer seconds relative to ``Problem.origin`` (a timezone-aware
+datetime, usually the local midnight of the first planning day); day ``d`` of the horizon
+spans ``[d * 86400, (d + 1) * 86400)``. Locations are :class:`Location` (lat, lon), travel
+then comes from a provider (default: WGS-84 geodesic x road factor / speed), or ``int``
+indices into a matrix given as ``Problem.matrix``.
+
+Public API::
+
+    plan = solve(problem, SolveParams(time_limit=30), progress=lambda f, msg: ...)
+    plan.routes        # per technician and day: ordered Stops (job/break/warehouse/absence)
+                       # with arrival, start, end and the travel leg before each stop
+    plan.unassigned    # job id -> Unassigned(code, reason)
+    plan.objective     # measured parts (travel, lateness, overtime, changes, ...) and total
+    plan.to_dict() / Plan.from_dict(d)
+    result = insert_emergency(problem, plan, job, time_limit=1.0)
+    result.plan, result.technician_id, result.eta_changes
+    violations = validate(problem, plan)   # independent checker; [] when the plan is valid
+
+Hard constraints: skills and levels, shifts (plus overtime allowance), absences, breaks,
+job time windows (on the start of service), pinned technician/start, started jobs, van
+capacity, parts (from the van, or a warehouse pickup stop before the job), maximum working
+time (departure to return). Everything else is in the weighted objective (:class:`Weights`).
+"""
+
+from .insertion import insert_emergency
+from .matrix import CachedProvider, GeodesicProvider, StaticMatrix, TravelProvider
+from .model import (
+    Break,
+    EtaChange,
+    InsertionResult,
+    Job,
+    Location,
+    Plan,
+    Problem,
+    Route,
+    Shift,
+    SolveParams,
+    Stop,
+    Technician,
+    TimeWindow,
+    TravelMatrix,
+    Unassigned,
+    Violation,
+    Warehouse,
+    Weights,
+)
+from .optimizer import solve
+from .validate import validate
+
+__all__ = [
+    "Break",
+    "CachedProvider",
+    "EtaChange",
+    "GeodesicProvider",
+    "InsertionResult",
+    "Job",
+    "Location",
+    "Plan",
+    "Problem",
+    "Route",
+    "Shift",
+    "SolveParams",
+    "StaticMatrix",
+    "Stop",
+    "Technician",
+    "TimeWindow",
+    "TravelMatrix",
+    "TravelProvider",
+    "Unassigned",
+    "Violation",
+    "Warehouse",
+    "Weights",
+    "insert_emergency",
+    "solve",
+    "validate",
+]

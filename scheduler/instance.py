@@ -1,0 +1,180 @@
+"""The compiled form of a Problem shared by the optimizer, the insertion and the explainer.
+
+Not used by the validator, which recomputes everything on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .matrix import CachedProvider, GeodesicProvider, StaticMatrix
+from .model import Break, Job, Location, Problem, Shift, Technician, Warehouse
+
+_DEFAULT_PROVIDER = CachedProvider(GeodesicProvider())
+
+
+@dataclass
+class VehicleDay:
+    """One technician on one day: the unit OR-Tools calls a vehicle."""
+
+    index: int
+    tech_index: int
+    tech: Technician
+    shift: Shift
+    start_point: int
+    end_point: int
+    earliest_start: int
+    latest_end: int
+    max_span: int | None
+    breaks: list[Break] = field(default_factory=list)
+    absences: list[tuple[int, int]] = field(default_factory=list)
+
+
+def parts_cover(stock: dict[str, int], parts: dict[str, int]) -> bool:
+    return all(stock.get(p, 0) >= q for p, q in parts.items())
+
+
+class Instance:
+    """Points, travel matrix and technician-days of a problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.points: list[Location | int] = []
+        self._point_index: dict[Location | int, int] = {}
+        for t in problem.technicians:
+            self.point(t.start)
+            self.point(t.end_location)
+        self.job_point = [self.point(j.location) for j in problem.jobs]
+        self.wh_point = [self.point(w.location) for w in problem.warehouses]
+        if problem.matrix is not None:
+            provider = StaticMatrix(problem.matrix.durations, problem.matrix.distances)
+        else:
+            provider = problem.provider or _DEFAULT_PROVIDER
+        m = provider.matrix(self.points)
+        self.dur = np.asarray(m.durations, dtype=np.int64)
+        self.dist = np.asarray(m.distances, dtype=np.int64)
+        self.job_index = {j.id: k for k, j in enumerate(problem.jobs)}
+        self.tech_index = {t.id: k for k, t in enumerate(problem.technicians)}
+        self.vehicles: list[VehicleDay] = []
+        self.vehicle_of: dict[tuple[str, int], VehicleDay] = {}
+        for ti, t in enumerate(problem.technicians):
+            for s in sorted(t.shifts, key=lambda s: s.day):
+                if problem.days is not None and not 0 <= s.day < problem.days:
+                    continue
+                if (t.id, s.day) in self.vehicle_of:
+                    continue
+                self._add_vehicle(ti, t, s)
+
+    def point(self, loc: Location | int) -> int:
+        k = self._point_index.get(loc)
+        if k is None:
+            k = len(self.points)
+            self._point_index[loc] = k
+            self.points.append(loc)
+        return k
+
+    def _add_vehicle(self, ti: int, t: Technician, s: Shift) -> None:
+        latest_end = s.end + max(0, t.overtime_allowance)
+        earliest = s.start
+        # A job already started on this day lets the route begin before the shift start.
+        for j in self.problem.jobs:
+            if (
+                j.started
+                and j.pinned_technician == t.id
+                and j.pinned_start is not None
+                and s.start - 43_200 <= j.pinned_start <= latest_end
+            ):
+                travel = int(self.dur[self._point_index[t.start], self.point(j.location)])
+                earliest = min(earliest, j.pinned_start - travel)
+        absences = []
+        for a in t.absences:
+            lo, hi = max(a.start, earliest), min(a.end, latest_end)
+            if lo < hi:
+                absences.append((lo, hi))
+        # An absence covering the whole regular shift removes the day.
+        if any(lo <= s.start and hi >= s.end for lo, hi in absences):
+            return
+        v = VehicleDay(
+            index=len(self.vehicles),
+            tech_index=ti,
+            tech=t,
+            shift=s,
+            start_point=self._point_index[t.start],
+            end_point=self._point_index[t.end_location],
+            earliest_start=earliest,
+            latest_end=latest_end,
+            max_span=t.max_work,
+            breaks=list(s.breaks),
+            absences=sorted(absences),
+        )
+        self.vehicles.append(v)
+        self.vehicle_of[(t.id, s.day)] = v
+
+    # -- eligibility -------------------------------------------------------------------------
+
+    def window_fits(self, job: Job, v: VehicleDay, duration: int) -> bool:
+        """Can the job start in one of its windows while the vehicle is on duty?"""
+        jp = self.point(job.location)
+        lo = v.earliest_start + int(self.dur[v.start_point, jp])
+        hi = v.latest_end - duration - int(self.dur[jp, v.end_point])
+        if job.pinned_start is not None:
+            return lo <= job.pinned_start <= hi or job.started
+        if not job.time_windows:
+            return lo <= hi
+        return any(max(lo, w.start) <= min(hi, w.end) for w in job.time_windows)
+
+    def allowed_vehicles(self, job: Job) -> list[int]:
+        """Vehicles that may serve the job, ignoring parts (time, skills, pins, capacity)."""
+        out = []
+        for v in self.vehicles:
+            t = v.tech
+            if job.pinned_technician is not None and t.id != job.pinned_technician:
+                continue
+            if not job.qualified(t):
+                continue
+            if t.capacity is not None and job.demand > t.capacity:
+                continue
+            if not self.window_fits(job, v, job.duration_for(t)):
+                continue
+            if v.max_span is not None and not job.started:
+                jp = self.point(job.location)
+                need = (
+                    int(self.dur[v.start_point, jp])
+                    + job.duration_for(t)
+                    + int(self.dur[jp, v.end_point])
+                )
+                if need > v.max_span:
+                    continue
+            out.append(v.index)
+        return out
+
+    def warehouse_for(self, job: Job) -> int | None:
+        """The warehouse nearest to the job that stocks all its parts, if any."""
+        if not job.parts:
+            return None
+        jp = self.point(job.location)
+        best, best_d = None, None
+        for wi, w in enumerate(self.problem.warehouses):
+            if parts_cover(w.stock, job.parts):
+                d = int(self.dur[self.wh_point[wi], jp])
+                if best_d is None or d < best_d:
+                    best, best_d = wi, d
+        return best
+
+    def warehouse(self, wi: int) -> Warehouse:
+        return self.problem.warehouses[wi]
+
+
+def arrival_after(prev_end: int, travel: int, gap_breaks) -> int:
+    """Arrival time driving from ``prev_end`` and pausing for the breaks of the gap."""
+    t, remaining = prev_end, travel
+    for b_start, b_end, _ in sorted(gap_breaks):
+        drive = min(remaining, max(0, b_start - t))
+        t += drive
+        remaining -= drive
+        if remaining == 0:
+            break
+        t = max(t, b_end)
+    return t + remaining

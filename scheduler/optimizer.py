@@ -1,0 +1,681 @@
+"""Build an OR-Tools routing model from a Problem, solve it and extract a Plan."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from . import explain
+from .instance import Instance, VehicleDay, arrival_after, parts_cover
+from .model import (
+    CAPACITY_EXHAUSTED,
+    PARTS_UNAVAILABLE,
+    STOP_ABSENCE,
+    STOP_BREAK,
+    STOP_JOB,
+    STOP_WAREHOUSE,
+    Job,
+    Location,
+    Plan,
+    Problem,
+    Route,
+    SolveParams,
+    Stop,
+    TravelMatrix,
+    Unassigned,
+)
+from .objective import objective_parts
+
+Progress = Callable[[float, str], None]
+
+MAX_DURATION_CLASSES = 12
+MAX_PART_DIMENSIONS = 30
+STARTED_PENALTY_FACTOR = 100
+
+
+@dataclass
+class Node:
+    """A routing node: a job (own parts or restocked) or a warehouse stop for one job."""
+
+    kind: str  # "job" | "warehouse"
+    job: int  # index into problem.jobs
+    point: int
+    warehouse: int | None = None
+    uses_van: bool = True  # job node whose parts come from the van
+
+
+class Model:
+    """The OR-Tools model of one problem and the maps back to it."""
+
+    def __init__(self, inst: Instance, params: SolveParams) -> None:
+        self.inst = inst
+        self.params = params
+        self.problem = inst.problem
+        self.unassigned: dict[str, Unassigned] = {}
+        self._build_nodes()
+        self._build_routing()
+
+    # -- nodes ----------------------------------------------------------------------------
+
+    def _build_nodes(self) -> None:
+        inst, problem = self.inst, self.problem
+        vehicles = inst.vehicles
+        # Depot nodes first: one per distinct start/end point.
+        depot_points = sorted({v.start_point for v in vehicles} | {v.end_point for v in vehicles})
+        self.node_point: list[int] = list(depot_points)
+        depot_node = {p: k for k, p in enumerate(depot_points)}
+        self.starts = [depot_node[v.start_point] for v in vehicles]
+        self.ends = [depot_node[v.end_point] for v in vehicles]
+        self.nodes: dict[int, Node] = {}
+        self.allowed: dict[int, list[int]] = {}
+        self.job_nodes: dict[int, list[int]] = {}
+        self.pairs: list[tuple[int, int]] = []
+        for ji, job in enumerate(problem.jobs):
+            allowed = inst.allowed_vehicles(job)
+            if not allowed:
+                self.unassigned[job.id] = explain.reason(inst, job)
+                continue
+            van_ok = [v for v in allowed if parts_cover(vehicles[v].tech.van_stock, job.parts)]
+            lacking = [v for v in allowed if v not in set(van_ok)]
+            wh = inst.warehouse_for(job) if lacking else None
+            nodes = []
+            if van_ok:
+                nodes.append(self._add_node(Node("job", ji, inst.job_point[ji]), van_ok))
+            if lacking and wh is not None and not job.started:
+                w_node = self._add_node(
+                    Node("warehouse", ji, inst.wh_point[wh], warehouse=wh), lacking
+                )
+                j_node = self._add_node(
+                    Node("job", ji, inst.job_point[ji], warehouse=wh, uses_van=False), lacking
+                )
+                self.pairs.append((w_node, j_node))
+                nodes.append(j_node)
+            if not nodes:
+                self.unassigned[job.id] = explain.parts_reason(inst, job)
+                continue
+            self.job_nodes[ji] = nodes
+
+    def _add_node(self, node: Node, allowed: list[int]) -> int:
+        k = len(self.node_point)
+        self.node_point.append(node.point)
+        self.nodes[k] = node
+        self.allowed[k] = allowed
+        return k
+
+    def service(self, node: int, v: VehicleDay) -> int:
+        n = self.nodes.get(node)
+        if n is None:
+            return 0
+        if n.kind == "warehouse":
+            return self.inst.warehouse(n.warehouse).service_time
+        return self.problem.jobs[n.job].duration_for(v.tech)
+
+    # -- routing model --------------------------------------------------------------------
+
+    def _build_routing(self) -> None:
+        inst, problem, w = self.inst, self.problem, self.problem.weights
+        vehicles = inst.vehicles
+        n = len(self.node_point)
+        nv = len(vehicles)
+        self.manager = pywrapcp.RoutingIndexManager(n, nv, self.starts, self.ends)
+        self.routing = routing = pywrapcp.RoutingModel(self.manager)
+        solver = routing.solver()
+        pts = np.asarray(self.node_point, dtype=np.int64)
+        travel = inst.dur[np.ix_(pts, pts)]
+        metres = inst.dist[np.ix_(pts, pts)]
+        self.travel, self.metres = travel, metres
+
+        # Arc cost: travel time and/or distance.
+        cost = np.rint(w.travel * travel + w.distance * metres).astype(np.int64)
+        cost_cb = routing.RegisterTransitMatrix(cost.tolist())
+        routing.SetArcCostEvaluatorOfAllVehicles(cost_cb)
+        if w.vehicle:
+            routing.SetFixedCostOfAllVehicles(int(w.vehicle))
+
+        # Service time depends on the technician (level): one transit matrix per class.
+        self.classes, self.class_of = self._duration_classes()
+        time_cbs = []
+        for svc in self.classes:
+            time_cbs.append(routing.RegisterTransitMatrix((travel + svc[:, None]).tolist()))
+        horizon = max([v.latest_end for v in vehicles] + [0]) + 1
+        routing.AddDimensionWithVehicleTransits(
+            [time_cbs[self.class_of[v.index]] for v in vehicles], horizon, horizon, False, "time"
+        )
+        self.time = time = routing.GetDimensionOrDie("time")
+        for v in vehicles:
+            s, e = routing.Start(v.index), routing.End(v.index)
+            time.CumulVar(s).SetRange(v.earliest_start, v.latest_end)
+            time.CumulVar(e).SetRange(v.earliest_start, v.latest_end)
+            if v.latest_end > v.shift.end:
+                coef = int(round(w.overtime * v.tech.overtime_cost))
+                time.SetCumulVarSoftUpperBound(e, v.shift.end, max(coef, 1))
+            if v.max_span is not None:
+                time.SetSpanUpperBoundForVehicle(v.max_span, v.index)
+            routing.AddVariableMinimizedByFinalizer(time.CumulVar(e))
+
+        # Job nodes: windows, pins, SLA, allowed technicians, penalties.
+        for ji, nodes in self.job_nodes.items():
+            job = problem.jobs[ji]
+            for k in nodes:
+                idx = self.manager.NodeToIndex(k)
+                self._set_windows(time.CumulVar(idx), job)
+                if job.sla_due is not None and w.sla_lateness > 0 and not job.started:
+                    time.SetCumulVarSoftUpperBound(
+                        idx, max(job.sla_due, 0), max(int(round(w.sla_lateness)), 1)
+                    )
+                if len(self.allowed[k]) < nv:
+                    # SetAllowedVehiclesForIndex takes an absl::Span the 9.15 wheel cannot
+                    # pass from Python; restricting the vehicle variable is equivalent.
+                    routing.VehicleVar(idx).SetValues([-1, *self.allowed[k]])
+                routing.AddVariableMinimizedByFinalizer(time.CumulVar(idx))
+            routing.AddDisjunction([self.manager.NodeToIndex(k) for k in nodes], self.penalty(job))
+        for w_node, j_node in self.pairs:
+            wi, ji = self.manager.NodeToIndex(w_node), self.manager.NodeToIndex(j_node)
+            routing.VehicleVar(wi).SetValues([-1, *self.allowed[w_node]])
+            routing.AddDisjunction([wi], 0)
+            routing.AddPickupAndDelivery(wi, ji)
+            opening = inst.warehouse(self.nodes[w_node].warehouse).opening
+            if opening is not None:
+                time.CumulVar(wi).SetRange(opening.start, opening.end)
+
+        # Breaks and absences.
+        self.break_vars: dict[int, list[tuple[str, object]]] = {}
+        for v in vehicles:
+            intervals = []
+            for b_i, b in enumerate(v.breaks):
+                iv = solver.FixedDurationIntervalVar(
+                    int(b.window.start),
+                    int(b.window.end),
+                    int(b.duration),
+                    False,
+                    f"break_{v.index}_{b_i}",
+                )
+                intervals.append((STOP_BREAK, iv))
+            for a_i, (lo, hi) in enumerate(v.absences):
+                iv = solver.FixedDurationIntervalVar(lo, lo, hi - lo, False, f"abs_{v.index}_{a_i}")
+                intervals.append((STOP_ABSENCE, iv))
+            if intervals:
+                visit = [0] * routing.Size()
+                for k in self.nodes:
+                    visit[self.manager.NodeToIndex(k)] = self.service(k, v)
+                time.SetBreakIntervalsOfVehicle([iv for _, iv in intervals], v.index, visit)
+                self.break_vars[v.index] = intervals
+
+        self._capacity_dimensions()
+        self._preference_dimension()
+        self._balance_dimension()
+
+    def penalty(self, job: Job) -> int:
+        w = self.problem.weights
+        p = w.unassigned.get(job.priority, w.unassigned[max(w.unassigned)])
+        if job.sla_due is not None:
+            p += w.sla_risk
+        if job.started:
+            p *= STARTED_PENALTY_FACTOR
+        return int(p)
+
+    def _set_windows(self, cumul, job: Job) -> None:
+        if job.pinned_start is not None:
+            cumul.SetRange(job.pinned_start, job.pinned_start)
+            return
+        if not job.time_windows:
+            return
+        wins = sorted(job.time_windows, key=lambda t: t.start)
+        lo = max(int(cumul.Min()), wins[0].start)
+        hi = min(int(cumul.Max()), max(t.end for t in wins))
+        cumul.SetRange(lo, max(lo, hi))
+        for a, b in zip(wins, wins[1:], strict=False):
+            if b.start - a.end > 1:
+                cumul.RemoveInterval(a.end + 1, b.start - 1)
+
+    def _duration_classes(self) -> tuple[list[np.ndarray], dict[int, int]]:
+        """Service-time vectors per technician class (merged when there are too many)."""
+        inst = self.inst
+        n = len(self.node_point)
+        by_sig: dict[tuple, list[int]] = {}
+        vecs: dict[tuple, np.ndarray] = {}
+        for v in inst.vehicles:
+            svc = np.zeros(n, dtype=np.int64)
+            for k in self.nodes:
+                if v.index in self.allowed[k]:
+                    svc[k] = self.service(k, v)
+            sig = tuple(svc.tolist())
+            by_sig.setdefault(sig, []).append(v.index)
+            vecs[sig] = svc
+        sigs = sorted(by_sig, key=lambda s: sum(s))
+        groups: list[list[tuple]] = [[s] for s in sigs]
+        if len(groups) > MAX_DURATION_CLASSES:
+            # Merge neighbours; a merged class uses the longest duration, which is safe
+            # (the real, shorter visit only leaves more slack).
+            size = -(-len(sigs) // MAX_DURATION_CLASSES)
+            groups = [sigs[i : i + size] for i in range(0, len(sigs), size)]
+        classes, class_of = [], {}
+        for g in groups:
+            classes.append(np.max(np.stack([vecs[s] for s in g]), axis=0))
+            for s in g:
+                for vi in by_sig[s]:
+                    class_of[vi] = len(classes) - 1
+        return classes, class_of
+
+    def _capacity_dimensions(self) -> None:
+        routing, inst = self.routing, self.inst
+        vehicles = inst.vehicles
+        n = len(self.node_point)
+        if any(v.tech.capacity is not None for v in vehicles):
+            dem = [0] * n
+            for k, node in self.nodes.items():
+                if node.kind == "job":
+                    dem[k] = self.problem.jobs[node.job].demand
+            cb = routing.RegisterUnaryTransitVector(dem)
+            big = sum(dem) + 1
+            caps = [big if v.tech.capacity is None else v.tech.capacity for v in vehicles]
+            routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, "capacity")
+        # Van stock is consumed along the route by jobs served from the van.
+        part_names = sorted(
+            {
+                p
+                for k, node in self.nodes.items()
+                if node.kind == "job" and node.uses_van
+                for p in self.problem.jobs[node.job].parts
+            }
+        )
+        for p in part_names[:MAX_PART_DIMENSIONS]:
+            use = [0] * n
+            for k, node in self.nodes.items():
+                if node.kind == "job" and node.uses_van:
+                    use[k] = self.problem.jobs[node.job].parts.get(p, 0)
+            cb = routing.RegisterUnaryTransitVector(use)
+            caps = [v.tech.van_stock.get(p, 0) for v in vehicles]
+            routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, f"part:{p}")
+
+    def _preference_dimension(self) -> None:
+        """Per-technician node costs (stability, continuity) as a span-costed dimension."""
+        w = self.problem.weights
+        routing, inst = self.routing, self.inst
+        prev = self.problem.previous.assignment() if self.problem.previous else {}
+        n = len(self.node_point)
+        any_cost = False
+        vectors: dict[tuple, int] = {}
+        cbs = []
+        for v in inst.vehicles:
+            vec = [0] * n
+            for k, node in self.nodes.items():
+                if node.kind != "job":
+                    continue
+                job = self.problem.jobs[node.job]
+                c = 0
+                was = prev.get(job.id)
+                if was is not None and was != (v.tech.id, v.shift.day):
+                    c += w.change
+                if job.last_technician is not None and job.last_technician != v.tech.id:
+                    c += w.continuity
+                vec[k] = int(c)
+            key = tuple(vec)
+            if key not in vectors:
+                vectors[key] = routing.RegisterUnaryTransitVector(vec)
+            any_cost = any_cost or any(vec)
+            cbs.append(vectors[key])
+        if not any_cost:
+            return
+        cap = max(sum(k) for k in vectors) + 1
+        routing.AddDimensionWithVehicleTransits(cbs, 0, cap, True, "preference")
+        routing.GetDimensionOrDie("preference").SetSpanCostCoefficientForAllVehicles(1)
+
+    def _balance_dimension(self) -> None:
+        """Penalise work above each technician's fair share of the day's work."""
+        w = self.problem.weights
+        routing, inst = self.routing, self.inst
+        if w.balance <= 0 or len(inst.vehicles) < 2:
+            return
+        total_work = sum(self.problem.jobs[ji].duration for ji in self.job_nodes)
+        capacity = sum(max(1, v.shift.end - v.shift.start) for v in inst.vehicles)
+        share = min(1.0, total_work / capacity)
+        # One class-independent evaluator: unary evaluators in a vehicle-dependent
+        # dimension made the first-solution search fail on large instances (OR-Tools 9.15).
+        base = [0] * len(self.node_point)
+        for k, node in self.nodes.items():
+            if node.kind == "job":
+                base[k] = self.problem.jobs[node.job].duration
+        cb = routing.RegisterUnaryTransitVector(base)
+        routing.AddDimension(cb, 0, sum(base) + 1, True, "work")
+        work = routing.GetDimensionOrDie("work")
+        coef = max(1, int(round(w.balance)))
+        for v in inst.vehicles:
+            target = int(share * (v.shift.end - v.shift.start))
+            work.SetCumulVarSoftUpperBound(routing.End(v.index), target, coef)
+
+    # -- solving --------------------------------------------------------------------------
+
+    def search_parameters(self, time_limit: float) -> object:
+        p = self.params
+        sp = pywrapcp.DefaultRoutingSearchParameters()
+        sp.first_solution_strategy = getattr(
+            routing_enums_pb2.FirstSolutionStrategy, p.first_solution
+        )
+        sp.local_search_metaheuristic = getattr(
+            routing_enums_pb2.LocalSearchMetaheuristic, p.metaheuristic
+        )
+        sp.guided_local_search_lambda_coefficient = p.gls_lambda
+        sp.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+        sp.log_search = p.log
+        return sp
+
+    def initial_routes(self, plan: Plan) -> list[list[int]] | None:
+        """Routing indices of a previous plan, for a warm start."""
+        routes = []
+        for v in self.inst.vehicles:
+            r = plan.route_of(v.tech.id, v.shift.day)
+            seq: list[int] = []
+            if r is not None:
+                for s in r.stops:
+                    if s.kind != STOP_JOB:
+                        continue
+                    ji = self.inst.job_index.get(s.job_id)
+                    nodes = self.job_nodes.get(ji, []) if ji is not None else []
+                    pick = next((k for k in nodes if v.index in self.allowed[k]), None)
+                    if pick is None:
+                        continue
+                    for w_node, j_node in self.pairs:
+                        if j_node == pick:
+                            seq.append(self.manager.NodeToIndex(w_node))
+                    seq.append(self.manager.NodeToIndex(pick))
+            routes.append(seq)
+        return routes
+
+    def solve(self, time_limit: float, progress: Progress | None, warm: Plan | None):
+        routing = self.routing
+        sp = self.search_parameters(time_limit)
+        t0 = time.monotonic()
+        if progress is not None:
+
+            def on_solution() -> None:
+                elapsed = time.monotonic() - t0
+                progress(
+                    min(0.95, 0.05 + 0.9 * elapsed / max(time_limit, 1e-3)),
+                    f"searching: cost {routing.CostVar().Value()}",
+                )
+
+            routing.AddAtSolutionCallback(on_solution)
+        routing.CloseModelWithParameters(sp)
+        solution = None
+        if warm is not None:
+            init = routing.ReadAssignmentFromRoutes(self.initial_routes(warm), True)
+            if init is not None:
+                solution = routing.SolveFromAssignmentWithParameters(init, sp)
+        if solution is None:
+            solution = routing.SolveWithParameters(sp)
+        return solution
+
+    # -- extraction -----------------------------------------------------------------------
+
+    def extract(self, solution) -> Plan:
+        inst, routing, manager, time = self.inst, self.routing, self.manager, self.time
+        problem = self.problem
+        plan = Plan()
+        served: set[int] = set()
+        for v in inst.vehicles:
+            idx = routing.Start(v.index)
+            visits = []
+            while True:
+                idx = solution.Value(routing.NextVar(idx))
+                if routing.IsEnd(idx):
+                    break
+                visits.append((manager.IndexToNode(idx), solution.Value(time.CumulVar(idx))))
+            if not visits:
+                continue
+            breaks = []
+            for kind, iv in self.break_vars.get(v.index, []):
+                start = solution.StartValue(iv)
+                breaks.append((start, start + iv.DurationMin(), kind))
+            start = solution.Value(time.CumulVar(routing.Start(v.index)))
+            end = solution.Value(time.CumulVar(routing.End(v.index)))
+            plan.routes.append(self.build_route(v, visits, breaks, start, end))
+            served.update(self.nodes[k].job for k, _ in visits if self.nodes[k].kind == "job")
+        for ji, job in enumerate(problem.jobs):
+            if ji not in served and job.id not in self.unassigned:
+                self.unassigned[job.id] = explain.reason(inst, job, plan=plan)
+        plan.unassigned = dict(self.unassigned)
+        return plan
+
+    def build_route(self, v: VehicleDay, visits, breaks, start: int, end: int) -> Route:
+        """Turn (node, service start) pairs and break intervals into a Route with ETAs."""
+        problem, inst = self.problem, self.inst
+        breaks = sorted(breaks)
+        stops: list[Stop] = []
+        prev_point, prev_end = v.start_point, start
+        for k, s in visits:
+            node = self.nodes[k]
+            travel = int(inst.dur[prev_point, node.point])
+            gap = [b for b in breaks if prev_end <= b[0] and b[1] <= s]
+            if not stops and not gap:
+                # Leave just in time rather than at the shift start.
+                start = prev_end = max(start, s - travel)
+            common = dict(
+                arrival=arrival_after(prev_end, travel, gap),
+                start=s,
+                travel_seconds=travel,
+                travel_metres=int(inst.dist[prev_point, node.point]),
+            )
+            if node.kind == "warehouse":
+                wh = inst.warehouse(node.warehouse)
+                stop = Stop(
+                    kind=STOP_WAREHOUSE,
+                    end=s + wh.service_time,
+                    warehouse_id=wh.id,
+                    parts=dict(problem.jobs[node.job].parts),
+                    **common,
+                )
+            else:
+                job = problem.jobs[node.job]
+                stop = Stop(
+                    kind=STOP_JOB, end=s + job.duration_for(v.tech), job_id=job.id, **common
+                )
+            stops.append(stop)
+            prev_point, prev_end = node.point, stop.end
+        travel = int(inst.dur[prev_point, v.end_point])
+        gap = [b for b in breaks if prev_end <= b[0] and b[1] <= end]
+        end = arrival_after(prev_end, travel, gap)
+        stops.extend(Stop(kind=b[2], arrival=b[0], start=b[0], end=b[1]) for b in breaks)
+        stops.sort(key=lambda st: st.start)
+        return Route(
+            technician_id=v.tech.id,
+            day=v.shift.day,
+            start=start,
+            end=end,
+            stops=stops,
+            return_travel_seconds=travel,
+            return_travel_metres=int(inst.dist[prev_point, v.end_point]),
+        )
+
+
+def enforce_shared_stock(inst: Instance, plan: Plan) -> None:
+    """Drop restocked jobs whose warehouse ran out (warehouse stock is shared by all routes)."""
+    left = {w.id: dict(w.stock) for w in inst.problem.warehouses}
+    stops = sorted(
+        ((s.start, r, s) for r in plan.routes for s in r.stops if s.kind == STOP_WAREHOUSE),
+        key=lambda x: x[0],
+    )
+    for _, route, stop in stops:
+        stock = left[stop.warehouse_id]
+        if all(stock.get(p, 0) >= q for p, q in stop.parts.items()):
+            for p, q in stop.parts.items():
+                stock[p] -= q
+            continue
+        k = route.stops.index(stop)
+        job_stop = next(s for s in route.stops[k + 1 :] if s.kind == STOP_JOB)
+        remove_stops(inst, route, [stop, job_stop])
+        plan.unassigned[job_stop.job_id] = Unassigned(
+            PARTS_UNAVAILABLE,
+            f"parts unavailable: warehouse {stop.warehouse_id} has no more "
+            + ", ".join(f"{p} x{q}" for p, q in stop.parts.items())
+            + " left after earlier pickups",
+        )
+    plan.routes = [r for r in plan.routes if r.job_ids()]
+
+
+def remove_stops(inst: Instance, route: Route, gone: list[Stop]) -> None:
+    """Remove stops from a route, keeping the others' times and fixing the legs."""
+    route.stops = [s for s in route.stops if all(s is not g for g in gone)]
+    problem = inst.problem
+    wh_point = {w.id: inst.wh_point[i] for i, w in enumerate(problem.warehouses)}
+    v = inst.vehicle_of[(route.technician_id, route.day)]
+    prev_point, prev_end = v.start_point, route.start
+    pending = []
+    for s in route.stops:
+        if s.kind in (STOP_BREAK, STOP_ABSENCE):
+            pending.append((s.start, s.end, s.kind))
+            continue
+        point = (
+            wh_point[s.warehouse_id]
+            if s.kind == STOP_WAREHOUSE
+            else inst.job_point[inst.job_index[s.job_id]]
+        )
+        s.travel_seconds = int(inst.dur[prev_point, point])
+        s.travel_metres = int(inst.dist[prev_point, point])
+        s.arrival = arrival_after(prev_end, s.travel_seconds, pending)
+        prev_point, prev_end, pending = point, s.end, []
+    route.return_travel_seconds = int(inst.dur[prev_point, v.end_point])
+    route.return_travel_metres = int(inst.dist[prev_point, v.end_point])
+
+
+SPLIT_JOBS = 300  # above this many jobs (and enough technicians) plan territory by territory
+SPLIT_TARGET_JOBS = 220  # jobs per territory
+REPAIR_SHARE = 0.08  # share of the time limit kept for cross-territory repair
+
+
+class _SliceProvider:
+    """Serve sub-matrices of an already computed instance matrix."""
+
+    def __init__(self, inst: Instance) -> None:
+        self.inst = inst
+
+    def matrix(self, points):
+        idx = np.asarray([self.inst.point(p) for p in points], dtype=np.int64)
+        sub = np.ix_(idx, idx)
+        return TravelMatrix(durations=self.inst.dur[sub], distances=self.inst.dist[sub])
+
+
+def _territories(inst: Instance, k: int, seed: int) -> list[tuple[list, list]]:
+    """Split technicians by home (k-means on coordinates) and send each job to the territory
+    of its nearest qualified technician."""
+    problem = inst.problem
+    techs = problem.technicians
+    xy = np.array([[t.start.lat, t.start.lon] for t in techs])
+    rng = np.random.default_rng(seed)
+    centers = xy[rng.choice(len(techs), size=k, replace=False)]
+    for _ in range(25):
+        label = np.argmin(((xy[:, None, :] - centers[None, :, :]) ** 2).sum(-1), axis=1)
+        for c in range(k):
+            if (label == c).any():
+                centers[c] = xy[label == c].mean(axis=0)
+    label = np.argmin(((xy[:, None, :] - centers[None, :, :]) ** 2).sum(-1), axis=1)
+    groups: list[tuple[list, list]] = [([], []) for _ in range(k)]
+    for ti, t in enumerate(techs):
+        groups[label[ti]][0].append(t)
+    for job in problem.jobs:
+        allowed = inst.allowed_vehicles(job)
+        jp = inst.point(job.location)
+        if allowed:
+            best = min(allowed, key=lambda v: int(inst.dur[inst.vehicles[v].start_point, jp]))
+            c = label[inst.vehicles[best].tech_index]
+        else:
+            d = [int(inst.dur[inst.point(t.start), jp]) for t in techs]
+            c = label[int(np.argmin(d))]
+        groups[c][1].append(job)
+    return [g for g in groups if g[0] or g[1]]
+
+
+def _should_split(problem: Problem) -> bool:
+    return (
+        len(problem.jobs) > SPLIT_JOBS
+        and len(problem.technicians) >= 2 * -(-len(problem.jobs) // SPLIT_TARGET_JOBS)
+        and problem.matrix is None
+        and all(isinstance(t.start, Location) for t in problem.technicians)
+    )
+
+
+def _solve_split(
+    problem: Problem, inst: Instance, params: SolveParams, progress: Progress | None, t0: float
+) -> Plan:
+    k = -(-len(problem.jobs) // SPLIT_TARGET_JOBS)
+    groups = _territories(inst, k, params.seed)
+    provider = _SliceProvider(inst)
+    budget = params.time_limit - (time.monotonic() - t0)
+    search = budget * (1 - REPAIR_SHARE)
+    plan = Plan()
+    done = 0
+    for g, (techs, jobs) in enumerate(groups):
+        share = len(jobs) / max(1, len(problem.jobs))
+        sub = replace(problem, technicians=techs, jobs=jobs, provider=provider)
+        sub_progress = None
+        if progress is not None:
+            lo = 0.05 + 0.85 * done / max(1, len(problem.jobs))
+
+            def sub_progress(f, msg, lo=lo, share=share, g=g):
+                progress(lo + 0.85 * share * f, f"territory {g + 1}/{len(groups)}: {msg}")
+
+        limit = max(0.5, search * share)
+        sub_plan = _solve_one(sub, Instance(sub), replace(params, time_limit=limit), sub_progress)
+        plan.routes.extend(sub_plan.routes)
+        plan.unassigned.update(sub_plan.unassigned)
+        done += len(jobs)
+    return plan
+
+
+def _solve_one(
+    problem: Problem, inst: Instance, params: SolveParams, progress: Progress | None
+) -> Plan:
+    t0 = time.monotonic()
+    if not inst.vehicles:
+        return Plan(unassigned={j.id: explain.reason(inst, j) for j in problem.jobs})
+    if progress:
+        progress(0.02, "building model")
+    model = Model(inst, params)
+    remaining = max(0.1, params.time_limit - (time.monotonic() - t0) - 0.05)
+    if progress:
+        progress(0.05, "searching")
+    solution = model.solve(remaining, progress, problem.previous)
+    if solution is None:
+        plan = Plan(status="no_solution")
+        for job in problem.jobs:
+            plan.unassigned[job.id] = model.unassigned.get(
+                job.id, Unassigned(CAPACITY_EXHAUSTED, "the solver found no plan in time")
+            )
+        return plan
+    return model.extract(solution)
+
+
+def solve(
+    problem: Problem, params: SolveParams | None = None, progress: Progress | None = None
+) -> Plan:
+    """Plan the problem's horizon and return routes, unassigned reasons and objective parts."""
+    from .insertion import repair
+
+    params = params or SolveParams()
+    t0 = time.monotonic()
+    if progress:
+        progress(0.0, "building travel matrix")
+    inst = Instance(problem)
+    if _should_split(problem):
+        plan = _solve_split(problem, inst, params, progress, t0)
+    else:
+        rest = replace(params, time_limit=params.time_limit - (time.monotonic() - t0))
+        plan = _solve_one(problem, inst, rest, progress)
+    enforce_shared_stock(inst, plan)
+    if plan.unassigned and plan.status == "ok":
+        if progress:
+            progress(0.92, "inserting leftovers")
+        repair(inst, plan, t0 + params.time_limit - 0.3)
+    for job in problem.jobs:
+        u = plan.unassigned.get(job.id)
+        if u is not None and u.code == CAPACITY_EXHAUSTED:
+            plan.unassigned[job.id] = explain.reason(inst, job, plan=plan)
+    plan.objective = objective_parts(problem, plan, inst)
+    plan.solve_seconds = round(time.monotonic() - t0, 3)
+    if progress:
+        progress(1.0, "done")
+    return plan
