@@ -21,3 +21,12 @@ def count(app):
             return n
 
     return _count
+
+
+@pytest.fixture
+def today(app):
+    """Today as the application sees it (its configured time zone)."""
+    from fieldsvc.services.catalog import local_today
+
+    with app.app_context():
+        return local_today()

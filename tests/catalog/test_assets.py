@@ -1,6 +1,6 @@
 """/api/v1/assets and their meter readings."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fieldsvc.models import Asset, MeterReading
 
@@ -85,7 +85,7 @@ def test_site_must_belong_to_customer_and_references_must_exist(client, make, co
     assert both.status_code == 200 and both.json["site_id"] == theirs.id
 
 
-def test_warranty_dates_and_under_warranty(client, make):
+def test_warranty_dates_and_under_warranty(client, make, today):
     customer = make.customer()
     product = make.product(warranty_months=12)
     backwards = _asset(client, product_id=product.id, customer_id=customer.id,
@@ -96,7 +96,6 @@ def test_warranty_dates_and_under_warranty(client, make):
                      serial_number="W1", install_date="2024-01-31")
     assert derived.json["warranty_end"] == "2025-01-31"
     assert derived.json["under_warranty"] is False
-    today = date.today()
     fresh = _asset(client, product_id=product.id, customer_id=customer.id, serial_number="W2",
                    install_date=(today - timedelta(days=10)).isoformat())
     assert fresh.json["under_warranty"] is True
