@@ -35,6 +35,8 @@ def create_user(
     technician_id: int | None = None,
     dealership_id: int | None = None,
     full_name: str | None = None,
+    email: str | None = None,
+    agent_skills: str | None = None,
 ) -> User:
     """Create a user, checking the role's links; raise a 4xx Problem on bad input."""
     errors: dict[str, list[str]] = {}
@@ -68,7 +70,106 @@ def create_user(
         technician_id=technician_id,
         dealership_id=dealership_id,
         full_name=full_name,
+        email=email,
+        agent_skills=agent_skills,
     )
     session.add(user)
     session.flush()
     return user
+
+
+# Account administration (REST /api/v1/users) ---------------------------------------------
+
+_LINKS = {Role.TECHNICIAN: "technician_id", Role.DEALERSHIP: "dealership_id"}
+
+
+def register_user(session: Session, data: dict, actor) -> User:
+    """Create an account from validated API input (the create hook of /users)."""
+    _check_unique_technician(session, data.get("technician_id"))
+    return create_user(
+        session,
+        username=data["username"],
+        password=data["password"],
+        role=data["role"].value if isinstance(data["role"], Role) else data["role"],
+        technician_id=data.get("technician_id"),
+        dealership_id=data.get("dealership_id"),
+        full_name=data.get("full_name"),
+        email=data.get("email"),
+        agent_skills=data.get("agent_skills"),
+    )
+
+
+def _check_unique_technician(session: Session, technician_id: int | None,
+                             user_id: int | None = None) -> None:
+    if technician_id is None:
+        return
+    other = select(User.id).where(User.technician_id == technician_id)
+    if user_id is not None:
+        other = other.where(User.id != user_id)
+    if session.scalar(other) is not None:
+        raise Conflict(f"Technician {technician_id} already has a user account.")
+
+
+def update_user(session: Session, user: User, data: dict, actor) -> User:
+    """Change an account; a role change drops links the new role cannot have."""
+    role = data.get("role", user.role)
+    links = {key: data.get(key, getattr(user, key)) for key in _LINKS.values()}
+    errors: dict[str, list[str]] = {}
+    for link_role, key in _LINKS.items():
+        if role is link_role:
+            if links[key] is None:
+                errors[key] = [f"A {link_role.value} user needs an existing {key[:-3]} id."]
+        elif key in data and data[key] is not None:
+            errors[key] = [f"Only {link_role.value} users link to a {key[:-3]}."]
+        else:
+            links[key] = None
+    if errors:
+        raise InvalidInput(errors)
+    _check_unique_technician(session, links["technician_id"], user.id)
+    if actor is not None and actor.id == user.id:
+        if data.get("active") is False:
+            raise Conflict("You cannot deactivate your own account.")
+        if "role" in data and role is not user.role and user.role is Role.ADMIN:
+            raise Conflict("You cannot take the admin role from yourself.")
+    for key in ("full_name", "email", "agent_skills", "active"):
+        if key in data:
+            setattr(user, key, data[key])
+    user.role = role
+    for key, value in links.items():
+        setattr(user, key, value)
+    if "password" in data:
+        user.password_hash = hash_password(data["password"])
+        user.failed_logins = 0
+        user.locked_until = None
+    session.flush()
+    return user
+
+
+def has_history(session: Session, user: User) -> bool:
+    """Whether any row anywhere refers to this user (audit entries, calls, runs, tokens…)."""
+    from sqlalchemy import literal
+
+    from fieldsvc.models import Base
+
+    for table in Base.metadata.sorted_tables:
+        if table.name == User.__tablename__:
+            continue
+        for fk in table.foreign_keys:
+            if fk.column.table.name != User.__tablename__:
+                continue
+            found = session.execute(
+                select(literal(1)).select_from(table).where(fk.parent == user.id).limit(1)
+            ).first()
+            if found is not None:
+                return True
+    return False
+
+
+def delete_user(session: Session, user: User, actor) -> None:
+    """Delete an account nobody refers to; deactivate one with history instead."""
+    if actor is not None and actor.id == user.id:
+        raise Conflict("You cannot delete your own account.")
+    if has_history(session, user):
+        user.active = False
+        return
+    session.delete(user)
