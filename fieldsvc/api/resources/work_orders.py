@@ -1,0 +1,121 @@
+"""/api/v1/work-orders and their status transitions."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from fieldsvc.api import API_PREFIX
+from fieldsvc.api.crud import Resource, get_or_404, list_query, paginate, register_crud
+from fieldsvc.context import current_actor
+from fieldsvc.extensions import db
+from fieldsvc.models import Site, WorkOrder, WorkOrderTransition, utcnow
+from fieldsvc.schemas.common import ListArgs, check_references, page_schema
+from fieldsvc.schemas.work_orders import (
+    TransitionOutSchema,
+    TransitionSchema,
+    WorkOrderCreateSchema,
+    WorkOrderListArgs,
+    WorkOrderSchema,
+    WorkOrderUpdateSchema,
+)
+from fieldsvc.services import sla
+from fieldsvc.services import work_orders as service
+
+
+def _by_status(stmt, values):
+    return stmt.where(WorkOrder.status.in_(values))
+
+
+def _by_territory(stmt, value):
+    return stmt.where(WorkOrder.site_id.in_(select(Site.id).where(Site.territory == value)))
+
+
+def _by_day(stmt, day):
+    tz = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return stmt.where(WorkOrder.scheduled_start_at >= start, WorkOrder.scheduled_start_at < end)
+
+
+def _by_breach(stmt, breached):
+    clause = sla.breached_clause(utcnow())
+    return stmt.where(clause if breached else ~clause)
+
+
+RESOURCE = Resource(
+    name="work-orders",
+    label="work order",
+    model=WorkOrder,
+    schema=WorkOrderSchema,
+    create_schema=WorkOrderCreateSchema,
+    update_schema=WorkOrderUpdateSchema,
+    list_args=WorkOrderListArgs,
+    filters={
+        "status": _by_status, "type": WorkOrder.type, "priority": WorkOrder.priority,
+        "technician_id": WorkOrder.technician_id, "customer_id": WorkOrder.customer_id,
+        "site_id": WorkOrder.site_id, "asset_id": WorkOrder.asset_id,
+        "ticket_id": WorkOrder.ticket_id, "territory": _by_territory, "date": _by_day,
+        "sla_breached": _by_breach,
+    },
+    sortable={
+        "id": WorkOrder.id, "priority": WorkOrder.priority, "created_at": WorkOrder.created_at,
+        "scheduled_start_at": WorkOrder.scheduled_start_at,
+        "response_due_at": WorkOrder.response_due_at,
+        "resolution_due_at": WorkOrder.resolution_due_at,
+    },
+    search=(WorkOrder.summary, WorkOrder.description),
+    options=(selectinload(WorkOrder.skills), selectinload(WorkOrder.parts),
+             selectinload(WorkOrder.time_windows)),
+    create=service.create_work_order,
+    update=service.update_work_order,
+    delete=service.delete_work_order,
+)
+
+TRANSITIONS = Resource(
+    name="work-order-transitions",
+    label="work order transition",
+    model=WorkOrderTransition,
+    schema=TransitionOutSchema,
+    sortable={"id": WorkOrderTransition.id, "at": WorkOrderTransition.at},
+    default_sort=(WorkOrderTransition.id,),
+)
+
+blp = Blueprint("work_orders", __name__, url_prefix=f"{API_PREFIX}/work-orders",
+                description="Work orders; status changes only through transitions")
+register_crud(blp, RESOURCE)
+
+
+@blp.route("/<int:ident>/transitions")
+class WorkOrderTransitions(MethodView):
+    @blp.arguments(ListArgs, location="query", unknown=RAISE)
+    @blp.response(200, page_schema(TransitionOutSchema))
+    @blp.doc(summary="A work order's status history")
+    def get(self, args, ident):
+        get_or_404(RESOURCE, ident)
+        stmt = list_query(TRANSITIONS, args).where(WorkOrderTransition.work_order_id == ident)
+        return paginate(stmt, args)
+
+    @blp.arguments(TransitionSchema)
+    @blp.response(200, WorkOrderSchema)
+    @blp.doc(summary="Move a work order to another status",
+             description="Illegal moves are 409 problems naming the current status and the "
+                         "allowed targets. on_hold, cannot_complete and cancelled need a "
+                         "reason; scheduled needs a technician and a start.")
+    def post(self, data, ident):
+        work_order = get_or_404(RESOURCE, ident)
+        check_references(db.session, TransitionSchema(), data)
+        data = dict(data)
+        to = data.pop("to")
+        service.transition(db.session, work_order, to, current_actor(), **data)
+        return work_order
+
+
+blueprints = [blp]

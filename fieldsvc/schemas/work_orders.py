@@ -1,0 +1,214 @@
+"""Work orders, their requirements and status transitions."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from fieldsvc.models import Asset, Customer, Site, Technician, Ticket
+from fieldsvc.models.enums import SkillLevel, WorkOrderStatus, WorkOrderType
+from fieldsvc.schemas.common import (
+    Latitude,
+    ListArgs,
+    Longitude,
+    Name,
+    Priority,
+    Ref,
+    StrictSchema,
+    Text,
+)
+
+MAX_MINUTES = 7 * 24 * 60
+MAX_QUANTITY = 100_000
+
+
+class SkillRequirementSchema(StrictSchema):
+    skill_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    min_level = fields.Integer(strict=True, load_default=1,
+                               validate=validate.Range(min=SkillLevel.MIN, max=SkillLevel.MAX))
+
+
+class PartRequirementSchema(StrictSchema):
+    part_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    quantity = fields.Integer(required=True, strict=True,
+                              validate=validate.Range(min=1, max=MAX_QUANTITY))
+    reserved = fields.Integer(dump_only=True)
+    issued = fields.Integer(dump_only=True)
+    reserved_warehouse_id = fields.Integer(dump_only=True)
+
+
+class TimeWindowSchema(StrictSchema):
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+
+
+class RequirementsSchema(StrictSchema):
+    """Skills, parts and time windows; each list replaces the previous one as a whole."""
+
+    skills = fields.List(fields.Nested(SkillRequirementSchema), validate=validate.Length(max=50))
+    parts = fields.List(fields.Nested(PartRequirementSchema), validate=validate.Length(max=100))
+    time_windows = fields.List(fields.Nested(TimeWindowSchema),
+                               validate=validate.Length(max=50))
+
+
+class WorkOrderSchema(Schema):
+    """A work order as the API shows it."""
+
+    class Meta:
+        ordered = True
+
+    id = fields.Integer()
+    type = fields.Enum(WorkOrderType, by_value=True)
+    status = fields.Enum(WorkOrderStatus, by_value=True)
+    priority = fields.Integer()
+    summary = fields.String()
+    description = fields.String()
+    customer_id = fields.Integer()
+    site_id = fields.Integer()
+    asset_id = fields.Integer()
+    ticket_id = fields.Integer()
+    contract_id = fields.Integer()
+    estimated_minutes = fields.Integer()
+    response_due_at = fields.AwareDateTime()
+    resolution_due_at = fields.AwareDateTime()
+    technician_id = fields.Integer()
+    scheduled_start_at = fields.AwareDateTime()
+    scheduled_end_at = fields.AwareDateTime()
+    eta_at = fields.AwareDateTime()
+    pinned = fields.Boolean()
+    started_at = fields.AwareDateTime()
+    arrived_at = fields.AwareDateTime()
+    completed_at = fields.AwareDateTime()
+    resolution = fields.String()
+    resolution_code = fields.String()
+    first_time_fix = fields.Boolean()
+    hold_reason = fields.String()
+    cannot_complete_reason = fields.String()
+    follow_up_of_id = fields.Integer()
+    pm_plan_id = fields.Integer()
+    pm_due_on = fields.Date()
+    skills = fields.List(fields.Nested(SkillRequirementSchema))
+    parts = fields.List(fields.Nested(PartRequirementSchema))
+    time_windows = fields.List(fields.Nested(TimeWindowSchema))
+    version = fields.Integer(metadata={"description": "Bumped by every change (ETag)."})
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class WorkOrderCreateSchema(RequirementsSchema):
+    type = fields.Enum(WorkOrderType, by_value=True, load_default=WorkOrderType.BREAKDOWN)
+    priority = Priority(load_default=3)
+    summary = Name(200, required=True)
+    description = Text(10_000, allow_none=True)
+    customer_id = Ref(Customer, metadata={"description": "Implied by the site or asset."})
+    site_id = Ref(Site, metadata={
+        "description": "Required unless the asset has a site or the customer has one site."})
+    asset_id = Ref(Asset, allow_none=True)
+    ticket_id = Ref(Ticket, allow_none=True)
+    estimated_minutes = fields.Integer(strict=True, load_default=60,
+                                       validate=validate.Range(min=1, max=MAX_MINUTES))
+    pinned = fields.Boolean(load_default=False)
+
+
+class TicketWorkOrderSchema(RequirementsSchema):
+    """A work order opened from a ticket: customer, asset, priority and text default to it."""
+
+    type = fields.Enum(WorkOrderType, by_value=True)
+    priority = Priority()
+    summary = Name(200)
+    description = Text(10_000, allow_none=True)
+    site_id = Ref(Site)
+    asset_id = Ref(Asset, allow_none=True)
+    estimated_minutes = fields.Integer(strict=True,
+                                       validate=validate.Range(min=1, max=MAX_MINUTES))
+    pinned = fields.Boolean()
+
+
+class WorkOrderUpdateSchema(RequirementsSchema):
+    """What a dispatcher may change; the status changes only through transitions."""
+
+    priority = Priority()
+    summary = Name(200)
+    description = Text(10_000, allow_none=True)
+    estimated_minutes = fields.Integer(strict=True,
+                                       validate=validate.Range(min=1, max=MAX_MINUTES))
+    pinned = fields.Boolean()
+    technician_id = Ref(Technician, allow_none=True)
+    scheduled_start_at = fields.AwareDateTime(allow_none=True)
+    scheduled_end_at = fields.AwareDateTime(allow_none=True)
+
+
+class TransitionSchema(StrictSchema):
+    to = fields.Enum(WorkOrderStatus, by_value=True, required=True)
+    reason = Text(4000, allow_none=True)
+    at = fields.AwareDateTime(metadata={"description": "When it happened; default now."})
+    lat = Latitude(allow_none=True)
+    lon = Longitude(allow_none=True)
+    technician_id = Ref(Technician, metadata={"description": "Moving to scheduled."})
+    scheduled_start_at = fields.AwareDateTime(metadata={"description": "Moving to scheduled."})
+    resolution = Text(10_000, allow_none=True, metadata={"description": "Moving to completed."})
+    resolution_code = Text(60, allow_none=True)
+
+
+class TransitionOutSchema(Schema):
+    class Meta:
+        ordered = True
+
+    id = fields.Integer()
+    work_order_id = fields.Integer()
+    from_status = fields.String()
+    to_status = fields.String()
+    actor_id = fields.Integer()
+    actor_name = fields.String()
+    at = fields.AwareDateTime()
+    reason = fields.String()
+    lat = fields.Float(attribute="latitude")
+    lon = fields.Float(attribute="longitude")
+
+
+class CommaEnum(fields.Field):
+    """A comma-separated list of enum values: ?status=new,scheduled."""
+
+    def __init__(self, enum_cls, **kwargs):
+        self.enum_cls = enum_cls
+        kwargs.setdefault("metadata", {})["description"] = (
+            "Comma-separated: " + ", ".join(m.value for m in enum_cls))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Give comma-separated values.")
+        out = []
+        for raw in value.split(","):
+            raw = raw.strip()
+            if not raw:
+                continue
+            try:
+                out.append(self.enum_cls(raw))
+            except ValueError:
+                choices = ", ".join(m.value for m in self.enum_cls)
+                raise ValidationError(f"Unknown value '{raw}'. Choose from: {choices}.") \
+                    from None
+        if not out:
+            raise ValidationError("Give at least one value.")
+        return out
+
+
+class WorkOrderListArgs(ListArgs):
+    q = fields.String(metadata={"description": "Search in summary and description"})
+    status = CommaEnum(WorkOrderStatus)
+    type = fields.Enum(WorkOrderType, by_value=True)
+    priority = fields.Integer(validate=validate.Range(min=1, max=4))
+    technician_id = fields.Integer(validate=validate.Range(min=1))
+    customer_id = fields.Integer(validate=validate.Range(min=1))
+    site_id = fields.Integer(validate=validate.Range(min=1))
+    asset_id = fields.Integer(validate=validate.Range(min=1))
+    ticket_id = fields.Integer(validate=validate.Range(min=1))
+    territory = fields.String(metadata={"description": "The site's territory"})
+    date = fields.Date(metadata={"description": "Scheduled to start on this local day"})
+    sla_breached = fields.Boolean(metadata={
+        "description": "Response (arrival) or resolution (completion) late, or overdue now"})
+
+
+class TransitionListArgs(ListArgs):
+    pass
+

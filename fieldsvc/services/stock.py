@@ -1,0 +1,339 @@
+"""The stock ledger: stock levels change only through movements, atomically.
+
+Every function writes one `StockMovement` and adjusts `StockLevel` with a conditional
+UPDATE whose WHERE clause carries the invariant (enough on hand, enough available, enough
+reserved). The database evaluates it under its own row lock, so two concurrent requests
+cannot both take the last unit — on PostgreSQL (row locks, re-checked after waiting) and
+on SQLite (one writer at a time). A refused movement raises a 409 `InsufficientStock`
+with the quantity that was available, and changes nothing.
+
+Work-order bookkeeping (`WorkOrderPart.reserved` / `issued`) is updated the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from fieldsvc.context import Actor
+from fieldsvc.errors import Conflict, InvalidInput
+from fieldsvc.models import Part, StockLevel, StockMovement, Warehouse, WorkOrder, WorkOrderPart
+from fieldsvc.models.enums import MovementKind, WorkOrderStatus
+
+level_t = StockLevel.__table__
+wop_t = WorkOrderPart.__table__
+
+# Work orders in these states take no more parts (returns are still accepted).
+CLOSED_WORK_ORDER = {WorkOrderStatus.COMPLETED, WorkOrderStatus.CANCELLED,
+                     WorkOrderStatus.CANNOT_COMPLETE}
+
+# kind → (needs from_warehouse, needs to_warehouse, needs work_order)
+REQUIRED: dict[MovementKind, tuple[bool, bool, bool]] = {
+    MovementKind.RECEIVE: (False, True, False),
+    MovementKind.RESERVE: (True, False, True),
+    MovementKind.RELEASE: (True, False, True),
+    MovementKind.ISSUE: (True, False, True),
+    MovementKind.RETURN: (False, True, True),
+    MovementKind.TRANSFER: (True, True, False),
+    MovementKind.SCRAP: (True, False, False),
+}
+
+
+class InsufficientStock(Conflict):
+    slug, title = "insufficient-stock", "Insufficient stock"
+
+
+def _level(session: Session, warehouse_id: int, part_id: int) -> StockLevel | None:
+    return session.scalar(
+        select(StockLevel).where(StockLevel.warehouse_id == warehouse_id,
+                                 StockLevel.part_id == part_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _ensure_level(session: Session, warehouse_id: int, part_id: int) -> None:
+    """Create the (warehouse, part) level row at zero unless it exists; race-safe."""
+    values = {"warehouse_id": warehouse_id, "part_id": part_id, "on_hand": 0, "reserved": 0}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = pg_insert(level_t).values(values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(level_t).values(values).on_conflict_do_nothing()
+    else:  # pragma: no cover - other databases are not supported
+        if _level(session, warehouse_id, part_id) is not None:
+            return
+        stmt = insert(level_t).values(values)
+    session.execute(stmt)
+
+
+def _refuse(session: Session, warehouse_id: int, part_id: int, quantity: int,
+            what: str) -> None:
+    level = _level(session, warehouse_id, part_id)
+    on_hand = level.on_hand if level else 0
+    reserved = level.reserved if level else 0
+    available = on_hand - reserved
+    figure = {"available": available, "reserved": reserved}[what]
+    raise InsufficientStock(
+        f"Only {figure} {what} of part {part_id} in warehouse {warehouse_id}; "
+        f"{quantity} requested.",
+        part_id=part_id, warehouse_id=warehouse_id, requested=quantity,
+        available=available, on_hand=on_hand, reserved=reserved,
+    )
+
+
+def _adjust(session: Session, warehouse_id: int, part_id: int, *, on_hand: int = 0,
+            reserved: int = 0, need_available: int = 0, need_reserved: int = 0) -> None:
+    """Add the deltas to one level row only if the guards hold; 409 otherwise."""
+    cond = [level_t.c.warehouse_id == warehouse_id, level_t.c.part_id == part_id]
+    if need_available:
+        cond.append(level_t.c.on_hand - level_t.c.reserved >= need_available)
+    if need_reserved:
+        cond.append(level_t.c.reserved >= need_reserved)
+    result = session.execute(
+        update(level_t).where(*cond).values(
+            on_hand=level_t.c.on_hand + on_hand, reserved=level_t.c.reserved + reserved
+        )
+    )
+    if result.rowcount != 1:
+        what = "available" if need_available else "reserved"
+        _refuse(session, warehouse_id, part_id, need_available or need_reserved, what)
+    _expire_level(session, warehouse_id, part_id)
+
+
+def _expire_level(session: Session, warehouse_id: int, part_id: int) -> None:
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, StockLevel) and obj.warehouse_id == warehouse_id \
+                and obj.part_id == part_id:
+            session.expire(obj)
+
+
+def _work_order_part(session: Session, work_order: WorkOrder, part_id: int,
+                     quantity: int) -> WorkOrderPart:
+    """The work order's line for this part; a line is added for a part it did not list."""
+    line = next((p for p in work_order.parts if p.part_id == part_id), None)
+    if line is None:
+        line = WorkOrderPart(part_id=part_id, quantity=quantity, reserved=0, issued=0)
+        work_order.parts.append(line)
+        session.flush()
+    return line
+
+
+def _adjust_line(session: Session, line: WorkOrderPart, *, reserved: int = 0, issued: int = 0,
+                 warehouse_id: int | None = None) -> bool:
+    """Add deltas to a work-order part line, guarded against going below zero."""
+    cond = [wop_t.c.id == line.id, wop_t.c.reserved + reserved >= 0,
+            wop_t.c.issued + issued >= 0]
+    values: dict[str, Any] = {"reserved": wop_t.c.reserved + reserved,
+                              "issued": wop_t.c.issued + issued}
+    if warehouse_id is not None:
+        values["reserved_warehouse_id"] = warehouse_id
+    done = session.execute(update(wop_t).where(*cond).values(**values)).rowcount == 1
+    session.expire(line)
+    return done
+
+
+def _validate(session: Session, kind: MovementKind, part_id: int, quantity: int,
+              from_warehouse_id: int | None, to_warehouse_id: int | None,
+              work_order_id: int | None, serial_number: str | None):
+    errors: dict[str, list[str]] = {}
+    needs_from, needs_to, needs_wo = REQUIRED[kind]
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        errors["quantity"] = ["Must be a whole number of at least 1."]
+    part = session.get(Part, part_id)
+    if part is None:
+        errors["part_id"] = [f"No part with id {part_id}."]
+    for name, value, needed in (("from_warehouse_id", from_warehouse_id, needs_from),
+                                ("to_warehouse_id", to_warehouse_id, needs_to)):
+        if needed and value is None:
+            errors[name] = [f"Required for a {kind.value} movement."]
+        elif not needed and value is not None:
+            errors[name] = [f"Not used by a {kind.value} movement."]
+        elif value is not None and session.get(Warehouse, value) is None:
+            errors[name] = [f"No warehouse with id {value}."]
+    if kind == MovementKind.TRANSFER and from_warehouse_id == to_warehouse_id \
+            and from_warehouse_id is not None:
+        errors["to_warehouse_id"] = ["Must differ from from_warehouse_id."]
+    work_order = None
+    if needs_wo and work_order_id is None:
+        errors["work_order_id"] = [f"Required for a {kind.value} movement."]
+    elif work_order_id is not None:
+        work_order = session.get(WorkOrder, work_order_id)
+        if work_order is None:
+            errors["work_order_id"] = [f"No work order with id {work_order_id}."]
+    if part is not None and part.serialized and kind not in (MovementKind.RESERVE,
+                                                             MovementKind.RELEASE):
+        if not serial_number:
+            errors["serial_number"] = ["Required: this part is tracked by serial number."]
+        elif quantity != 1:
+            errors["quantity"] = ["A serialized part moves one unit per movement."]
+    if errors:
+        raise InvalidInput(errors)
+    if work_order is not None and kind in (MovementKind.RESERVE, MovementKind.ISSUE) \
+            and work_order.status in CLOSED_WORK_ORDER:
+        raise Conflict(f"Work order {work_order.id} is {work_order.status.value}; "
+                       "it takes no more parts.", current_status=work_order.status.value)
+    return work_order
+
+
+def record_movement(session: Session, data: dict[str, Any], actor: Actor) -> StockMovement:
+    """Apply one movement (a dict as the API accepts it) and return the ledger row.
+
+    Keys: kind, part_id, quantity, from_warehouse_id, to_warehouse_id, work_order_id,
+    rma_id, serial_number, note. Raises 422 for a malformed movement, 409 when stock (or
+    the work order's reservation/issued count) does not allow it.
+    """
+    kind = MovementKind(data["kind"])
+    part_id = data["part_id"]
+    qty = data["quantity"]
+    src = data.get("from_warehouse_id")
+    dst = data.get("to_warehouse_id")
+    wo_id = data.get("work_order_id")
+    work_order = _validate(session, kind, part_id, qty, src, dst, wo_id,
+                           data.get("serial_number"))
+    # Pending ORM changes go first so the guarded statements below see them.
+    session.flush()
+
+    if kind == MovementKind.RECEIVE:
+        _ensure_level(session, dst, part_id)
+        _adjust(session, dst, part_id, on_hand=qty)
+    elif kind == MovementKind.TRANSFER:
+        _adjust(session, src, part_id, on_hand=-qty, need_available=qty)
+        _ensure_level(session, dst, part_id)
+        _adjust(session, dst, part_id, on_hand=qty)
+    elif kind == MovementKind.SCRAP:
+        _adjust(session, src, part_id, on_hand=-qty, need_available=qty)
+    elif kind == MovementKind.RESERVE:
+        line = _work_order_part(session, work_order, part_id, qty)
+        if line.reserved and line.reserved_warehouse_id not in (None, src):
+            raise Conflict(
+                f"Part {part_id} is already reserved for this work order in warehouse "
+                f"{line.reserved_warehouse_id}; release it there first.",
+                reserved_warehouse_id=line.reserved_warehouse_id,
+            )
+        _adjust(session, src, part_id, reserved=qty, need_available=qty)
+        _adjust_line(session, line, reserved=qty, warehouse_id=src)
+    elif kind == MovementKind.RELEASE:
+        line = next((p for p in work_order.parts if p.part_id == part_id), None)
+        held = line.reserved if line and line.reserved_warehouse_id == src else 0
+        if held < qty:
+            raise InsufficientStock(
+                f"Work order {work_order.id} holds {held} of part {part_id} reserved in "
+                f"warehouse {src}; cannot release {qty}.",
+                part_id=part_id, warehouse_id=src, requested=qty, reserved=held,
+            )
+        if not _adjust_line(session, line, reserved=-qty):
+            raise InsufficientStock("The reservation changed meanwhile; reload and retry.")
+        _adjust(session, src, part_id, reserved=-qty, need_reserved=qty)
+    elif kind == MovementKind.ISSUE:
+        line = _work_order_part(session, work_order, part_id, qty)
+        from_reservation = min(qty, line.reserved) if line.reserved_warehouse_id == src else 0
+        _adjust(session, src, part_id, on_hand=-qty, reserved=-from_reservation,
+                need_available=qty - from_reservation, need_reserved=from_reservation)
+        if not _adjust_line(session, line, reserved=-from_reservation, issued=qty):
+            raise InsufficientStock("The reservation changed meanwhile; reload and retry.")
+    elif kind == MovementKind.RETURN:
+        line = next((p for p in work_order.parts if p.part_id == part_id), None)
+        issued = line.issued if line else 0
+        if issued < qty or not _adjust_line(session, line, issued=-qty):
+            raise InsufficientStock(
+                f"Work order {work_order.id} was issued {issued} of part {part_id}; "
+                f"cannot return {qty}.",
+                part_id=part_id, requested=qty, issued=issued,
+            )
+        _ensure_level(session, dst, part_id)
+        _adjust(session, dst, part_id, on_hand=qty)
+
+    movement = StockMovement(
+        kind=kind, part_id=part_id, quantity=qty, from_warehouse_id=src, to_warehouse_id=dst,
+        work_order_id=wo_id, rma_id=data.get("rma_id"),
+        serial_number=data.get("serial_number"), note=data.get("note"), actor_id=actor.id,
+    )
+    session.add(movement)
+    session.flush()
+    return movement
+
+
+def _move(session: Session, actor: Actor, kind: MovementKind, **data: Any) -> StockMovement:
+    data = {k: v for k, v in data.items() if v is not None}
+    return record_movement(session, {"kind": kind, **data}, actor)
+
+
+def receive(session: Session, part_id: int, quantity: int, to_warehouse_id: int,
+            actor: Actor, **extra: Any) -> StockMovement:
+    """Book goods received into a warehouse."""
+    return _move(session, actor, MovementKind.RECEIVE, part_id=part_id, quantity=quantity,
+                 to_warehouse_id=to_warehouse_id, **extra)
+
+
+def reserve(session: Session, part_id: int, quantity: int, from_warehouse_id: int,
+            work_order_id: int, actor: Actor, **extra: Any) -> StockMovement:
+    """Hold available stock for a work order."""
+    return _move(session, actor, MovementKind.RESERVE, part_id=part_id, quantity=quantity,
+                 from_warehouse_id=from_warehouse_id, work_order_id=work_order_id, **extra)
+
+
+def release(session: Session, part_id: int, quantity: int, from_warehouse_id: int,
+            work_order_id: int, actor: Actor, **extra: Any) -> StockMovement:
+    """Give back stock reserved for a work order."""
+    return _move(session, actor, MovementKind.RELEASE, part_id=part_id, quantity=quantity,
+                 from_warehouse_id=from_warehouse_id, work_order_id=work_order_id, **extra)
+
+
+def issue(session: Session, part_id: int, quantity: int, from_warehouse_id: int,
+          work_order_id: int, actor: Actor, **extra: Any) -> StockMovement:
+    """Hand stock to a work order, using its reservation in that warehouse first."""
+    return _move(session, actor, MovementKind.ISSUE, part_id=part_id, quantity=quantity,
+                 from_warehouse_id=from_warehouse_id, work_order_id=work_order_id, **extra)
+
+
+def return_to_stock(session: Session, part_id: int, quantity: int, to_warehouse_id: int,
+                    work_order_id: int, actor: Actor, **extra: Any) -> StockMovement:
+    """Bring unused parts of a work order back into a warehouse."""
+    return _move(session, actor, MovementKind.RETURN, part_id=part_id, quantity=quantity,
+                 to_warehouse_id=to_warehouse_id, work_order_id=work_order_id, **extra)
+
+
+def transfer(session: Session, part_id: int, quantity: int, from_warehouse_id: int,
+             to_warehouse_id: int, actor: Actor, **extra: Any) -> StockMovement:
+    """Move available stock between warehouses (e.g. central → van)."""
+    return _move(session, actor, MovementKind.TRANSFER, part_id=part_id, quantity=quantity,
+                 from_warehouse_id=from_warehouse_id, to_warehouse_id=to_warehouse_id, **extra)
+
+
+def scrap(session: Session, part_id: int, quantity: int, from_warehouse_id: int,
+          actor: Actor, **extra: Any) -> StockMovement:
+    """Write off available stock."""
+    return _move(session, actor, MovementKind.SCRAP, part_id=part_id, quantity=quantity,
+                 from_warehouse_id=from_warehouse_id, **extra)
+
+
+def release_work_order(session: Session, work_order: WorkOrder, actor: Actor,
+                       note: str | None = None) -> list[StockMovement]:
+    """Release every reservation a work order holds (used when it is cancelled)."""
+    movements = []
+    for line in list(work_order.parts):
+        if line.reserved > 0 and line.reserved_warehouse_id is not None:
+            movements.append(release(session, line.part_id, line.reserved,
+                                     line.reserved_warehouse_id, work_order.id, actor,
+                                     note=note))
+    return movements
+
+
+def stock_levels_query(warehouse_id: int | None = None, part_id: int | None = None):
+    """A select of stock levels, optionally for one warehouse and/or one part."""
+    stmt = select(StockLevel)
+    if warehouse_id is not None:
+        stmt = stmt.where(StockLevel.warehouse_id == warehouse_id)
+    if part_id is not None:
+        stmt = stmt.where(StockLevel.part_id == part_id)
+    return stmt.order_by(StockLevel.warehouse_id, StockLevel.part_id)
+
+
+def stock_levels(session: Session, warehouse_id: int | None = None,
+                 part_id: int | None = None) -> list[StockLevel]:
+    """Stock levels (on_hand, reserved, available) filtered by warehouse and/or part."""
+    return list(session.scalars(stock_levels_query(warehouse_id, part_id)))
