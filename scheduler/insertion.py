@@ -158,6 +158,7 @@ def schedule(inst: Instance, v: VehicleDay, items: list[Item]) -> Schedule | Non
             start = v.earliest_start
             if visits and not [p for p in placed + absences if start <= p[0] < visits[0].start]:
                 start = max(start, visits[0].start - visits[0].travel)
+                visits[0].arrival = max(visits[0].arrival, start + visits[0].travel)
             if end > v.latest_end or (v.max_span is not None and end - start > v.max_span):
                 return None
             if v.tech.capacity is not None and load > v.tech.capacity:

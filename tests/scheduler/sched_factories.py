@@ -38,8 +38,17 @@ def tech(
     breaks: tuple[Break, ...] = (),
     **kw,
 ) -> Technician:
+    def moved(b: Break, d: int) -> Break:
+        return Break(TimeWindow(b.window.start + d * 86_400, b.window.end + d * 86_400), b.duration)
+
     shifts = [
-        Shift(day=d, start=d * 86_400 + start, end=d * 86_400 + end, breaks=breaks) for d in days
+        Shift(
+            day=d,
+            start=d * 86_400 + start,
+            end=d * 86_400 + end,
+            breaks=tuple(moved(b, d) for b in breaks),
+        )
+        for d in days
     ]
     kw.setdefault("skills", {"hvac": 3})
     return Technician(id=id, start=home, shifts=shifts, **kw)
