@@ -1,0 +1,193 @@
+"""seed-demo and demo: a realistic, deterministic data set in one command."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from fieldsvc import create_app
+from fieldsvc.cli import cli
+from fieldsvc.demo.vin import has_valid_check_digit
+from fieldsvc.extensions import db
+from fieldsvc.models import (
+    Asset,
+    CampaignVin,
+    Customer,
+    Dealership,
+    Product,
+    RecallCampaign,
+    RecallCampaignProduct,
+    Shift,
+    Site,
+    StockLevel,
+    StockMovement,
+    Technician,
+    TechnicianSkill,
+    User,
+    Warehouse,
+    WorkOrder,
+    WorkOrderSkill,
+    WorkOrderWindow,
+)
+from fieldsvc.models.enums import MovementKind, WorkOrderStatus, WorkOrderType
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+TODAY = "2026-11-21"  # a Saturday: the next working day is Sunday, a full shift
+CITY_BOXES = {  # territory → (lat range, lon range): a few km around each city
+    "tehran": ((35.55, 35.90), (51.20, 51.65)),
+    "karaj": ((35.68, 35.90), (50.85, 51.05)),
+    "isfahan": ((32.55, 32.72), (51.60, 51.72)),
+    "shiraz": ((29.55, 29.68), (52.45, 52.62)),
+}
+# Wall-clock bookkeeping differs between two runs by design; everything else must not.
+VOLATILE = {"created_at", "updated_at", "password_hash", "last_login_at"}
+SKIPPED_TABLES = {"audit_log", "stock_movement"}
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_seed_demo_loads_a_consistent_network(app, runner):
+    result = runner.invoke(args=["seed-demo", "--today", TODAY])
+    assert result.exit_code == 0, result.output
+    assert "admin-demo-1404" in result.output
+    with app.app_context():
+        assert count(Customer) == 500
+        assert count(Asset) == 1000
+        assert count(Dealership) == 6
+        techs = db.session.scalars(select(Technician)).all()
+        assert len(techs) >= 40
+        assert {t.territory for t in techs} == set(CITY_BOXES)
+        for tech in techs:
+            assert tech.van is not None and tech.van.kind.value == "van"
+            assert {s.weekday for s in tech.shifts} == {5, 6, 0, 1, 2, 3}
+            assert tech.skills
+            (lat_lo, lat_hi), (lon_lo, lon_hi) = CITY_BOXES[tech.territory]
+            assert lat_lo < tech.home_latitude < lat_hi and lon_lo < tech.home_longitude < lon_hi
+        for site in db.session.scalars(select(Site)):
+            (lat_lo, lat_hi), (lon_lo, lon_hi) = CITY_BOXES[site.territory]
+            assert lat_lo < site.latitude < lat_hi and lon_lo < site.longitude < lon_hi
+        dealer_cities = Counter(d.city for d in db.session.scalars(select(Dealership)))
+        assert dealer_cities["Tehran"] == 2 and set(dealer_cities) == {
+            "Tehran", "Karaj", "Isfahan", "Shiraz"}
+
+        assets = db.session.scalars(select(Asset)).all()
+        serials = [a.serial_number for a in assets if a.serial_number]
+        vins = [a.vin for a in assets if a.vin]
+        assert len(serials) == len(set(serials)) and len(vins) == len(set(vins))
+        assert len(serials) + len(vins) == 1000
+        assert all(has_valid_check_digit(v) for v in vins)
+
+        open_orders = db.session.scalars(select(WorkOrder).where(WorkOrder.status.in_(
+            [WorkOrderStatus.NEW, WorkOrderStatus.ON_HOLD]))).all()
+        assert len(open_orders) == 300
+        assert {o.type for o in open_orders} == set(WorkOrderType)
+        assert {o.priority for o in open_orders} <= {1, 2, 3, 4}
+        assert all(30 <= o.estimated_minutes <= 180 for o in open_orders)
+        # Every requirement is met by some technician of the job's territory.
+        levels = {}
+        for ts in db.session.scalars(select(TechnicianSkill)):
+            key = (ts.technician.territory, ts.skill_id)
+            levels[key] = max(levels.get(key, 0), ts.level)
+        for need in db.session.scalars(select(WorkOrderSkill)):
+            territory = need.work_order.site.territory
+            assert levels.get((territory, need.skill_id), 0) >= need.min_level
+        next_day = db.session.scalar(
+            select(func.count(func.distinct(WorkOrderWindow.work_order_id)))
+            .where(WorkOrderWindow.starts_at >= datetime(2026, 11, 22, tzinfo=TEHRAN),
+                   WorkOrderWindow.starts_at < datetime(2026, 11, 23, tzinfo=TEHRAN)))
+        assert next_day >= 180
+
+        campaign = db.session.scalars(select(RecallCampaign)).one()
+        model_id = db.session.scalar(select(RecallCampaignProduct.product_id))
+        campaign_vins = set(db.session.scalars(select(CampaignVin.vin)))
+        model_vins = set(db.session.scalars(select(Asset.vin).where(
+            Asset.product_id == model_id)))
+        assert campaign_vins == model_vins and len(campaign_vins) > 10
+        assert [p.region for p in campaign.phases][0] == "Tehran"
+        assert db.session.get(Product, model_id).kind.value == "car"
+
+        # Stock only through the ledger: each level is the sum of its movements.
+        ledger = Counter()
+        for m in db.session.scalars(select(StockMovement)):
+            assert m.kind in (MovementKind.RECEIVE, MovementKind.TRANSFER)
+            if m.from_warehouse_id:
+                ledger[(m.from_warehouse_id, m.part_id)] -= m.quantity
+            if m.to_warehouse_id:
+                ledger[(m.to_warehouse_id, m.part_id)] += m.quantity
+        levels_now = {(s.warehouse_id, s.part_id): s.on_hand
+                      for s in db.session.scalars(select(StockLevel))}
+        assert levels_now == {k: v for k, v in ledger.items() if k in levels_now}
+        assert all(v == 0 for k, v in ledger.items() if k not in levels_now)
+        kinds = Counter(w.kind.value for w in db.session.scalars(select(Warehouse)))
+        assert kinds["central"] == 1 and kinds["regional"] == 4 and kinds["van"] == len(techs)
+
+        roles = {u.role.value: u for u in db.session.scalars(select(User))}
+        assert set(roles) == {"admin", "manager", "dispatcher", "agent", "technician",
+                              "dealership"}
+        assert roles["technician"].technician_id and roles["dealership"].dealership_id
+        counts_before = {m: count(m) for m in (Customer, Asset, WorkOrder, Shift, User)}
+
+    again = runner.invoke(args=["seed-demo", "--today", TODAY])
+    assert again.exit_code != 0
+    assert "already holds data" in again.output
+    with app.app_context():
+        assert {m: count(m) for m in counts_before} == counts_before
+
+
+def _seeded_rows(tmp_path, name: str) -> dict[str, list[tuple]]:
+    application = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}",
+                              "INSTANCE_PATH": str(tmp_path / f"instance-{name}")})
+    with application.app_context():
+        upgrade()
+    result = application.test_cli_runner().invoke(cli, ["seed-demo", "--seed", "7",
+                                                        "--today", TODAY])
+    assert result.exit_code == 0, result.output
+    rows = {}
+    with application.app_context():
+        for table in db.metadata.sorted_tables:
+            if table.name in SKIPPED_TABLES:
+                continue
+            columns = [c for c in table.columns if c.name not in VOLATILE]
+            rows[table.name] = db.session.execute(
+                select(*columns).order_by(*table.primary_key.columns)).all()
+        db.engine.dispose()
+    return rows
+
+
+def test_same_seed_and_day_give_identical_rows(tmp_path):
+    first = _seeded_rows(tmp_path, "a.sqlite3")
+    second = _seeded_rows(tmp_path, "b.sqlite3")
+    assert first.keys() == second.keys()
+    for table in first:
+        assert first[table] == second[table], table
+    assert len(first["customer"]) == 500
+
+
+def test_demo_no_serve_migrates_and_seeds_a_fresh_sqlite_file_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    application = create_app({"SQLALCHEMY_DATABASE_URI": url,
+                              "INSTANCE_PATH": str(tmp_path / "instance")})
+    first = application.test_cli_runner().invoke(cli, ["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    assert "Seeded demo data" in first.output and "dispatcher-demo-1404" in first.output
+    second = application.test_cli_runner().invoke(cli, ["demo", "--no-serve"])
+    assert second.exit_code == 0, second.output
+    assert "not seeding again" in second.output
+    with application.app_context():
+        assert count(Customer) == 500 and count(WorkOrder) == 300 and count(User) == 6
+        db.engine.dispose()
+
+
+def test_demo_no_serve_on_the_configured_database_does_not_duplicate(app, runner):
+    first = runner.invoke(args=["demo", "--no-serve", "--today", TODAY])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(args=["demo", "--no-serve"])
+    assert second.exit_code == 0, second.output
+    with app.app_context():
+        assert count(Customer) == 500 and count(Asset) == 1000 and count(User) == 6
