@@ -1,0 +1,47 @@
+"""Dispatchers request runs over HTTP, watch them finish and publish them."""
+
+import time
+
+from fieldsvc.dispatch.queue import get_queue
+from tests.dispatch.test_runs import DAY, _small_world
+
+
+def _wait(client, run_id, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/v1/optimization-runs/{run_id}").json
+        if run["status"] in ("finished", "failed"):
+            return run
+        time.sleep(0.2)
+    raise AssertionError("run did not finish")
+
+
+def test_request_follow_and_publish_a_run(client, make, app):
+    _, orders = _small_world(make)
+    accepted = client.post("/api/v1/optimization-runs",
+                           json={"date": DAY.isoformat(), "territory": "tehran",
+                                 "time_limit": 2})
+    assert accepted.status_code == 202, accepted.json
+    assert accepted.json["status"] == "queued"
+    run = _wait(client, accepted.json["id"])
+    assert run["status"] == "finished" and run["progress"] == 1.0
+    assert run["assigned_count"] == len(orders)
+    published = client.post(f"/api/v1/optimization-runs/{run['id']}/publish")
+    assert published.status_code == 200
+    assert sorted(published.json["scheduled"]) == sorted(o.id for o in orders)
+    listed = client.get("/api/v1/work-orders", query_string={"status": "scheduled"})
+    assert listed.json["total"] == len(orders)
+    again = client.post(f"/api/v1/optimization-runs/{run['id']}/publish")
+    assert again.status_code == 409
+    get_queue(app).wait(timeout=30)
+
+
+def test_bad_run_requests_are_refused_and_create_nothing(client, make):
+    for body in [{}, {"date": "2026-02-30"}, {"date": DAY.isoformat(), "horizon_days": 0},
+                 {"date": DAY.isoformat(), "time_limit": 10_000},
+                 {"date": DAY.isoformat(), "technician_ids": [999]},
+                 {"date": DAY.isoformat(), "colour": "red"}]:
+        response = client.post("/api/v1/optimization-runs", json=body)
+        assert response.status_code == 422, (body, response.json)
+    assert client.get("/api/v1/optimization-runs").json["total"] == 0
+    assert client.post("/api/v1/optimization-runs/999/publish").status_code == 404
