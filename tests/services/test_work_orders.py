@@ -234,3 +234,23 @@ def test_delete_only_new_untouched_work_orders(client, make, wo_api, app):
     assert client.delete(f"/api/v1/work-orders/{used['id']}").status_code == 409
     assert wo_api.get(used["id"])["status"] == "new"
     assert client.delete("/api/v1/work-orders/999").status_code == 404
+
+
+def test_delete_removes_requirements_with_the_work_order(client, make, wo_api, app):
+    site = make.site()
+    wo = wo_api.create(site_id=site.id, skills=[{"skill_id": make.skill().id}],
+                       parts=[{"part_id": make.part().id, "quantity": 1}],
+                       time_windows=[{"starts_at": "2030-01-01T08:00:00Z",
+                                      "ends_at": "2030-01-01T10:00:00Z"}])
+    assert client.delete(f"/api/v1/work-orders/{wo['id']}").status_code == 204
+    assert _count(app, WorkOrder) == 0 and _count(app, WorkOrderTransition) == 0
+
+
+def test_openapi_documents_the_endpoints(client):
+    paths = client.get("/api/openapi.json").json["paths"]
+    assert {"post", "get"} <= set(paths["/api/v1/work-orders/{ident}/transitions"])
+    assert "post" in paths["/api/v1/tickets/{ident}/work-orders"]
+    assert "get" in paths["/api/v1/stock-movements/levels"]
+    ledger_item = paths["/api/v1/stock-movements/{ident}"]
+    assert "get" in ledger_item
+    assert "patch" not in ledger_item and "delete" not in ledger_item
