@@ -19,13 +19,15 @@ CODE_ERROR = "Letters, digits and . _ / - only, starting with a letter or digit.
 
 
 class Stripped(fields.String):
-    """A string with surrounding blanks removed; an all-blank value is refused."""
+    """An identifier-like string: surrounding blanks removed, blank or control chars refused."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if not text:
             hint = "; send null to clear it" if self.allow_none else ""
             raise ValidationError(f"Must not be blank{hint}.")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+            raise ValidationError("Must not contain control characters.")
         return text
 
 
@@ -39,6 +41,11 @@ class Vin(Stripped):
                 "A VIN has 17 characters: digits and letters except I, O and Q."
             )
         return vin
+
+
+def IdArg(**kwargs) -> fields.Integer:  # noqa: N802 - reads like a field type
+    """An id in a query filter, within the database's integer range."""
+    return fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), **kwargs)
 
 
 class ProductSchema(StrictSchema):

@@ -11,7 +11,13 @@ from fieldsvc.context import current_actor
 from fieldsvc.extensions import db
 from fieldsvc.models import Asset, MeterReading, Product
 from fieldsvc.models.enums import ProductKind
-from fieldsvc.schemas.catalog import AssetSchema, MeterReadingSchema, ProductSchema, Vin
+from fieldsvc.schemas.catalog import (
+    AssetSchema,
+    IdArg,
+    MeterReadingSchema,
+    ProductSchema,
+    Vin,
+)
 from fieldsvc.schemas.common import ListArgs, page_schema
 from fieldsvc.services import catalog as service
 
@@ -45,9 +51,9 @@ register_crud(
 
 class AssetListArgs(ListArgs):
     q = fields.String(metadata={"description": "Search in serial number, VIN, notes"})
-    customer_id = fields.Integer()
-    site_id = fields.Integer()
-    product_id = fields.Integer()
+    customer_id = IdArg()
+    site_id = IdArg()
+    product_id = IdArg()
     serial_number = fields.String()
     vin = Vin()
     under_warranty = fields.Boolean()
@@ -82,6 +88,11 @@ register_crud(assets_blp, assets)
 
 
 class MeterReadingListArgs(ListArgs):
+    """Newest first, always: no sort parameter."""
+
+    class Meta(ListArgs.Meta):
+        exclude = ("sort",)
+
     unit = fields.String()
 
 

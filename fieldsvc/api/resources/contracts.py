@@ -7,6 +7,7 @@ from sqlalchemy import select
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, register_crud
 from fieldsvc.models import AssetContract, ServiceContract
+from fieldsvc.schemas.catalog import IdArg
 from fieldsvc.schemas.common import ListArgs
 from fieldsvc.schemas.contracts import ContractSchema
 from fieldsvc.services import contracts as service
@@ -14,8 +15,8 @@ from fieldsvc.services import contracts as service
 
 class ContractListArgs(ListArgs):
     q = fields.String(metadata={"description": "Search in number and name"})
-    customer_id = fields.Integer()
-    asset_id = fields.Integer(metadata={"description": "Contracts covering this asset"})
+    customer_id = IdArg()
+    asset_id = IdArg(metadata={"description": "Contracts covering this asset"})
     active_on = fields.Date(metadata={"description": "YYYY-MM-DD within the contract period"})
     pm_included = fields.Boolean()
 

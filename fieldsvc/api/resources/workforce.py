@@ -73,6 +73,13 @@ def _has_skill(stmt, skill):
     return stmt.where(Technician.id.in_(holders))
 
 
+class SubListArgs(ListArgs):
+    """Absences and certifications come in their natural order: no sort parameter."""
+
+    class Meta(ListArgs.Meta):
+        exclude = ("sort",)
+
+
 technicians_blp = Blueprint("technicians", __name__, url_prefix=f"{API_PREFIX}/technicians",
                             description="Technicians: skills, shifts, absences, van")
 technicians = Resource(
@@ -97,7 +104,7 @@ register_crud(technicians_blp, technicians)
 
 @technicians_blp.route("/<int:ident>/absences", endpoint="technicians_absences")
 class TechnicianAbsences(MethodView):
-    @technicians_blp.arguments(ListArgs, location="query", unknown=RAISE)
+    @technicians_blp.arguments(SubListArgs, location="query", unknown=RAISE)
     @technicians_blp.response(200, page_schema(AbsenceSchema))
     @technicians_blp.doc(summary="List a technician's absences")
     def get(self, args, ident):
@@ -127,7 +134,7 @@ class TechnicianAbsence(MethodView):
 
 @technicians_blp.route("/<int:ident>/certifications", endpoint="technicians_certifications")
 class TechnicianCertifications(MethodView):
-    @technicians_blp.arguments(ListArgs, location="query", unknown=RAISE)
+    @technicians_blp.arguments(SubListArgs, location="query", unknown=RAISE)
     @technicians_blp.response(200, page_schema(CertificationSchema))
     @technicians_blp.doc(summary="List a technician's certifications")
     def get(self, args, ident):
