@@ -210,7 +210,7 @@ def solve_vroom(problem: Problem, time_limit: float) -> tuple[Plan, float]:
             )
         )
         jobs_by_id[ji] = job
-    sol = vs.solve(exploration_level=5, nb_threads=1, timeout=int(time_limit * 1000))
+    sol = vs.solve(exploration_level=5, nb_threads=1, timeout=dt.timedelta(seconds=time_limit))
     seconds = time.monotonic() - t0
     plan = Plan()
     routes = sol.routes

@@ -3,7 +3,6 @@ possible (started and pinned jobs stay exactly where they are)."""
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field, replace
 
@@ -265,14 +264,14 @@ def best_insertion(
     job = problem.jobs[ji]
     w = problem.weights
 
-    def evaluate(v: VehicleDay, items: list[Item], old: dict[str, int]):
+    def evaluate(v: VehicleDay, items: list[Item], old: dict[str, int], positions=None):
         best = None
         base_sch = schedule(inst, v, items)
         old_travel = _travel(base_sch) if base_sch else 0
         variants = [[Item(ji)]]
         if wh is not None:
             variants.append([Item(ji, wh), Item(ji)])
-        for pos in range(len(items) + 1):
+        for pos in positions if positions is not None else range(len(items) + 1):
             for ins in variants:
                 sch = schedule(inst, v, items[:pos] + ins + items[pos:])
                 if sch is None:
@@ -297,8 +296,20 @@ def best_insertion(
                     best = (cost, sch)
         return best
 
+    jp = inst.job_point[ji]
+
+    def closeness(vi: int) -> int:
+        v = inst.vehicles[vi]
+        route = routes.get((v.tech.id, v.shift.day))
+        pts = (
+            [v.start_point] + [inst.job_point[inst.job_index[j]] for j in route.job_ids()]
+            if route
+            else [v.start_point]
+        )
+        return min(int(inst.dur[p, jp]) for p in pts)
+
     best = None
-    for vi in vehicles:
+    for vi in sorted(vehicles, key=closeness):
         if time.monotonic() > deadline:
             break
         v = inst.vehicles[vi]
@@ -310,15 +321,18 @@ def best_insertion(
             if found and (best is None or (0, found[0]) < best[0]):
                 best = ((0, found[0]), v, found[1], [])
             continue
-        # Make room by unassigning one lower-priority, movable job.
-        for it in items:
+        # Make room by unassigning one lower-priority, movable job; the new job takes its
+        # place (or a neighbouring one).
+        for k, it in enumerate(items):
             other = problem.jobs[it.job]
             if it.warehouse is not None or other.priority <= job.priority:
                 continue
             if other.pinned_technician or other.pinned_start is not None or other.started:
                 continue
             rest = [x for x in items if x.job != it.job]
-            found = evaluate(v, rest, old)
+            at = k - sum(1 for x in items[:k] if x.job == it.job)
+            near = [p for p in (at - 1, at, at + 1) if 0 <= p <= len(rest)]
+            found = evaluate(v, rest, old, near)
             if found is None:
                 continue
             key = (1, -other.priority, found[0])
@@ -375,19 +389,28 @@ def insert_emergency(
     deadline = t0 + time_limit * 0.9
     jobs = [j for j in problem.jobs if j.id != job.id] + [job]
     prob = replace(problem, jobs=jobs)
-    inst = Instance(prob)
+    inst = Instance(prob, lazy=True)
     ji = inst.job_index[job.id]
-    base = copy.deepcopy(plan)
-    base.unassigned.pop(job.id, None)
-    for r in base.routes:
-        r.stops = [s for s in r.stops if s.job_id != job.id]
+    # Unchanged routes are shared with the input plan; changed ones are new objects.
+    base = Plan(
+        routes=[
+            replace(r, stops=[s for s in r.stops if s.job_id != job.id])
+            if job.id in r.job_ids()
+            else r
+            for r in plan.routes
+        ],
+        unassigned={k: u for k, u in plan.unassigned.items() if k != job.id},
+        objective=dict(plan.objective),
+        solve_seconds=plan.solve_seconds,
+        status=plan.status,
+    )
     allowed = inst.allowed_vehicles(job)
     wh = nearest_warehouse(inst, ji, _warehouse_left(inst, base))
     routes = {_route_key(r): r for r in base.routes}
     best = best_insertion(inst, routes, ji, allowed, wh, deadline)
     if best is None:
         best = best_insertion(inst, routes, ji, allowed, wh, deadline, displace=True)
-    result_plan = copy.deepcopy(base)
+    result_plan = replace(base, routes=list(base.routes), unassigned=dict(base.unassigned))
     if best is None:
         result_plan.unassigned[job.id] = explain.reason(inst, job, plan=base)
         result_plan.objective = objective_parts(prob, result_plan, inst)

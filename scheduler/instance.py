@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .matrix import CachedProvider, GeodesicProvider, StaticMatrix
+from .matrix import CachedProvider, GeodesicProvider, StaticMatrix, lazy_pairs
 from .model import Break, Job, Location, Problem, Shift, Technician, Warehouse
 
 _DEFAULT_PROVIDER = CachedProvider(GeodesicProvider())
@@ -39,7 +39,7 @@ def parts_cover(stock: dict[str, int], parts: dict[str, int]) -> bool:
 class Instance:
     """Points, travel matrix and technician-days of a problem."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, lazy: bool = False) -> None:
         self.problem = problem
         self.points: list[Location | int] = []
         self._point_index: dict[Location | int, int] = {}
@@ -52,9 +52,13 @@ class Instance:
             provider = StaticMatrix(problem.matrix.durations, problem.matrix.distances)
         else:
             provider = problem.provider or _DEFAULT_PROVIDER
-        m = provider.matrix(self.points)
-        self.dur = np.asarray(m.durations, dtype=np.int64)
-        self.dist = np.asarray(m.distances, dtype=np.int64)
+        pairs = lazy_pairs(provider, self.points) if lazy else None
+        if pairs is not None:
+            self.dur, self.dist = pairs
+        else:
+            m = provider.matrix(self.points)
+            self.dur = np.asarray(m.durations, dtype=np.int64)
+            self.dist = np.asarray(m.distances, dtype=np.int64)
         self.job_index = {j.id: k for k, j in enumerate(problem.jobs)}
         self.tech_index = {t.id: k for k, t in enumerate(problem.technicians)}
         self.vehicles: list[VehicleDay] = []

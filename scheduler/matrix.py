@@ -27,6 +27,18 @@ class TravelProvider(Protocol):
         ...
 
 
+def geodesic_between(a: Sequence[Location], b: Sequence[Location]) -> np.ndarray:
+    """Return the WGS-84 geodesic distance in metres from each point of ``a`` to each of ``b``."""
+    la = np.repeat([p.lat for p in a], len(b))
+    oa = np.repeat([p.lon for p in a], len(b))
+    lb = np.tile([p.lat for p in b], len(a))
+    ob = np.tile([p.lon for p in b], len(a))
+    if not len(la):
+        return np.zeros((len(a), len(b)))
+    _, _, dist = Geod(ellps="WGS84").inv(oa, la, ob, lb)
+    return np.asarray(dist).reshape(len(a), len(b))
+
+
 def geodesic_metres(points: Sequence[Location]) -> np.ndarray:
     """Return the WGS-84 geodesic distance in metres between every pair of points."""
     n = len(points)
@@ -59,14 +71,30 @@ class GeodesicProvider:
             raise ValueError("road_factor and speed_kmh must be positive")
         self.road_factor = road_factor
         self.speed_kmh = speed_kmh
+        self._geod = Geod(ellps="WGS84")
 
-    def matrix(self, points: Sequence[Location]) -> TravelMatrix:
-        road = geodesic_metres(points) * self.road_factor
+    def _from_metres(self, metres: np.ndarray) -> TravelMatrix:
+        road = metres * self.road_factor
         seconds = road / (self.speed_kmh / 3.6)
         return TravelMatrix(
             durations=np.rint(seconds).astype(np.int64),
             distances=np.rint(road).astype(np.int64),
         )
+
+    def matrix(self, points: Sequence[Location]) -> TravelMatrix:
+        return self._from_metres(geodesic_metres(points))
+
+    def pair(self, a: Location, b: Location) -> tuple[int, int]:
+        """(seconds, metres) from a to b, computed exactly as :meth:`matrix` does."""
+        if a == b:
+            return 0, 0
+        _, _, metres = self._geod.inv(a.lon, a.lat, b.lon, b.lat)
+        road = metres * self.road_factor
+        return int(np.rint(road / (self.speed_kmh / 3.6))), int(np.rint(road))
+
+    def between(self, a: Sequence[Location], b: Sequence[Location]) -> TravelMatrix:
+        """Rectangular matrix from ``a`` to ``b`` (lets a cache grow by a few points)."""
+        return self._from_metres(geodesic_between(a, b))
 
 
 class CachedProvider:
@@ -81,11 +109,32 @@ class CachedProvider:
         key = tuple(points)
         hit = self._cache.get(key)
         if hit is None:
-            hit = self.inner.matrix(points)
+            hit = self._extend(key) or self.inner.matrix(points)
             if len(self._cache) >= self.max_entries:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = hit
         return hit
+
+    def _extend(self, key: tuple[Location, ...]) -> TravelMatrix | None:
+        """Reuse a cached prefix of ``key`` when only a few points were appended (an
+        emergency job added to a planned day) and the inner provider can do rectangles."""
+        between = getattr(self.inner, "between", None)
+        if between is None:
+            return None
+        for old_key, old in reversed(self._cache.items()):
+            n = len(old_key)
+            if n < len(key) <= n + 8 and key[:n] == old_key:
+                extra = key[n:]
+                out_rows = between(extra, key)  # new -> all
+                in_cols = between(key, extra)  # all -> new
+                m = len(key)
+                dur = np.zeros((m, m), dtype=np.int64)
+                dist = np.zeros((m, m), dtype=np.int64)
+                dur[:n, :n], dist[:n, :n] = old.durations, old.distances
+                dur[n:, :], dist[n:, :] = out_rows.durations, out_rows.distances
+                dur[:, n:], dist[:, n:] = in_cols.durations, in_cols.distances
+                return TravelMatrix(durations=dur, distances=dist)
+        return None
 
 
 class StaticMatrix:
@@ -101,3 +150,33 @@ class StaticMatrix:
             durations=self.durations[np.ix_(idx, idx)],
             distances=self.distances[np.ix_(idx, idx)],
         )
+
+
+class LazyPairs:
+    """Matrix-like access ``m[a, b]`` to a provider's pairs, computed on first use.
+
+    For emergency insertion, which reads a few thousand pairs of a day that would need
+    hundreds of thousands for a full matrix.
+    """
+
+    def __init__(self, points: Sequence[Location], pair, which: int, cache: dict) -> None:
+        self.points = points
+        self.pair = pair
+        self.which = which
+        self.cache = cache
+
+    def __getitem__(self, ab: tuple[int, int]) -> int:
+        hit = self.cache.get(ab)
+        if hit is None:
+            hit = self.cache[ab] = self.pair(self.points[ab[0]], self.points[ab[1]])
+        return hit[self.which]
+
+
+def lazy_pairs(provider, points: Sequence[Location]) -> tuple[LazyPairs, LazyPairs] | None:
+    """Lazy (durations, distances) when the provider can compute single pairs, else None."""
+    inner = getattr(provider, "inner", provider)
+    pair = getattr(inner, "pair", None)
+    if pair is None:
+        return None
+    cache: dict = {}
+    return LazyPairs(points, pair, 0, cache), LazyPairs(points, pair, 1, cache)
