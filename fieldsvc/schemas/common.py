@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from fieldsvc.errors import InvalidInput
 
@@ -24,13 +25,27 @@ def Ref(model: type, **kwargs: Any) -> fields.Integer:  # noqa: N802 - reads lik
     return fields.Integer(strict=True, validate=validate.Range(min=1), metadata=metadata, **kwargs)
 
 
+# C0 control characters other than tab, newline and carriage return. PostgreSQL refuses NUL
+# in text while SQLite stores it, so refusing them here makes both databases answer alike.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def no_control_characters(value: str) -> None:
+    if _CONTROL.search(value):
+        raise ValidationError("Control characters are not allowed.")
+
+
 def Text(max_len: int, **kwargs: Any) -> fields.String:  # noqa: N802
-    return fields.String(validate=validate.Length(max=max_len), **kwargs)
+    return fields.String(
+        validate=[validate.Length(max=max_len), no_control_characters], **kwargs
+    )
 
 
 def Name(max_len: int = 200, **kwargs: Any) -> fields.String:  # noqa: N802
     """A required-looking string: not blank, at most `max_len` characters."""
-    return fields.String(validate=validate.Length(min=1, max=max_len), **kwargs)
+    return fields.String(
+        validate=[validate.Length(min=1, max=max_len), no_control_characters], **kwargs
+    )
 
 
 def Latitude(**kwargs: Any) -> fields.Float:  # noqa: N802

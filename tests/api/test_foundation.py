@@ -107,3 +107,10 @@ def test_customer_found_by_caller_number_in_any_format(client, make):
     for number in ["+989123456789", "00989123456789", "09123456789", "912-345-6789"]:
         found = client.get("/api/v1/customers", query_string={"phone": number})
         assert [c["name"] for c in found.json["items"]] == ["Caller"], number
+
+
+def test_control_characters_are_refused_alike_on_every_database(client):
+    response = client.post("/api/v1/customers", json={"name": "Acme\x00Ltd"})
+    assert response.status_code == 422
+    assert "name" in response.json["errors"]
+    assert client.get("/api/v1/customers").json["total"] == 0
