@@ -49,7 +49,7 @@ def emergencies(n: int, seed: int) -> list[Job]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=500)
-    ap.add_argument("--techs", type=int, default=50)
+    ap.add_argument("--techs", type=int, default=65)
     ap.add_argument("--solve-time", type=float, default=30.0)
     ap.add_argument("--emergencies", type=int, default=30)
     ap.add_argument("--seed", type=int, default=1)

@@ -102,8 +102,9 @@ def run_pyvrp(inst: VRPTW, seconds: float) -> tuple[list[list[int]], float]:
     t0 = time.monotonic()
     res = pyvrp.solve(data, stop=MaxRuntime(seconds), seed=1, display=False)
     elapsed = time.monotonic() - t0
-    # VRPLIB ids are 1-based with the depot first: client k is customer k.
-    return [list(r.visits()) for r in res.best.routes()], elapsed
+    # A client activity counts clients from 0: its location (= customer) is idx + depots.
+    idx = [[a.idx + data.num_depots for a in r if a.is_client()] for r in res.best.routes()]
+    return idx, elapsed
 
 
 def run_vroom(inst: VRPTW, seconds: float) -> tuple[list[list[int]], float]:
