@@ -51,13 +51,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
+    from fieldsvc import auth
     from fieldsvc.transaction import register_request_transaction
 
+    # The auth gate identifies the caller before the transaction binds it as the actor.
+    auth.init_app(app)
     register_request_transaction(app)
 
     from fieldsvc.api import register_api
     from fieldsvc.web import register_web
 
     register_api(app)
+    auth.register_api(app)
     register_web(app)
+
+    from fieldsvc.console import register_console
+
+    register_console(app)
     return app

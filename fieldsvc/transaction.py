@@ -13,8 +13,9 @@ from fieldsvc.extensions import db
 def register_request_transaction(app: Flask) -> None:
     @app.before_request
     def _bind_actor() -> None:
-        # Replaced by the authenticated user once identity lands (issue 3).
-        g.actor_token = set_actor(Actor(id=None, name="anonymous", source="api"))
+        # The auth gate (fieldsvc.auth.guard) runs first and leaves the signed-in user here.
+        actor = g.get("auth_actor") or Actor(id=None, name="anonymous", source="api")
+        g.actor_token = set_actor(actor)
 
     @app.after_request
     def _commit(response: Response) -> Response:

@@ -7,6 +7,8 @@ every database test on PostgreSQL as well; `.ci/run` does.
 from __future__ import annotations
 
 import os
+import secrets
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -44,6 +46,8 @@ def app(request, tmp_path_factory):
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": url,
             "SECRET_KEY": "test-secret",
+            # Limits are exercised by tests/access with an app of their own.
+            "RATELIMIT_ENABLED": False,
             "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
         }
     )
@@ -85,9 +89,89 @@ def ctx(app):
         db.session.remove()
 
 
+TEST_PASSWORD = "test-password"
+# Cheap argon2id parameters: the tests create users by the hundred; production keeps the
+# library defaults (fieldsvc.services.users).
+_FAST_HASH: dict[str, str] = {}
+
+
+def _fast_hash(password: str) -> str:
+    if password not in _FAST_HASH:
+        from argon2 import PasswordHasher
+
+        _FAST_HASH[password] = PasswordHasher(time_cost=1, memory_cost=1024,
+                                              parallelism=1).hash(password)
+    return _FAST_HASH[password]
+
+
+def make_user(app, role: str = "admin", username: str | None = None,
+              password: str = TEST_PASSWORD, **links) -> int:
+    """Insert a user without going through the audit log (fixture data, not a user action)."""
+    from fieldsvc.models import User
+
+    with app.app_context(), db.engine.begin() as conn:
+        count = conn.execute(db.select(db.func.count(User.id))).scalar_one()
+        result = conn.execute(User.__table__.insert().values(
+            username=username or f"test-{role}-{count + 1}",
+            password_hash=_fast_hash(password),
+            role=role,
+            active=True,
+            failed_logins=0,
+            created_at=_now(),
+            updated_at=_now(),
+            **links,
+        ))
+        return result.inserted_primary_key[0]
+
+
+def _now():
+    from fieldsvc.models.base import utcnow
+
+    return utcnow()
+
+
+def bearer_for(app, user_id: int) -> str:
+    """Issue an API token for `user_id` straight in the database (no login, no audit)."""
+    from fieldsvc.auth.tokens import digest
+    from fieldsvc.models import AuthToken
+
+    raw = secrets.token_urlsafe(32)
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(AuthToken.__table__.insert().values(
+            user_id=user_id, token_hash=digest(raw), kind="api", created_at=_now(),
+            expires_at=_now() + timedelta(seconds=app.config["TOKEN_TTL_SECONDS"])))
+    return raw
+
+
+def authed_client(app, role: str = "admin", **links):
+    """A test client that sends a bearer token of a fresh user of `role` on every request."""
+    user_id = make_user(app, role, **links)
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_AUTHORIZATION"] = "Bearer " + bearer_for(app, user_id)
+    test_client.user_id = user_id
+    return test_client
+
+
 @pytest.fixture
 def client(app):
+    """An ADMIN client: every request carries a valid bearer token."""
+    return authed_client(app, "admin")
+
+
+@pytest.fixture
+def anon_client(app):
+    """A client without credentials."""
     return app.test_client()
+
+
+@pytest.fixture
+def client_as(app):
+    """client_as("technician", technician_id=3) → a client signed in with that role."""
+
+    def build(role: str, **links):
+        return authed_client(app, role, **links)
+
+    return build
 
 
 class _FieldsvcRunner:

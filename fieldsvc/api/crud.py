@@ -18,6 +18,7 @@ from marshmallow import RAISE, Schema
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from fieldsvc.auth import policy
 from fieldsvc.context import current_actor
 from fieldsvc.errors import InvalidInput, NotFound
 from fieldsvc.extensions import db
@@ -66,10 +67,14 @@ class Resource:
 def get_or_404(resource: Resource | type, ident: int, label: str | None = None):
     model = resource.model if isinstance(resource, Resource) else resource
     obj = db.session.get(model, ident)
+    what = label or (resource.title if isinstance(resource, Resource) else
+                     model.__tablename__.replace("_", " "))
     if obj is None:
-        what = label or (resource.title if isinstance(resource, Resource) else
-                         model.__tablename__.replace("_", " "))
         raise NotFound(f"No {what} with id {ident}.")
+    # Object-level access (issue 3): rows outside the caller's scope are "not found" too.
+    policy.check_object(current_actor(), obj,
+                        resource.name if isinstance(resource, Resource) else None,
+                        label=what, ident=ident)
     return obj
 
 
@@ -122,6 +127,8 @@ def list_query(resource: Resource, args: dict[str, Any]) -> Select:
     if resource.options:
         stmt = stmt.options(*resource.options)
     stmt = apply_filters(stmt, args, resource)
+    # Lists show only the rows the caller may see (a technician's own jobs, ...).
+    stmt = policy.scope_query(current_actor(), stmt, resource.name, resource.model)
     return apply_sort(stmt, args.get("sort"), resource)
 
 

@@ -21,6 +21,7 @@ from fieldsvc.models.recall import (
     RecallCampaignProduct,
 )
 from fieldsvc.models.ticket import Ticket
+from fieldsvc.models.token import AuthToken
 from fieldsvc.models.user import User
 from fieldsvc.models.work_order import (
     WorkOrder,
@@ -39,7 +40,8 @@ from fieldsvc.models.workforce import (
 )
 
 __all__ = [
-    "Absence", "Asset", "AssetContract", "AuditEntry", "Base", "CampaignPart", "CampaignPhase",
+    "Absence", "Asset", "AssetContract", "AuditEntry", "AuthToken", "Base", "CampaignPart",
+    "CampaignPhase",
     "CampaignVin", "Certification", "Customer", "Dealership", "DealershipDay",
     "DealershipHoliday", "Interaction", "MeterReading", "OptimizationRun", "Part", "PmPlan",
     "PmPlanAsset", "PmPlanPart", "PmPlanSkill", "Product", "RecallAppointment",

@@ -1,0 +1,104 @@
+"""/api/v1/auth: token, refresh, revoke, me; and POST /api/v1/customers/{id}/erase."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from fieldsvc.auth import tokens
+from fieldsvc.auth.login import authenticate
+from fieldsvc.context import current_actor
+from fieldsvc.extensions import db
+from fieldsvc.schemas.common import StrictSchema
+from fieldsvc.services.erasure import erase_customer
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class TokenRequestSchema(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
+                             load_only=True)
+
+
+class TokenSchema(StrictSchema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+
+
+class MeSchema(StrictSchema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String(allow_none=True)
+    role = fields.String()
+    technician_id = fields.Integer(allow_none=True)
+    dealership_id = fields.Integer(allow_none=True)
+    token_expires_at = fields.AwareDateTime()
+
+
+class ErasureSchema(StrictSchema):
+    customer_id = fields.Integer()
+    erased_at = fields.AwareDateTime()
+    first_time = fields.Boolean(metadata={"description": "false when it had been erased"})
+    sites = fields.Integer()
+    tickets = fields.Integer()
+    interactions = fields.Integer()
+    audit_entries_scrubbed = fields.Integer()
+
+
+auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
+                     description="API tokens: issue, refresh, revoke")
+
+
+def _token_answer(raw: str):
+    ttl = current_app.config["TOKEN_TTL_SECONDS"]
+    return {"access_token": raw, "token_type": "Bearer", "expires_in": ttl}, 200, NO_STORE
+
+
+@auth_blp.route("/token", methods=["POST"])  # rate-limited in limits.limit_login
+@auth_blp.arguments(TokenRequestSchema)
+@auth_blp.response(200, TokenSchema)
+@auth_blp.doc(summary="Issue a bearer token for a username and password", security=[])
+def issue_token(data):
+    user = authenticate(db.session, data["username"], data["password"], "api")
+    raw, _ = tokens.issue(db.session, user, current_app.config["TOKEN_TTL_SECONDS"])
+    return _token_answer(raw)
+
+
+@auth_blp.route("/refresh", methods=["POST"])
+@auth_blp.response(200, TokenSchema)
+@auth_blp.doc(summary="Exchange a valid token for a new one (the old one is revoked)")
+def refresh_token():
+    tokens.revoke(db.session, g.auth_token)
+    raw, _ = tokens.issue(db.session, g.auth_user, current_app.config["TOKEN_TTL_SECONDS"])
+    return _token_answer(raw)
+
+
+@auth_blp.route("/revoke", methods=["POST"])
+@auth_blp.response(204)
+@auth_blp.doc(summary="Revoke the token sent with this request")
+def revoke_token():
+    tokens.revoke(db.session, g.auth_token)
+
+
+@auth_blp.route("/me", methods=["GET"])
+@auth_blp.response(200, MeSchema)
+@auth_blp.doc(summary="Who this token belongs to")
+def me():
+    user = g.auth_user
+    return {"id": user.id, "username": user.username, "full_name": user.full_name,
+            "role": user.role.value, "technician_id": user.technician_id,
+            "dealership_id": user.dealership_id, "token_expires_at": g.auth_token.expires_at}
+
+
+erasure_blp = Blueprint("customer-erasure", __name__, url_prefix="/api/v1/customers",
+                        description="Erasure of a customer's personal data (admin only)")
+
+
+@erasure_blp.route("/<int:ident>/erase", methods=["POST"])
+@erasure_blp.response(200, ErasureSchema)
+@erasure_blp.doc(summary="Irreversibly anonymize a customer's personal data")
+def erase(ident: int):
+    return erase_customer(db.session, ident, current_actor())
