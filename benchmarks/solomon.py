@@ -41,6 +41,21 @@ from scheduler import (  # noqa: E402
 SCALE = 1000  # integer units per distance unit inside the solvers
 
 
+PRESET: dict = {}  # search-parameter overrides used for the reported runs (see RESULTS.md)
+
+
+def _parse(raw: str):
+    low = raw.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return raw
+
+
 def to_problem(inst: VRPTW) -> Problem:
     """The instance in our model: customers become jobs with a demand, vehicles technicians."""
     d = inst.distances()
@@ -156,8 +171,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first", default=None, help="OR-Tools first solution strategy")
     ap.add_argument("--meta", default=None, help="OR-Tools local search metaheuristic")
     ap.add_argument("--gls-lambda", type=float, default=None)
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="OR-Tools search parameter override, e.g. local_search_operators.use_cross=false",
+    )
     args = ap.parse_args(argv)
-    params = {}
+    params: dict = {"overrides": dict(PRESET)}
+    for item in args.set:
+        key, _, raw = item.partition("=")
+        params["overrides"][key] = _parse(raw)
     if args.first:
         params["first_solution"] = args.first
     if args.meta:

@@ -182,6 +182,9 @@ class SolveParams:
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
     log: bool = False
+    # Raw OR-Tools search-parameter overrides by dotted field name, e.g.
+    # {"local_search_operators.use_make_inactive": False, "use_iterated_local_search": True}.
+    overrides: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

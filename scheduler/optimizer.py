@@ -48,6 +48,22 @@ class Node:
     uses_van: bool = True  # job node whose parts come from the van
 
 
+def _set_field(msg, path: str, value) -> None:
+    """Set a (nested) protobuf field; booleans map onto OR-Tools' OptionalBoolean enums."""
+    *parents, name = path.split(".")
+    for part in parents:
+        msg = getattr(msg, part)
+    fd = msg.DESCRIPTOR.fields_by_name[name]
+    if fd.enum_type is not None and isinstance(value, bool):
+        value = fd.enum_type.values_by_name["BOOL_TRUE" if value else "BOOL_FALSE"].number
+    elif fd.enum_type is not None and isinstance(value, str):
+        value = fd.enum_type.values_by_name[value].number
+    if fd.message_type is not None and fd.message_type.name == "Duration":
+        getattr(msg, name).FromMilliseconds(int(float(value) * 1000))
+        return
+    setattr(msg, name, value)
+
+
 class Model:
     """The OR-Tools model of one problem and the maps back to it."""
 
@@ -362,6 +378,8 @@ class Model:
         sp.guided_local_search_lambda_coefficient = p.gls_lambda
         sp.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
         sp.log_search = p.log
+        for path, value in p.overrides.items():
+            _set_field(sp, path, value)
         return sp
 
     def initial_routes(self, plan: Plan) -> list[list[int]] | None:

@@ -257,3 +257,21 @@ def test_plan_round_trips_through_json(quick):
 
 def test_default_params_are_one_thread():
     assert SolveParams().threads == 1
+
+
+def test_search_parameter_overrides_are_applied():
+    from scheduler.instance import Instance
+    from scheduler.optimizer import Model
+
+    params = SolveParams(
+        overrides={
+            "local_search_operators.use_make_inactive": False,
+            "ls_operator_neighbors_ratio": 0.5,
+            "lns_time_limit": 0.2,
+        }
+    )
+    model = Model(Instance(problem([tech()], [job("A", 1)])), params)
+    sp = model.search_parameters(1.0)
+    assert sp.local_search_operators.use_make_inactive == 2  # BOOL_FALSE
+    assert sp.ls_operator_neighbors_ratio == 0.5
+    assert sp.lns_time_limit.ToMilliseconds() == 200
