@@ -24,6 +24,8 @@ from fieldsvc.errors import InvalidInput, NotFound
 from fieldsvc.extensions import db
 from fieldsvc.schemas.common import ListArgs, check_references, page_schema
 
+MAX_ID = 2**63 - 1
+
 Filter = InstrumentedAttribute | Callable[[Select, Any], Select]
 
 
@@ -66,9 +68,10 @@ class Resource:
 
 def get_or_404(resource: Resource | type, ident: int, label: str | None = None):
     model = resource.model if isinstance(resource, Resource) else resource
-    obj = db.session.get(model, ident)
     what = label or (resource.title if isinstance(resource, Resource) else
                      model.__tablename__.replace("_", " "))
+    # Ids beyond a 64-bit integer exist nowhere; SQLite's driver would overflow on them.
+    obj = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
     if obj is None:
         raise NotFound(f"No {what} with id {ident}.")
     # Object-level access (issue 3): rows outside the caller's scope are "not found" too.
