@@ -65,16 +65,22 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
                                                      "vins", "phases"})
     _grant(m[MANAGER], ["dealerships"], CRUD | {"capacity", "holidays"})
     _grant(m[MANAGER], ["products", "skills"], CRUD)
+    _grant(m[MANAGER], ["technicians"], {"absences", "certifications"})
+    _grant(m[MANAGER], ["assets"], {"meter-readings"})
 
     _grant(m[DISPATCHER], OPERATIONAL, {READ})
     _grant(m[DISPATCHER], ["work-orders"], {CREATE, UPDATE, "transition", "parts", "assign",
                                             "pin", "unpin"})
     _grant(m[DISPATCHER], ["optimization-runs"], {CREATE, "publish", "cancel"})
     _grant(m[DISPATCHER], ["tickets", "interactions"], {CREATE, UPDATE})
+    _grant(m[DISPATCHER], ["tickets"], {"work-orders"})  # open a job from a ticket
+    _grant(m[DISPATCHER], ["technicians"], {"absences"})
+    _grant(m[DISPATCHER], ["assets"], {"meter-readings"})
 
     _grant(m[AGENT], ["customers", "sites", "assets", "products", "contracts", "dealerships",
                       "recall-campaigns", "recalls", "skills"], {READ})
     _grant(m[AGENT], ["tickets", "interactions"], {READ, CREATE, UPDATE, "transition"})
+    _grant(m[AGENT], ["tickets"], {"work-orders"})
     _grant(m[AGENT], ["work-orders", "rmas"], {READ, CREATE})
     _grant(m[AGENT], ["recall-appointments"], {READ} | APPOINTMENT_WRITES)
 
