@@ -67,6 +67,7 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
     _grant(m[MANAGER], ["products", "skills"], CRUD)
     _grant(m[MANAGER], ["technicians"], {"absences", "certifications"})
     _grant(m[MANAGER], ["assets"], {"meter-readings"})
+    _grant(m[MANAGER], ["rmas"], {UPDATE, "transition"})  # approve, reject, inspect, close
 
     _grant(m[DISPATCHER], OPERATIONAL, {READ})
     _grant(m[DISPATCHER], ["work-orders"], {CREATE, UPDATE, "transition", "parts", "assign",
@@ -76,6 +77,7 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
     _grant(m[DISPATCHER], ["tickets"], {"work-orders"})  # open a job from a ticket
     _grant(m[DISPATCHER], ["technicians"], {"absences"})
     _grant(m[DISPATCHER], ["assets"], {"meter-readings"})
+    _grant(m[DISPATCHER], ["rmas"], {"transition"})  # ship replacements, receive returns
 
     _grant(m[AGENT], ["customers", "sites", "assets", "products", "contracts", "dealerships",
                       "recall-campaigns", "recalls", "skills"], {READ})
