@@ -7,6 +7,7 @@ from marshmallow import fields
 from fieldsvc.models import Customer, Ticket, WorkOrder
 from fieldsvc.models.enums import Direction, InteractionChannel
 from fieldsvc.schemas.common import Ref, StrictSchema, Text
+from fieldsvc.schemas.pm_plans import Instant
 
 
 class InteractionInputSchema(StrictSchema):
@@ -21,13 +22,13 @@ class InteractionInputSchema(StrictSchema):
     notes = Text(20_000, allow_none=True)
     ticket_id = Ref(Ticket, allow_none=True)
     work_order_id = Ref(WorkOrder, allow_none=True)
-    occurred_at = fields.AwareDateTime(metadata={"description": "Defaults to now"})
+    occurred_at = Instant(metadata={"description": "Defaults to now"})
 
 
 class InteractionPatchSchema(StrictSchema):
     """An interaction is a log entry: only the callback can be marked done afterwards."""
 
-    callback_done_at = fields.AwareDateTime(required=True, allow_none=True)
+    callback_done_at = Instant(required=True, allow_none=True)
 
 
 class InteractionSchema(InteractionInputSchema):

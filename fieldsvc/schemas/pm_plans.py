@@ -28,6 +28,27 @@ def IdList(**kwargs: Any) -> fields.List:  # noqa: N802 - reads like a field typ
                        validate=validate.Length(max=kwargs.pop("max_items", 1000)), **kwargs)
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
+
+def sane_year(value) -> None:
+    """Validator: dates and instants stay within years 1900-2200.
+
+    Year 1 or 9999 with a UTC offset overflows on conversion; no service record needs them.
+    """
+    if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValidationError(f"Give a year between {EARLIEST_YEAR} and {LATEST_YEAR}.")
+
+
+def Instant(**kwargs: Any) -> fields.AwareDateTime:  # noqa: N802
+    """A timezone-aware timestamp within a sane range (naive input is refused)."""
+    return fields.AwareDateTime(validate=sane_year, **kwargs)
+
+
+def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
+    return fields.Date(validate=sane_year, **kwargs)
+
+
 def valid_zone(name: str) -> None:
     """Validator: `name` must be an IANA time zone this machine knows."""
     try:
@@ -81,7 +102,7 @@ class PmPlanInputSchema(StrictSchema):
         metadata={"description": "RFC 5545 RRULE, e.g. FREQ=MONTHLY;BYMONTHDAY=-1. "
                                  "Give either rrule (+dtstart) or meter_interval."},
     )
-    dtstart = fields.AwareDateTime(allow_none=True,
+    dtstart = Instant(allow_none=True,
                                    metadata={"description": "First occurrence (aware)."})
     timezone = TimeZone()
     meter_interval = fields.Float(allow_none=True, allow_nan=False,

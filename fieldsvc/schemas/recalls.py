@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 from fieldsvc.models import Skill
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
 from fieldsvc.schemas.common import Latitude, Longitude, Name, Ref, StrictSchema, Text
-from fieldsvc.schemas.pm_plans import IdList, PartNeedSchema, RowId, TimeZone, strict_patch
+from fieldsvc.schemas.pm_plans import Day, IdList, PartNeedSchema, RowId, TimeZone, strict_patch
 
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
                        error="Use letters, digits and . _ / - only.")
@@ -18,7 +18,7 @@ class PhaseSchema(StrictSchema):
     sequence = fields.Integer(strict=True, required=True,
                               validate=validate.Range(min=1, max=1000))
     region = Name(80, required=True)
-    starts_on = fields.Date(required=True)
+    starts_on = Day(required=True)
 
 
 class CampaignInputSchema(StrictSchema):
@@ -68,7 +68,7 @@ class VinsAddedSchema(StrictSchema):
 class HolidaySchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     dealership_id = fields.Integer(dump_only=True)
-    day = fields.Date(required=True)
+    day = Day(required=True)
     name = Text(120, allow_none=True)
 
 

@@ -89,6 +89,7 @@ def test_log_is_append_only(client):
     ({"channel": "call", "subject": "s" * 201}, "subject"),
     ({"channel": "call", "occurred_at": "2025-05-04T10:00:00"}, "occurred_at"),
     ({"channel": "call", "occurred_at": "yesterday"}, "occurred_at"),
+    ({"channel": "call", "occurred_at": "0001-01-01T00:00:00+03:30"}, "occurred_at"),
     ({"channel": "call", "occurred_at": "2999-01-01T00:00:00Z"}, "occurred_at"),
     ({"channel": "call", "agent_id": 1}, "agent_id"),
     ({"channel": "call", "outside_hours": True}, "outside_hours"),

@@ -116,6 +116,8 @@ def test_meter_plan(client):
     (_plan(meter_interval=100, meter_unit="km"), {"rrule", "meter_interval"}),
     (_plan(dtstart=None), {"dtstart"}),
     (_plan(dtstart="2025-01-15T09:00:00"), {"dtstart"}),
+    (_plan(dtstart="0001-01-01T00:00:00+03:30"), {"dtstart"}),
+    (_plan(dtstart="9999-12-31T23:59:00-05:00"), {"dtstart"}),
     (_plan(rrule="FREQ=HOURLY"), {"rrule"}),
     (_plan(rrule="FREQ=MINUTELY;INTERVAL=5"), {"rrule"}),
     (_plan(rrule="not a rule"), {"rrule"}),

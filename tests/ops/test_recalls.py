@@ -56,6 +56,7 @@ def test_campaign_create_with_products_parts_and_phases(client, make):
                  {"sequence": 1, "region": "Shiraz", "starts_on": "2025-02-01"}]}, "phases"),
     ({"phases": [{"sequence": 1, "region": "Tehran"}]}, "phases"),
     ({"phases": [{"sequence": 1, "region": "Tehran", "starts_on": "2025-02-30"}]}, "phases"),
+    ({"phases": [{"sequence": 1, "region": "Tehran", "starts_on": "0001-01-01"}]}, "phases"),
     ({"code": ""}, "code"), ({"code": "has space"}, "code"), ({"code": "x" * 41}, "code"),
     ({"title": ""}, "title"), ({"status": "open"}, "status"),
     ({"remedy_minutes": 0}, "remedy_minutes"), ({"remedy_minutes": "60"}, "remedy_minutes"),

@@ -8,6 +8,7 @@ from fieldsvc.api.crud import Resource, register_crud
 from fieldsvc.models import AuditEntry
 from fieldsvc.schemas.audit import AuditEntrySchema
 from fieldsvc.schemas.common import ListArgs
+from fieldsvc.schemas.pm_plans import Instant
 from fieldsvc.services import audit as service
 
 
@@ -18,8 +19,8 @@ class AuditListArgs(ListArgs):
     actor_id = fields.Integer(validate=validate.Range(min=1))
     action = fields.String(validate=validate.Length(min=1, max=40),
                            metadata={"description": "create, update, delete, ..."})
-    at_from = fields.AwareDateTime(data_key="from")
-    at_to = fields.AwareDateTime(data_key="to")
+    at_from = Instant(data_key="from")
+    at_to = Instant(data_key="to")
 
     @validates_schema
     def _range(self, data, **kwargs):

@@ -14,6 +14,7 @@ from fieldsvc.schemas.interactions import (
     InteractionPatchSchema,
     InteractionSchema,
 )
+from fieldsvc.schemas.pm_plans import Instant
 from fieldsvc.services import interactions as service
 
 
@@ -26,8 +27,8 @@ class InteractionListArgs(ListArgs):
     work_order_id = fields.Integer(validate=validate.Range(min=1))
     callback_pending = fields.Boolean(
         metadata={"description": "true: out-of-hours contacts still to be called back"})
-    occurred_from = fields.AwareDateTime(data_key="from")
-    occurred_to = fields.AwareDateTime(data_key="to")
+    occurred_from = Instant(data_key="from")
+    occurred_to = Instant(data_key="to")
 
     @validates_schema
     def _range(self, data, **kwargs):

@@ -19,6 +19,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
 from fieldsvc.schemas.common import ListArgs, page_schema
+from fieldsvc.schemas.pm_plans import Day
 from fieldsvc.schemas.recalls import (
     AppointmentSchema,
     CampaignInputSchema,
@@ -173,8 +174,8 @@ class AppointmentListArgs(ListArgs):
     customer_id = fields.Integer(validate=validate.Range(min=1))
     status = fields.Enum(AppointmentStatus, by_value=True)
     vin = fields.String(validate=validate.Length(min=1, max=17))
-    day_from = fields.Date(data_key="from", metadata={"description": "First day (inclusive)"})
-    day_to = fields.Date(data_key="to", metadata={"description": "Last day (inclusive)"})
+    day_from = Day(data_key="from", metadata={"description": "First day (inclusive)"})
+    day_to = Day(data_key="to", metadata={"description": "Last day (inclusive)"})
 
     @validates_schema
     def _range(self, data, **kwargs):
