@@ -157,6 +157,7 @@ def solve_vroom(problem: Problem, time_limit: float) -> tuple[Plan, float]:
     vs = vroom.Input()
     vs.set_durations_matrix("car", np.asarray(inst.dur, dtype=np.uint32))
     vehicles = {}
+    vehicles_by_tech = {t.id: t for t in problem.technicians}
     for v in inst.vehicles:
         t = v.tech
         sk = {sid(s, lv) for s, lvl in t.skills.items() for lv in range(1, lvl + 1)}
@@ -178,6 +179,7 @@ def solve_vroom(problem: Problem, time_limit: float) -> tuple[Plan, float]:
                     service=hi - lo,
                 )
             )
+        breaks.sort(key=lambda b: (b.time_windows[0].start, b.id))
         vs.add_vehicle(
             vroom.Vehicle(
                 id=v.index,
@@ -235,13 +237,15 @@ def solve_vroom(problem: Problem, time_limit: float) -> tuple[Plan, float]:
                 pt = inst.job_point[ji]
                 a = int(row.arrival)
                 s = a + int(row.waiting_time)
+                # VROOM planned the default (longest) duration; a level-4 technician finishes
+                # earlier and then waits, which keeps VROOM's schedule valid.
                 stops.append(
                     Stop(
                         kind="job",
                         job_id=job.id,
                         arrival=a,
                         start=s,
-                        end=s + int(row.service),
+                        end=s + job.duration_for(v.tech),
                         travel_seconds=int(inst.dur[prev, pt]),
                         travel_metres=int(inst.dist[prev, pt]),
                     )
@@ -259,12 +263,44 @@ def solve_vroom(problem: Problem, time_limit: float) -> tuple[Plan, float]:
                 return_travel_metres=int(inst.dist[prev, v.end_point]),
             )
         )
+    # VROOM sees van parts as skills but not as stock: drop the jobs whose part ran out.
+    jobs = {j.id: j for j in problem.jobs}
+    for route in plan.routes:
+        stock = dict(vehicles_by_tech[route.technician_id].van_stock)
+        keep = []
+        for st in route.stops:
+            job = jobs.get(st.job_id) if st.kind == "job" else None
+            if job is not None and any(stock.get(p, 0) < q for p, q in job.parts.items()):
+                served.discard(job.id)
+                continue
+            if job is not None:
+                for p, q in job.parts.items():
+                    stock[p] -= q
+            keep.append(st)
+        if len(keep) != len(route.stops):
+            route.stops = keep
+            _relink(inst, route)
     for job in problem.jobs:
         if job.id not in served:
             plan.unassigned[job.id] = Unassigned("vroom_unassigned", "not planned by VROOM")
     plan.objective = objective_parts(problem, plan, inst)
     plan.solve_seconds = round(seconds, 2)
     return plan, seconds
+
+
+def _relink(inst: Instance, route: Route) -> None:
+    """Recompute the travel legs of a route after stops were removed (times stay)."""
+    v = inst.vehicle_of[(route.technician_id, route.day)]
+    prev = v.start_point
+    for st in route.stops:
+        if st.kind != "job":
+            continue
+        pt = inst.job_point[inst.job_index[st.job_id]]
+        st.travel_seconds, st.travel_metres = int(inst.dur[prev, pt]), int(inst.dist[prev, pt])
+        st.arrival = max(st.arrival, 0)
+        prev = pt
+    route.return_travel_seconds = int(inst.dur[prev, v.end_point])
+    route.return_travel_metres = int(inst.dist[prev, v.end_point])
 
 
 def summary(problem: Problem, plan: Plan) -> dict:

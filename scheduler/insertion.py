@@ -369,14 +369,20 @@ def repair(inst: Instance, plan: Plan, deadline: float) -> int:
             break
         job = problem.jobs[ji]
         wh = nearest_warehouse(inst, ji, _warehouse_left(inst, plan))
-        found = best_insertion(inst, routes, ji, inst.allowed_vehicles(job), wh, deadline)
+        allowed = inst.allowed_vehicles(job)
+        found = best_insertion(inst, routes, ji, allowed, wh, deadline)
+        if found is None and job.priority < 4:
+            # Swap out one lower-priority job (the unassigned penalties are lexicographic).
+            found = best_insertion(inst, routes, ji, allowed, wh, deadline, displace=True)
         if found is None:
             continue
-        _, v, sch, _ = found
+        _, v, sch, displaced = found
         route = to_route(inst, v, sch)
         routes[_route_key(route)] = route
         plan.routes = list(routes.values())
         del plan.unassigned[job.id]
+        for d in displaced:
+            plan.unassigned[d] = Unassigned(CAPACITY_EXHAUSTED, "displaced by a higher priority")
         added += 1
     return added
 
