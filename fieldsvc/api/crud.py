@@ -22,22 +22,11 @@ from fieldsvc.auth import policy
 from fieldsvc.context import current_actor
 from fieldsvc.errors import InvalidInput, NotFound
 from fieldsvc.extensions import db
-from fieldsvc.schemas.common import ListArgs, check_references, page_schema
+from fieldsvc.schemas.common import ListArgs, check_references, page_schema, patch_schema
 
 MAX_ID = 2**63 - 1
 
 Filter = InstrumentedAttribute | Callable[[Select, Any], Select]
-
-
-def patch_schema(schema_cls: type[Schema]) -> type[Schema]:
-    """The same whitelist with every field optional, for PATCH."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("partial", True)
-        schema_cls.__init__(self, *args, **kwargs)
-
-    name = schema_cls.__name__.removesuffix("Schema") + "PatchSchema"
-    return type(name, (schema_cls,), {"__init__": __init__})
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -95,3 +96,68 @@ class ListArgs(StrictSchema):
     sort = fields.String(
         metadata={"description": "Comma-separated fields, '-' for descending: -created_at,id"}
     )
+
+
+class RowId(fields.Integer):
+    """Dumps a related row as its id: `fields.List(RowId(), attribute="assets")`."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any):
+        return super()._serialize(getattr(value, "id", value), attr, obj, **kwargs)
+
+
+def IdList(**kwargs: Any) -> fields.List:  # noqa: N802 - reads like a field type
+    """A list of positive integer ids (existence is checked by the service)."""
+    return fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)),
+                       validate=validate.Length(max=kwargs.pop("max_items", 1000)), **kwargs)
+
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
+
+def sane_year(value) -> None:
+    """Validator: dates and instants stay within years 1900-2200.
+
+    Year 1 or 9999 with a UTC offset overflows on conversion; no service record needs them.
+    """
+    if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValidationError(f"Give a year between {EARLIEST_YEAR} and {LATEST_YEAR}.")
+
+
+def Instant(**kwargs: Any) -> fields.AwareDateTime:  # noqa: N802
+    """A timezone-aware timestamp within a sane range (naive input is refused)."""
+    return fields.AwareDateTime(validate=sane_year, **kwargs)
+
+
+def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
+    return fields.Date(validate=sane_year, **kwargs)
+
+
+def valid_zone(name: str) -> None:
+    """Validator: `name` must be an IANA time zone this machine knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ValidationError(f"Unknown time zone '{name}'. Use an IANA name like "
+                              "Asia/Tehran.") from exc
+
+
+def TimeZone(**kwargs: Any) -> fields.String:  # noqa: N802
+    return fields.String(validate=[validate.Length(min=1, max=64), valid_zone],
+                         metadata={"description": "IANA time zone, e.g. Asia/Tehran"}, **kwargs)
+
+
+def patch_schema(schema_cls: type[Schema]) -> type[Schema]:
+    """The schema with its top-level fields optional; nested items stay complete.
+
+    `partial=True` would also make the fields of nested list items optional, so a PATCH
+    could store a skill requirement without a skill; naming the top-level fields does not.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", tuple(
+            name for name, field in schema_cls._declared_fields.items() if not field.dump_only
+        ))
+        schema_cls.__init__(self, *args, **kwargs)
+
+    name = schema_cls.__name__.removesuffix("Schema") + "PatchSchema"
+    return type(name, (schema_cls,), {"__init__": __init__})
