@@ -86,6 +86,8 @@ class WorkOrderSchema(Schema):
     follow_up_of_id = fields.Integer()
     pm_plan_id = fields.Integer()
     pm_due_on = fields.Date()
+    checklist = fields.Raw(metadata={
+        "description": "Items to check: [{item, done, note}] (plain strings from older plans)"})
     skills = fields.List(fields.Nested(SkillRequirementSchema))
     parts = fields.List(fields.Nested(PartRequirementSchema))
     time_windows = fields.List(fields.Nested(TimeWindowSchema))
@@ -123,8 +125,18 @@ class TicketWorkOrderSchema(RequirementsSchema):
     pinned = fields.Boolean()
 
 
+class ChecklistItemSchema(StrictSchema):
+    item = Name(200, required=True)
+    done = fields.Boolean(load_default=False)
+    note = Text(1000, allow_none=True)
+
+
 class WorkOrderUpdateSchema(RequirementsSchema):
-    """What a dispatcher may change; the status changes only through transitions."""
+    """What a dispatcher may change; the status changes only through transitions.
+
+    A technician may change only the resolution fields and the checklist answers (the
+    access policy enforces that whitelist).
+    """
 
     priority = Priority()
     summary = Name(200)
@@ -135,6 +147,10 @@ class WorkOrderUpdateSchema(RequirementsSchema):
     technician_id = Ref(Technician, allow_none=True)
     scheduled_start_at = fields.AwareDateTime(allow_none=True)
     scheduled_end_at = fields.AwareDateTime(allow_none=True)
+    resolution = Text(10_000, allow_none=True)
+    resolution_code = Text(60, allow_none=True)
+    checklist = fields.List(fields.Nested(ChecklistItemSchema), allow_none=True,
+                            validate=validate.Length(max=100))
 
 
 class TransitionSchema(StrictSchema):

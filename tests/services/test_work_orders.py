@@ -254,3 +254,19 @@ def test_openapi_documents_the_endpoints(client):
     ledger_item = paths["/api/v1/stock-movements/{ident}"]
     assert "get" in ledger_item
     assert "patch" not in ledger_item and "delete" not in ledger_item
+
+
+def test_technician_records_resolution_and_checklist_but_nothing_else(make, client_as):
+    tech = make.technician()
+    wo = make.work_order(technician_id=tech.id)
+    phone = client_as("technician", technician_id=tech.id)
+    answered = phone.patch(f"/api/v1/work-orders/{wo.id}", json={
+        "resolution": "Replaced fuser", "resolution_code": "FUSER",
+        "checklist": [{"item": "Clean rollers", "done": True}]})
+    assert answered.status_code == 200, answered.json
+    assert answered.json["checklist"] == [{"item": "Clean rollers", "done": True}]
+    assert answered.json["resolution_code"] == "FUSER"
+    refused = phone.patch(f"/api/v1/work-orders/{wo.id}", json={"priority": 1})
+    assert refused.status_code == 403
+    bad = phone.patch(f"/api/v1/work-orders/{wo.id}", json={"checklist": [{"done": True}]})
+    assert bad.status_code == 422
