@@ -72,7 +72,9 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
     _grant(m[DISPATCHER], OPERATIONAL, {READ})
     _grant(m[DISPATCHER], ["work-orders"], {CREATE, UPDATE, "transition", "parts", "assign",
                                             "pin", "unpin"})
-    _grant(m[DISPATCHER], ["optimization-runs"], {CREATE, "publish", "cancel"})
+    _grant(m[DISPATCHER], ["optimization-runs"], {CREATE, "publish", "cancel", "release"})
+    _grant(m[DISPATCHER], ["technicians"], {"release"})  # send a technician's day
+    _grant(m[DISPATCHER], ["work-orders"], {"insertion", "accept"})  # emergency insertion
     _grant(m[DISPATCHER], ["tickets", "interactions"], {CREATE, UPDATE})
     _grant(m[DISPATCHER], ["tickets"], {"work-orders"})  # open a job from a ticket
     _grant(m[DISPATCHER], ["technicians"], {"absences"})
