@@ -20,6 +20,14 @@ Public API::
     result.plan, result.technician_id, result.eta_changes
     violations = validate(problem, plan)   # independent checker; [] when the plan is valid
 
+How it solves: OR-Tools routing (one vehicle per technician-day, every job optional with a
+priority penalty, so a plan always comes back and unassigned jobs get a reason from
+``explain``). Days with more than 300 jobs are split into territories (k-means on the
+technicians' homes, each job to the territory of its nearest qualified technician) that
+are solved one after the other; a final pass inserts leftovers anywhere they fit, swapping
+out lower-priority work when needed. ``SolveParams.threads`` is informational: OR-Tools
+routing search is single-threaded.
+
 Hard constraints: skills and levels, shifts (plus overtime allowance), absences, breaks,
 job time windows (on the start of service), pinned technician/start, started jobs, van
 capacity, parts (from the van, or a warehouse pickup stop before the job), maximum working
