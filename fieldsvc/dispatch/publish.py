@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import scheduler
@@ -49,8 +49,24 @@ def _check_publishable(session: Session, run: OptimizationRun) -> None:
 
 
 def publish_run(session: Session, run: OptimizationRun, actor: Actor) -> PublishReport:
-    """Write the run's plan to its work orders; skip any changed since the run started."""
+    """Write the run's plan to its work orders; skip any changed since the run started.
+
+    The run is claimed first with one conditional UPDATE, so of two concurrent publishes of
+    the same run exactly one proceeds and the other gets a 409.
+    """
     _check_publishable(session, run)
+    published_at = utcnow()
+    claimed = session.execute(
+        update(OptimizationRun)
+        .where(OptimizationRun.id == run.id, OptimizationRun.published_at.is_(None),
+               OptimizationRun.status == RunStatus.FINISHED)
+        .values(published_at=published_at, published_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        session.expire(run)
+        _check_publishable(session, run)
+        raise Conflict(f"Run {run.id} is being published by someone else.")
     plan = scheduler.Plan.from_dict(run.result["plan"])
     origin = datetime.fromisoformat(run.result["origin"])
     versions: dict[str, int] = run.result.get("versions", {})
@@ -95,12 +111,14 @@ def publish_run(session: Session, run: OptimizationRun, actor: Actor) -> Publish
             report.fixed.append(wo.id)
             continue
         else:
-            wo.technician_id = technician_id
-            wo.scheduled_start_at = start
             report.rescheduled.append(wo.id)
-        wo.scheduled_end_at = end
+        # Through the service, so its checks (technician active, end after start) apply.
+        wo_service.update_work_order(session, wo, {
+            "technician_id": technician_id, "scheduled_start_at": start,
+            "scheduled_end_at": end}, actor)
         wo.eta_at = eta
-    run.published_at = utcnow()
+    # Set through the ORM as well, so the audit log records the publication.
+    run.published_at = published_at
     run.published_by_id = actor.id
     session.flush()
     return report

@@ -1,7 +1,10 @@
 """Where optimization runs execute: one interface, an in-process thread by default.
 
 `FIELDSVC_RUN_QUEUE` chooses: `thread` (default: a worker thread inside this process, the
-zero-setup deployment), or `inline` (run at once in the caller, for scripts and tests).
+zero-setup deployment), `inline` (run at once in the caller, for scripts and tests), or
+`rq` (several machines: runs go to Redis, `REDIS_URL`, and `fieldsvc worker` processes
+anywhere execute them). Every kind ends in the same `execute_run`, which claims the run
+with a conditional UPDATE, so a run handed out twice still executes once.
 """
 
 from __future__ import annotations
@@ -56,11 +59,77 @@ class ThreadQueue:
             future.result(timeout=timeout)
 
 
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_RQ_QUEUE = "fieldsvc-runs"
+# A run's own time limit is at most 600 s; building its input and storing it come on top.
+RQ_JOB_TIMEOUT = 1800
+
+
+def redis_url(app: Flask) -> str:
+    import os
+
+    return app.config.get("REDIS_URL") or os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+
+
+def rq_queue_name(app: Flask) -> str:
+    return app.config.get("RQ_QUEUE", DEFAULT_RQ_QUEUE)
+
+
+def rq_execute(run_id: int) -> None:
+    """The RQ job: execute one run in the worker's app (see `fieldsvc worker`)."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        app = current_app._get_current_object()
+    else:  # started by a plain `rq worker`: build the app from the environment
+        from fieldsvc import create_app
+
+        app = create_app()
+    _execute(app, run_id)
+
+
+class RqQueue:
+    """Runs go to a Redis list; `fieldsvc worker` processes on any machine execute them."""
+
+    def __init__(self, app: Flask) -> None:
+        from redis import Redis
+        from rq import Queue
+
+        self.app = app
+        self.queue = Queue(rq_queue_name(app), connection=Redis.from_url(redis_url(app)))
+
+    def enqueue(self, run_id: int) -> None:
+        self.queue.enqueue(rq_execute, run_id, job_timeout=RQ_JOB_TIMEOUT,
+                           description=f"optimization run {run_id}")
+
+
+def work(app: Flask, *, burst: bool = False) -> bool:
+    """Execute runs from Redis until stopped (or, with `burst`, until the queue is empty).
+
+    Jobs run in this process (no fork per job): the app and its connection pool are set up
+    once, and the job finds the app through the context pushed here.
+    """
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    connection = Redis.from_url(redis_url(app))
+    queue = Queue(rq_queue_name(app), connection=connection)
+    with app.app_context():
+        worker = SimpleWorker([queue], connection=connection)
+        return worker.work(burst=burst)
+
+
+QUEUES = {"inline": InlineQueue, "thread": ThreadQueue, "rq": RqQueue}
+
+
 def get_queue(app: Flask) -> RunQueue:
     queue = app.extensions.get("fieldsvc_run_queue")
     if queue is None:
         kind = app.config.get("RUN_QUEUE", "thread")
-        queue = InlineQueue(app) if kind == "inline" else ThreadQueue(app)
+        if kind not in QUEUES:
+            raise RuntimeError(f"FIELDSVC_RUN_QUEUE={kind!r}: use one of "
+                               f"{', '.join(sorted(QUEUES))}.")
+        queue = QUEUES[kind](app)
         app.extensions["fieldsvc_run_queue"] = queue
     return queue
 

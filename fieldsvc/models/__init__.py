@@ -4,6 +4,7 @@ from fieldsvc.models.audit import AuditEntry
 from fieldsvc.models.base import Base, utcnow
 from fieldsvc.models.contract import ServiceContract, SlaTarget
 from fieldsvc.models.customer import Customer, Site
+from fieldsvc.models.dispatch import InsertionProposal
 from fieldsvc.models.interaction import Interaction
 from fieldsvc.models.inventory import Part, StockLevel, StockMovement, Warehouse
 from fieldsvc.models.optimization import OptimizationRun
@@ -43,7 +44,8 @@ __all__ = [
     "Absence", "Asset", "AssetContract", "AuditEntry", "AuthToken", "Base", "CampaignPart",
     "CampaignPhase",
     "CampaignVin", "Certification", "Customer", "Dealership", "DealershipDay",
-    "DealershipHoliday", "Interaction", "MeterReading", "OptimizationRun", "Part", "PmPlan",
+    "DealershipHoliday", "InsertionProposal", "Interaction", "MeterReading", "OptimizationRun",
+    "Part", "PmPlan",
     "PmPlanAsset", "PmPlanPart", "PmPlanSkill", "Product", "RecallAppointment",
     "RecallCampaign", "RecallCampaignProduct", "ServiceContract", "Shift", "Site", "Skill",
     "SlaTarget", "StockLevel", "StockMovement", "Technician", "TechnicianSkill", "Ticket",

@@ -1,4 +1,9 @@
-"""/api/v1/optimization-runs: request a run, follow it, publish its plan."""
+"""/api/v1/optimization-runs: request a run, follow it, publish and release its plan.
+
+Also the dispatcher's other plan operations that hang off other resources: releasing a
+technician's day (/technicians/{id}/release) and emergency insertion
+(/work-orders/{id}/insertion, /work-orders/{id}/insertion/accept).
+"""
 
 from flask import current_app
 from flask_smorest import Blueprint
@@ -7,13 +12,15 @@ from marshmallow import Schema, fields, validate
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, get_or_404, register_crud
 from fieldsvc.context import current_actor
+from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.publish import publish_run
 from fieldsvc.dispatch.queue import enqueue_after_commit
+from fieldsvc.dispatch.release import release_run, release_technician_day
 from fieldsvc.dispatch.runs import DEFAULT_TIME_LIMIT, MAX_TIME_LIMIT, request_run
 from fieldsvc.extensions import db
-from fieldsvc.models import OptimizationRun
+from fieldsvc.models import OptimizationRun, Technician, WorkOrder
 from fieldsvc.models.enums import RunStatus
-from fieldsvc.schemas.common import ListArgs, StrictSchema
+from fieldsvc.schemas.common import Day, ListArgs, StrictSchema
 from fieldsvc.schemas.runs import RunSchema
 from fieldsvc.services import runs as service
 
@@ -89,4 +96,114 @@ def post_publish(ident):
     return publish_run(db.session, run, current_actor())
 
 
-blueprints = [runs_blp]
+class ReleaseSchema(StrictSchema):
+    date = Day(required=True, metadata={"description": "the technician's local day"})
+
+
+class TechnicianDaySchema(Schema):
+    technician_id = fields.Integer()
+    date = fields.Date()
+    count = fields.Integer(metadata={"description": "work orders dispatched"})
+
+
+class ReleaseReportSchema(Schema):
+    released = fields.List(fields.Integer(), metadata={
+        "description": "work orders moved from scheduled to dispatched"})
+    technician_days = fields.List(fields.Nested(TechnicianDaySchema))
+
+
+def _timezone() -> str:
+    return current_app.config["DEFAULT_TIMEZONE"]
+
+
+@runs_blp.route("/<int:ident>/release", methods=["POST"], endpoint="release_run")
+@runs_blp.response(200, ReleaseReportSchema)
+@runs_blp.doc(summary="Release every technician-day of a published run (scheduled → "
+                      "dispatched)")
+def post_release_run(ident):
+    run = get_or_404(OptimizationRun, ident, "optimization run")
+    return release_run(db.session, run, _timezone(), current_actor())
+
+
+technician_release_blp = Blueprint(
+    "technician_release", __name__, url_prefix=f"{API_PREFIX}/technicians",
+    description="Release a technician's planned day to their phone")
+
+
+@technician_release_blp.route("/<int:ident>/release", methods=["POST"],
+                              endpoint="release_day")
+@technician_release_blp.arguments(ReleaseSchema)
+@technician_release_blp.response(200, ReleaseReportSchema)
+@technician_release_blp.doc(summary="Dispatch a technician's scheduled work orders of one "
+                                    "local day")
+def post_release_day(data, ident):
+    tech = get_or_404(Technician, ident, "technician")
+    return release_technician_day(db.session, tech, data["date"], _timezone(), current_actor())
+
+
+class InsertionRequestSchema(StrictSchema):
+    date = Day(load_default=None, metadata={
+        "description": "day to insert into (default: today, local time)"})
+
+
+class AcceptSchema(StrictSchema):
+    proposal_id = fields.Integer(load_default=None, validate=validate.Range(min=1),
+                                 metadata={"description": "default: the latest proposal"})
+
+
+def _instant(**kwargs):
+    """An ISO 8601 time with offset, stored as text in the proposal."""
+    return fields.String(metadata={"format": "date-time"}, **kwargs)
+
+
+class EtaChangeSchema(Schema):
+    work_order_id = fields.Integer()
+    old_start = _instant()
+    new_start = _instant()
+    new_end = _instant()
+    eta = _instant()
+
+
+class ProposalSchema(Schema):
+    id = fields.Integer()
+    work_order_id = fields.Integer()
+    run_id = fields.Integer()
+    plan_date = fields.Date()
+    technician_id = fields.Integer()
+    start = _instant(attribute="proposal.start")
+    end = _instant(attribute="proposal.end")
+    eta = _instant(attribute="proposal.eta")
+    eta_changes = fields.List(fields.Nested(EtaChangeSchema), attribute="proposal.eta_changes")
+    displaced = fields.List(fields.Integer(), attribute="proposal.displaced", metadata={
+        "description": "work orders taken out of the plan to make room (back to new)"})
+    seconds = fields.Float(attribute="proposal.seconds",
+                           metadata={"description": "search time"})
+    created_at = fields.AwareDateTime()
+    accepted_at = fields.AwareDateTime(allow_none=True)
+
+
+insertion_blp = Blueprint(
+    "emergency_insertion", __name__, url_prefix=f"{API_PREFIX}/work-orders",
+    description="Emergency insertion into the published plan")
+
+
+@insertion_blp.route("/<int:ident>/insertion", methods=["POST"], endpoint="propose")
+@insertion_blp.arguments(InsertionRequestSchema)
+@insertion_blp.response(201, ProposalSchema)
+@insertion_blp.doc(summary="Propose where an emergency work order fits in the published plan")
+def post_insertion(data, ident):
+    wo = get_or_404(WorkOrder, ident, "work order")
+    return propose_insertion(db.session, wo, current_actor(), plan_date=data["date"],
+                             timezone=_timezone())
+
+
+@insertion_blp.route("/<int:ident>/insertion/accept", methods=["POST"], endpoint="accept")
+@insertion_blp.arguments(AcceptSchema)
+@insertion_blp.response(200, ProposalSchema)
+@insertion_blp.doc(summary="Apply an insertion proposal (409 if anything it moves changed)")
+def post_accept(data, ident):
+    wo = get_or_404(WorkOrder, ident, "work order")
+    return accept_insertion(db.session, wo, current_actor(), data["proposal_id"])
+
+
+blueprints = [runs_blp, technician_release_blp, insertion_blp]
