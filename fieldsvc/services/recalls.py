@@ -17,6 +17,7 @@ from fieldsvc.models import (
     CampaignPart,
     CampaignPhase,
     CampaignVin,
+    Customer,
     Dealership,
     DealershipDay,
     DealershipHoliday,
@@ -24,8 +25,10 @@ from fieldsvc.models import (
     Product,
     RecallAppointment,
     RecallCampaign,
+    Site,
     User,
 )
+from fieldsvc.models.enums import AppointmentStatus, CampaignStatus, Role
 from fieldsvc.services.pm_plans import RuleError, zone
 
 # ISO 3779: 17 characters, digits and capital letters except I, O and Q.
@@ -313,3 +316,266 @@ def vin_count(session: Session, campaign: RecallCampaign) -> int:
     return session.scalar(
         select(func.count(CampaignVin.id)).where(CampaignVin.campaign_id == campaign.id)
     ) or 0
+
+
+# VIN lookup ----------------------------------------------------------------------------
+
+# ISO 3779 check digit (position 9): letter values and position weights.
+_TRANSLITERATION = {**{str(n): n for n in range(10)},
+                    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+                    **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
+                    **dict(zip("STUVWXYZ", range(2, 10), strict=True))}
+_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+# World manufacturer identifiers starting 1-5 are North American (US, Canada, Mexico),
+# where the check digit is mandatory; elsewhere position 9 may be anything.
+_CHECK_DIGIT_REGIONS = "12345"
+
+
+def check_digit(vin: str) -> str:
+    """The ISO 3779 / FMVSS 565 check digit of a 17-character VIN ('0'-'9' or 'X')."""
+    total = sum(_TRANSLITERATION[c] * w for c, w in zip(vin, _WEIGHTS, strict=True))
+    remainder = total % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+def vin_report(raw: Any) -> dict[str, Any]:
+    """Validate a VIN; 422 when malformed or a North American VIN with a wrong check digit."""
+    vin = normalize_vin(raw)
+    if vin is None:
+        raise InvalidInput({"vin": ["Not a VIN: 17 letters and digits, without I, O or Q."]})
+    applies = vin[0] in _CHECK_DIGIT_REGIONS
+    expected = check_digit(vin)
+    valid = vin[8] == expected
+    if applies and not valid:
+        raise InvalidInput({"vin": [f"Wrong check digit: position 9 is '{vin[8]}', the VIN "
+                                    f"needs '{expected}'."]})
+    notes = [] if applies or valid else [
+        "Position 9 is not an ISO 3779 check digit; that is allowed outside North America."]
+    return {"vin": vin, "check_digit_applies": applies, "check_digit_valid": valid,
+            "warnings": notes}
+
+
+# Capacity calendar -----------------------------------------------------------------------
+
+MAX_CALENDAR_DAYS = 366
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [date.fromordinal(n) for n in range(first.toordinal(), last.toordinal() + 1)]
+
+
+def capacity_calendar(session: Session, dealership: Dealership, first: date, last: date,
+                      campaign: RecallCampaign | None = None) -> dict[str, Any]:
+    """Places per day: capacity, booked (places held by invitations and bookings) and free.
+
+    Days without a ledger row show the formula (nothing is written on a read). Without a
+    campaign, the days add up the dealership's active campaigns, listed per day too.
+    """
+    if (last - first).days + 1 > MAX_CALENDAR_DAYS:
+        raise InvalidInput({"to": [f"At most {MAX_CALENDAR_DAYS} days at a time."]})
+    if campaign is not None:
+        campaigns = [campaign]
+    else:
+        campaigns = list(session.scalars(select(RecallCampaign).where(
+            RecallCampaign.status == CampaignStatus.ACTIVE).order_by(RecallCampaign.id)))
+    holidays = {h.day: h.name for h in dealership.holidays if first <= h.day <= last}
+    ids = [c.id for c in campaigns]
+    ledger = {(r.campaign_id, r.day): r for r in session.scalars(
+        select(DealershipDay).where(DealershipDay.dealership_id == dealership.id,
+                                    DealershipDay.campaign_id.in_(ids),
+                                    DealershipDay.day >= first, DealershipDay.day <= last))
+    } if ids else {}
+    days = []
+    for day in _days(first, last):
+        parts = []
+        for c in campaigns:
+            row = ledger.get((c.id, day))
+            if row is not None:
+                capacity, booked, overridden = row.capacity, row.booked, row.overridden
+            else:
+                capacity = daily_capacity(dealership, c.remedy_minutes, day, holidays)
+                booked, overridden = 0, False
+            parts.append({"campaign_id": c.id, "code": c.code, "capacity": capacity,
+                          "booked": booked, "free": max(0, capacity - booked),
+                          "overridden": overridden})
+        entry = {
+            "day": day,
+            "working_day": str(day.weekday()) in (dealership.working_days or ""),
+            "holiday": day in holidays,
+            "holiday_name": holidays.get(day),
+            "capacity": sum(p["capacity"] for p in parts),
+            "booked": sum(p["booked"] for p in parts),
+            "free": sum(p["free"] for p in parts),
+            "overridden": any(p["overridden"] for p in parts),
+        }
+        if campaign is None:
+            entry["campaigns"] = parts
+        days.append(entry)
+    return {"dealership_id": dealership.id, "campaign_id": campaign.id if campaign else None,
+            "from": first, "to": last, "days": days}
+
+
+# Who sees an owner ---------------------------------------------------------------------
+
+# Statuses in which the owner has chosen the dealership (a proposal is not a choice).
+CHOSEN = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED,
+                    AppointmentStatus.NO_SHOW})
+
+
+def owner_visible(actor: Actor, appointment: RecallAppointment) -> bool:
+    """A dealership sees an owner's personal data only for appointments booked with it."""
+    if actor.role != Role.DEALERSHIP.value:
+        return True
+    return (appointment.dealership_id is not None
+            and appointment.dealership_id == actor.dealership_id
+            and appointment.status in CHOSEN)
+
+
+def lookup(session: Session, raw_vin: Any, actor: Actor) -> dict[str, Any]:
+    """The open (active) campaigns affecting a VIN and the booking state of each."""
+    report = vin_report(raw_vin)
+    vin = report["vin"]
+    rows = session.execute(
+        select(RecallCampaign, RecallAppointment)
+        .join(CampaignVin, CampaignVin.campaign_id == RecallCampaign.id)
+        .outerjoin(RecallAppointment, (RecallAppointment.campaign_id == RecallCampaign.id)
+                   & (RecallAppointment.vin == vin))
+        .where(CampaignVin.vin == vin, RecallCampaign.status == CampaignStatus.ACTIVE)
+        .order_by(RecallCampaign.id)).all()
+    asset = session.scalar(select(Asset).where(Asset.vin == vin))
+    campaigns = []
+    for campaign, appointment in rows:
+        state = None
+        if appointment is not None:
+            state = {"id": appointment.id, "status": appointment.status.value}
+            mine = (actor.role != Role.DEALERSHIP.value
+                    or appointment.dealership_id == actor.dealership_id)
+            if mine:
+                state.update(dealership_id=appointment.dealership_id, day=appointment.day)
+        campaigns.append({
+            "campaign_id": campaign.id, "code": campaign.code, "title": campaign.title,
+            "remedy_minutes": campaign.remedy_minutes,
+            "parts_available": campaign.parts_available,
+            "bookable": campaign.parts_available and (
+                appointment is None or appointment.status not in (
+                    AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)),
+            "phases": [{"sequence": p.sequence, "region": p.region, "starts_on": p.starts_on}
+                       for p in campaign.phases],
+            "appointment": state,
+        })
+    return {**report, "asset_id": asset.id if asset else None,
+            "product_id": asset.product_id if asset else None, "campaigns": campaigns}
+
+
+# Progress ------------------------------------------------------------------------------
+
+_STATUSES = [s.value for s in AppointmentStatus]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _counts(by_status: dict[str, int]) -> dict[str, Any]:
+    counts = {s: by_status.get(s, 0) for s in _STATUSES}
+    return {**counts, "appointments": sum(counts.values())}
+
+
+def progress(session: Session, campaign: RecallCampaign, actor: Actor) -> dict[str, Any]:
+    """Involved, invited, booked, completed, completion rate and daily utilization.
+
+    Counts are of appointments by their current status (an owner invited and then booked
+    counts as booked). Regions are the owners' (the asset's site, else the customer's).
+    Completion rate: completed ÷ involved VINs (per dealership: ÷ its appointments that
+    were booked: booked, completed or no-show). Utilization per day: places taken ÷
+    places, over the days that have a ledger row. A dealership sees only its own part.
+    """
+    own = actor.dealership_id if actor.role == Role.DEALERSHIP.value else None
+    A = RecallAppointment
+    appt_stmt = (select(A.dealership_id, A.status, func.count(A.id))
+                 .where(A.campaign_id == campaign.id).group_by(A.dealership_id, A.status))
+    ledger_stmt = select(DealershipDay).where(DealershipDay.campaign_id == campaign.id)
+    dealer_stmt = select(Dealership)
+    if own is not None:
+        appt_stmt = appt_stmt.where(A.dealership_id == own)
+        ledger_stmt = ledger_stmt.where(DealershipDay.dealership_id == own)
+        dealer_stmt = dealer_stmt.where(Dealership.id == own)
+    per_dealer: dict[int | None, dict[str, int]] = {}
+    totals: dict[str, int] = {}
+    for dealership_id, status, n in session.execute(appt_stmt):
+        per_dealer.setdefault(dealership_id, {})[status.value] = n
+        totals[status.value] = totals.get(status.value, 0) + n
+    ledger = list(session.scalars(ledger_stmt.order_by(DealershipDay.day)))
+    dealers = {d.id: d for d in session.scalars(dealer_stmt)}
+
+    days: dict[date, list[int]] = {}
+    dealer_days: dict[int, list[dict[str, Any]]] = {}
+    for row in ledger:
+        cap_booked = days.setdefault(row.day, [0, 0])
+        cap_booked[0] += row.capacity
+        cap_booked[1] += row.booked
+        dealer_days.setdefault(row.dealership_id, []).append({
+            "day": row.day, "capacity": row.capacity, "booked": row.booked,
+            "utilization": _rate(row.booked, row.capacity)})
+
+    by_dealership = []
+    for dealership_id in sorted(set(per_dealer) | set(dealer_days), key=lambda i: (i is None,
+                                                                                  i or 0)):
+        if dealership_id is None or dealership_id not in dealers:
+            continue
+        d = dealers[dealership_id]
+        counts = _counts(per_dealer.get(dealership_id, {}))
+        came = counts["booked"] + counts["completed"] + counts["no_show"]
+        places = dealer_days.get(dealership_id, [])
+        capacity = sum(p["capacity"] for p in places)
+        taken = sum(p["booked"] for p in places)
+        by_dealership.append({
+            "dealership_id": d.id, "code": d.code, "name": d.name, "region": d.region,
+            **counts, "completion_rate": _rate(counts["completed"], came),
+            "capacity": capacity, "places_taken": taken,
+            "utilization": _rate(taken, capacity), "days": places})
+
+    involved = None
+    by_region = None
+    if own is None:
+        involved = vin_count(session, campaign)
+        by_region = _progress_by_region(session, campaign)
+    counts = _counts(totals)
+    return {
+        "campaign_id": campaign.id, "code": campaign.code, "status": campaign.status.value,
+        "dealership_id": own,
+        "totals": {"involved": involved, **counts,
+                   "completion_rate": _rate(counts["completed"], involved or 0)
+                   if own is None else _rate(counts["completed"], counts["booked"]
+                                             + counts["completed"] + counts["no_show"])},
+        "by_dealership": by_dealership,
+        "by_region": by_region,
+        "days": [{"day": day, "capacity": cb[0], "booked": cb[1],
+                  "utilization": _rate(cb[1], cb[0])} for day, cb in sorted(days.items())],
+    }
+
+
+def _progress_by_region(session: Session, campaign: RecallCampaign) -> list[dict[str, Any]]:
+    region = func.coalesce(Site.region, Customer.region)
+    stmt = (select(region, RecallAppointment.status, func.count(CampaignVin.id))
+            .select_from(CampaignVin)
+            .outerjoin(Asset, Asset.id == CampaignVin.asset_id)
+            .outerjoin(Site, Site.id == Asset.site_id)
+            .outerjoin(Customer, Customer.id == Asset.customer_id)
+            .outerjoin(RecallAppointment, (RecallAppointment.campaign_id == campaign.id)
+                       & (RecallAppointment.vin == CampaignVin.vin))
+            .where(CampaignVin.campaign_id == campaign.id)
+            .group_by(region, RecallAppointment.status))
+    regions: dict[str, dict[str, int]] = {}
+    for name, status, n in session.execute(stmt):
+        bucket = regions.setdefault(name or "unknown", {})
+        bucket["involved"] = bucket.get("involved", 0) + n
+        if status is not None:
+            bucket[status.value] = bucket.get(status.value, 0) + n
+    out = []
+    for name in sorted(regions):
+        bucket = regions[name]
+        counts = _counts(bucket)
+        out.append({"region": name, "involved": bucket["involved"], **counts,
+                    "completion_rate": _rate(counts["completed"], bucket["involved"])})
+    return out

@@ -1,13 +1,15 @@
 """/api/v1/recall-campaigns, /api/v1/dealerships and /api/v1/recall-appointments."""
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import RAISE, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
 from fieldsvc.api import API_PREFIX
-from fieldsvc.api.crud import Resource, get_or_404, paginate, register_crud
+from fieldsvc.api.crud import MAX_ID, Resource, get_or_404, paginate, register_crud
 from fieldsvc.context import current_actor
+from fieldsvc.errors import InvalidInput
 from fieldsvc.extensions import db
 from fieldsvc.models import (
     CampaignVin,
@@ -18,21 +20,40 @@ from fieldsvc.models import (
     RecallCampaignProduct,
 )
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
-from fieldsvc.schemas.common import ListArgs, page_schema
+from fieldsvc.portal import register_portal
+from fieldsvc.schemas.common import ListArgs, check_references, page_schema
 from fieldsvc.schemas.pm_plans import Day
 from fieldsvc.schemas.recalls import (
+    AcceptInputSchema,
+    AllocateInputSchema,
+    AllocationSchema,
     AppointmentSchema,
+    BookingInputSchema,
     CampaignInputSchema,
     CampaignPatchSchema,
     CampaignSchema,
     CampaignVinSchema,
+    CancelInputSchema,
+    CapacityArgs,
+    CapacityOverrideSchema,
+    CapacitySchema,
+    CompleteInputSchema,
     DealershipInputSchema,
     DealershipPatchSchema,
     DealershipSchema,
     HolidaySchema,
+    LookupArgs,
+    LookupSchema,
+    NoShowInputSchema,
+    ProgressSchema,
+    ReinviteInputSchema,
+    RescheduleInputSchema,
     VinListInputSchema,
     VinsAddedSchema,
 )
+from fieldsvc.services import recall_allocation as allocation
+from fieldsvc.services import recall_booking as booking
+from fieldsvc.services import recall_ics as ics
 from fieldsvc.services import recalls as service
 
 # Campaigns -------------------------------------------------------------------------------
@@ -165,7 +186,7 @@ class DealershipHolidayItem(MethodView):
         service.remove_holiday(db.session, dealership, holiday_id, current_actor())
 
 
-# Appointments (read-only here; booking arrives with the capacity calendar) ---------------
+# Appointments ----------------------------------------------------------------------------
 
 
 class AppointmentListArgs(ListArgs):
@@ -185,13 +206,14 @@ class AppointmentListArgs(ListArgs):
 
 appointments_blp = Blueprint("recall_appointments", __name__,
                              url_prefix=f"{API_PREFIX}/recall-appointments",
-                             description="Recall appointments")
-register_crud(
-    appointments_blp,
-    Resource(
+                             description="Recall appointments: booking against dealership "
+                                         "capacity, invitations, day of service")
+appointments = Resource(
         name="recall-appointments",
         model=RecallAppointment,
         schema=AppointmentSchema,
+        create_schema=BookingInputSchema,
+        create=booking.book,
         list_args=AppointmentListArgs,
         filters={
             "campaign_id": RecallAppointment.campaign_id,
@@ -205,9 +227,140 @@ register_crud(
         sortable={"id": RecallAppointment.id, "day": RecallAppointment.day,
                   "status": RecallAppointment.status, "vin": RecallAppointment.vin},
         default_sort=(RecallAppointment.day, RecallAppointment.id),
-        actions=frozenset({"list", "get"}),
+        actions=frozenset({"list", "get", "create"}),
         label="recall appointment",
-    ),
 )
+register_crud(appointments_blp, appointments)
 
-blueprints = [campaigns_blp, dealerships_blp, appointments_blp]
+
+
+def _appointment_action(path: str, schema, func, summary: str):
+    """POST /recall-appointments/{id}/<path>: load (scoped), call the service, dump."""
+
+    @appointments_blp.route(f"/<int:ident>/{path}", endpoint=f"appointment_{func.__name__}")
+    class Action(MethodView):
+        @appointments_blp.arguments(schema)
+        @appointments_blp.response(200, AppointmentSchema)
+        @appointments_blp.doc(summary=summary)
+        def post(self, data, ident):
+            appointment = get_or_404(appointments, ident)
+            check_references(db.session, schema(), data)
+            return func(db.session, appointment, data, current_actor())
+
+    return Action
+
+
+_appointment_action("book", AcceptInputSchema, booking.accept,
+                    "Accept an invitation (its proposed place, or another free one)")
+_appointment_action("reschedule", RescheduleInputSchema, booking.reschedule,
+                    "Move to another free day or dealership (the old place is released)")
+_appointment_action("cancel", CancelInputSchema, booking.cancel,
+                    "Cancel and release the place")
+_appointment_action("complete", CompleteInputSchema, booking.complete,
+                    "Day of service: remedy done (creates the completed recall work order)")
+_appointment_action("no-show", NoShowInputSchema, booking.no_show,
+                    "Day of service: the owner did not come")
+_appointment_action("reinvite", ReinviteInputSchema, booking.reinvite,
+                    "Invite a no-show or cancelled owner again")
+
+
+@appointments_blp.route("/<int:ident>/ics")
+class AppointmentIcs(MethodView):
+    @appointments_blp.response(200, content_type="text/calendar",
+                               description="An iCalendar (RFC 5545) VEVENT")
+    @appointments_blp.doc(summary="Download the appointment as an .ics invitation")
+    def get(self, ident):
+        appointment = get_or_404(appointments, ident)
+        body = ics.appointment_ics(appointment)
+        return Response(body, mimetype="text/calendar", headers={
+            "Content-Disposition":
+                f'attachment; filename="recall-{appointment.id}.ics"'})
+
+
+# Capacity calendar -----------------------------------------------------------------------
+
+
+def _campaign_arg(ident: int | None, field: str = "campaign_id") -> RecallCampaign | None:
+    if ident is None:
+        return None
+    campaign = db.session.get(RecallCampaign, ident) if ident <= MAX_ID else None
+    if campaign is None:
+        raise InvalidInput({field: [f"No recall campaign with id {ident}."]})
+    return campaign
+
+
+@dealerships_blp.route("/<int:ident>/capacity")
+class DealershipCapacity(MethodView):
+    @dealerships_blp.arguments(CapacityArgs, location="query", unknown=RAISE)
+    @dealerships_blp.response(200, CapacitySchema)
+    @dealerships_blp.doc(summary="Recall places per day: capacity, booked, free")
+    def get(self, args, ident):
+        dealership = get_or_404(dealerships, ident)
+        return service.capacity_calendar(db.session, dealership, args["day_from"],
+                                         args["day_to"], _campaign_arg(args.get("campaign_id")))
+
+
+class DayPath(Schema):
+    day = Day(required=True)
+
+
+@dealerships_blp.route("/<int:ident>/capacity/<day>")
+class DealershipCapacityDay(MethodView):
+    @dealerships_blp.arguments(CapacityOverrideSchema)
+    @dealerships_blp.response(200, CapacitySchema)
+    @dealerships_blp.doc(summary="Override the places of one day (null: back to the formula)")
+    def put(self, data, ident, day):
+        dealership = get_or_404(dealerships, ident)
+        try:
+            parsed = DayPath().load({"day": day})["day"]
+        except ValidationError as exc:
+            raise InvalidInput(exc.messages) from None
+        campaign = _campaign_arg(data["campaign_id"])
+        booking.override_capacity(db.session, dealership, campaign, parsed, data["capacity"],
+                                  current_actor())
+        return service.capacity_calendar(db.session, dealership, parsed, parsed, campaign)
+
+
+# Allocation and progress ----------------------------------------------------------------
+
+
+@campaigns_blp.route("/<int:ident>/allocate")
+class CampaignAllocate(MethodView):
+    @campaigns_blp.arguments(AllocateInputSchema)
+    @campaigns_blp.response(200, AllocationSchema)
+    @campaigns_blp.doc(summary="Invite the owners of the active phases to dealership days")
+    def post(self, data, ident):
+        campaign = get_or_404(campaigns, ident)
+        return allocation.allocate(db.session, campaign, current_actor(),
+                                   horizon_days=data["horizon_days"])
+
+
+@campaigns_blp.route("/<int:ident>/progress")
+class CampaignProgress(MethodView):
+    @campaigns_blp.response(200, ProgressSchema)
+    @campaigns_blp.doc(summary="Progress per campaign, dealership and region")
+    def get(self, ident):
+        campaign = get_or_404(campaigns, ident)
+        return service.progress(db.session, campaign, current_actor())
+
+
+# VIN lookup ------------------------------------------------------------------------------
+
+recalls_blp = Blueprint("recalls", __name__, url_prefix=f"{API_PREFIX}/recalls",
+                        description="Recall look-ups for agents and dealerships")
+
+
+@recalls_blp.route("/lookup")
+class RecallLookup(MethodView):
+    @recalls_blp.arguments(LookupArgs, location="query", unknown=RAISE)
+    @recalls_blp.response(200, LookupSchema)
+    @recalls_blp.doc(summary="Open campaigns for a VIN and their booking state")
+    def get(self, args):
+        return service.lookup(db.session, args["vin"], current_actor())
+
+
+# The dealership portal (HTML pages) rides along with the API blueprints: the app factory
+# registers resource modules only, so the portal is registered when this blueprint is.
+appointments_blp.record_once(lambda state: register_portal(state.app))
+
+blueprints = [campaigns_blp, dealerships_blp, appointments_blp, recalls_blp]
