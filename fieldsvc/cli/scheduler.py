@@ -1,0 +1,141 @@
+"""scheduler, sla-watch, worker: the processes and one-shot jobs of a deployment (SPEC §8)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from fieldsvc.cli import cli
+from fieldsvc.cli.support import cli_actor, fail_on_problem
+from fieldsvc.extensions import db
+
+SCHEDULE_HELP = """
+\b
+Schedules (environment; a 5-field cron line in FIELDSVC_TIMEZONE, a number of seconds,
+or "off"):
+  FIELDSVC_SCHEDULE_PM_GENERATION   3600        preventive maintenance work orders
+  FIELDSVC_SCHEDULE_SLA_WATCH       60          SLA risk/breach flags and escalation
+  FIELDSVC_SCHEDULE_NIGHTLY_REPLAN  0 22 * * *  tomorrow's optimization run per territory
+                                                (not published)
+  FIELDSVC_SCHEDULE_RMA_OVERDUE     3600        overdue advance-exchange returns
+  FIELDSVC_SLA_RISK_MINUTES         60          "at risk" this long before a due time
+  FIELDSVC_REPLAN_TIME_LIMIT        60          search seconds of each nightly run
+  FIELDSVC_SCHEDULER_RETRY_SECONDS  5           standby: how often to try the lock
+"""
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@cli.command("scheduler", help="Run the periodic jobs; exactly one scheduler is active.\n\n"
+             "A second one waits as a standby, retrying the lock every few seconds, and takes "
+             "over when the active one stops (PostgreSQL: advisory lock; SQLite: a lock file "
+             "next to the database). Never start it inside web workers.\n" + SCHEDULE_HELP)
+@with_appcontext
+def scheduler_command():
+    import os
+
+    from scheduler.jobs import SchedulerLock, build_scheduler
+
+    _logging()
+    log = logging.getLogger("fieldsvc.scheduler")
+    app = current_app._get_current_object()
+    try:
+        sched = build_scheduler(app)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    retry = float(os.environ.get("FIELDSVC_SCHEDULER_RETRY_SECONDS", "5"))
+    lock = SchedulerLock(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
+    stopping = []
+
+    def stop(signum, _frame):
+        stopping.append(signum)
+        if sched.running:
+            sched.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    announced = False
+    while not lock.acquire():
+        if not announced:
+            log.info("standby: another scheduler is active; retrying every %s s", retry)
+            announced = True
+        time.sleep(retry)
+        if stopping:
+            return
+    log.info("active: scheduler lock taken (pid %s)", os.getpid())
+
+    def watch_lock():
+        if not lock.alive():
+            log.error("scheduler lock lost (database connection gone); stopping")
+            stopping.append("lock")
+            sched.shutdown(wait=False)
+
+    sched.add_job(watch_lock, "interval", seconds=max(1.0, retry), id="lock_watch",
+                  max_instances=1, coalesce=True)
+    try:
+        sched.start()
+    finally:
+        lock.release()
+        log.info("stopped")
+    if "lock" in stopping:
+        sys.exit(1)
+
+
+@cli.command("sla-watch")
+@click.option("--risk-minutes", type=click.IntRange(0, 7 * 24 * 60), default=None,
+              help="flag 'at risk' this long before a due time "
+                   "[default: FIELDSVC_SLA_RISK_MINUTES or 60]")
+@with_appcontext
+def sla_watch_command(risk_minutes):
+    """Flag work orders whose SLA is at risk or breached; escalate each breach once."""
+    from fieldsvc.services.sla_watch import watch
+    from scheduler.jobs import risk_minutes as configured
+
+    minutes = risk_minutes if risk_minutes is not None else configured(current_app)
+    with cli_actor() as actor, fail_on_problem():
+        report = watch(db.session, actor, risk_minutes=minutes)
+        db.session.commit()
+    click.echo(report.summary())
+    for item in report.escalated:
+        old, new = item["priority"]
+        click.echo(f"  work order {item['work_order_id']}: {item['kind']} breached, "
+                   f"P{old} -> P{new}")
+
+
+@cli.command("worker")
+@click.option("--burst", is_flag=True, help="stop once the queue is empty")
+@with_appcontext
+def worker_command(burst):
+    """Execute optimization runs from Redis (FIELDSVC_RUN_QUEUE=rq, REDIS_URL).
+
+    Run as many as you like, on any machine that reaches the database and Redis; each run
+    executes once whichever worker takes it.
+    """
+    from fieldsvc.dispatch.queue import redis_url, rq_queue_name, work
+
+    app = current_app._get_current_object()
+    if app.config.get("RUN_QUEUE") != "rq":
+        raise click.ClickException(
+            "fieldsvc worker serves FIELDSVC_RUN_QUEUE=rq; with the default (thread) the app "
+            "executes runs itself.")
+    _logging()
+    click.echo(f"worker: queue {rq_queue_name(app)} at {redis_url(app)}", err=True)
+    try:
+        work(app, burst=burst)
+    except Exception as exc:  # Redis unreachable: say so plainly
+        from redis.exceptions import ConnectionError as RedisDown
+
+        if isinstance(exc, RedisDown):
+            raise click.ClickException(f"Redis does not answer at {redis_url(app)}: {exc}") \
+                from None
+        raise
