@@ -1,0 +1,126 @@
+"""What the technician's phone writes besides the work order: idempotency keys, the job
+report (checklist answers, notes, labour), attachments, location pings and the per-technician
+change feed the phone follows with a cursor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fieldsvc.models.base import Base, utcnow
+from fieldsvc.models.work_order import WorkOrder
+
+_wo = WorkOrder.__table__
+# The phone's day reads a technician's work orders by start time, and each asset's last
+# completed visits; at a million work orders both need their own index.
+Index("ix_work_order_technician_start", _wo.c.technician_id, _wo.c.scheduled_start_at)
+Index("ix_work_order_asset_completed", _wo.c.asset_id, _wo.c.completed_at)
+
+
+class IdempotencyKey(Base):
+    """One write a technician's phone made under an `Idempotency-Key`, and its answer.
+
+    Unique per (technician, key) in the database, so the guarantee holds across processes.
+    `state` is `in_progress` while the first request runs, then `done` with the stored
+    response that every replay returns.
+    """
+
+    __tablename__ = "mobile_idempotency_key"
+    __table_args__ = (
+        UniqueConstraint("technician_id", "key"),
+        CheckConstraint("state IN ('in_progress', 'done')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technician.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    # Method, path and a digest of the body: the same key with another request is refused.
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(400))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12), default="in_progress")
+    response_status: Mapped[int | None]
+    response_body: Mapped[dict[str, Any] | None]
+    response_etag: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    completed_at: Mapped[datetime | None]
+
+
+class JobReport(Base):
+    """The technician's notes and labour minutes for one job (checklist answers live on the
+    work order's own checklist)."""
+
+    __tablename__ = "mobile_job_report"
+    __table_args__ = (CheckConstraint("labor_minutes IS NULL OR labor_minutes >= 0",
+                                      name="labor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), unique=True)
+    notes: Mapped[str | None] = mapped_column(Text)
+    labor_minutes: Mapped[int | None]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Attachment(Base):
+    """A signature, photo or document uploaded for a job; the bytes live in `Storage`."""
+
+    __tablename__ = "mobile_attachment"
+    __table_args__ = (
+        CheckConstraint("kind IN ('signature', 'photo', 'document')", name="kind"),
+        CheckConstraint("size_bytes > 0", name="size"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), index=True)
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("technician.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    content_type: Mapped[str] = mapped_column(String(60))
+    filename: Mapped[str | None] = mapped_column(String(200))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    taken_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LocationPing(Base):
+    """Where a technician's phone was, and when."""
+
+    __tablename__ = "mobile_location_ping"
+    __table_args__ = (
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude"),
+        Index("ix_mobile_location_ping_tech_at", "technician_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technician.id"))
+    at: Mapped[datetime]
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    accuracy_m: Mapped[float | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobChange(Base):
+    """Append-only feed: a work order was assigned to, taken from, or changed for a
+    technician. The phone follows it with `GET changes?cursor=<id>`."""
+
+    __tablename__ = "mobile_job_change"
+    __table_args__ = (
+        CheckConstraint("kind IN ('assigned', 'unassigned', 'updated')", name="kind"),
+        Index("ix_mobile_job_change_tech_id", "technician_id", "id"),
+        Index("ix_mobile_job_change_tech_wo", "technician_id", "work_order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technician.id"))
+    # No foreign key: a log entry outlives a work order deleted by mistake.
+    work_order_id: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

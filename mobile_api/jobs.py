@@ -1,0 +1,282 @@
+"""What the technician does to a job from the phone, as plain services.
+
+Every function takes the session, the technician, the acting user and the parsed input,
+calls the shared domain services (status machine, stock ledger), flushes, and returns the
+job's new document. Refusals are `Problem`s; nothing here commits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fieldsvc.api.crud import MAX_ID
+from fieldsvc.context import Actor
+from fieldsvc.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Problem
+from fieldsvc.models import Part, Site, Technician, WorkOrder
+from fieldsvc.models.base import utcnow
+from fieldsvc.models.enums import WorkOrderStatus as S
+from fieldsvc.models.mobile import Attachment, JobReport, LocationPing
+from fieldsvc.services import stock
+from fieldsvc.services import work_orders as work_order_service
+from mobile_api.changes import was_assigned
+from mobile_api.day import build_jobs, day_bounds, etag, job_rows
+from mobile_api.storage import Storage
+from scheduler.matrix import GeodesicProvider
+from scheduler.model import Location
+
+CLOCK_SKEW = timedelta(minutes=5)
+# Kinds of upload and the file types each accepts, recognised by their first bytes.
+MAGIC = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "application/pdf": (b"%PDF-",),
+}
+KIND_TYPES = {
+    "signature": frozenset({"image/png", "image/jpeg"}),
+    "photo": frozenset({"image/jpeg", "image/png"}),
+    "document": frozenset({"application/pdf", "image/jpeg", "image/png"}),
+}
+# Jobs waiting for the technician, in the order they come.
+AHEAD = (S.SCHEDULED, S.DISPATCHED, S.EN_ROUTE)
+
+
+class Reassigned(NotFound):
+    slug, title = "reassigned", "Job reassigned"
+
+
+def own_job(session: Session, technician_id: int, job_id: int) -> WorkOrder:
+    """The technician's own job, or 404 (another technician's job is not revealed)."""
+    work_order = session.get(WorkOrder, job_id) if 0 < job_id <= MAX_ID else None
+    if work_order is None or work_order.technician_id != technician_id:
+        if work_order is not None and was_assigned(session, technician_id, job_id):
+            raise Reassigned(f"Job {job_id} was reassigned meanwhile; it is no longer yours.",
+                             job_id=job_id)
+        raise NotFound(f"No job with id {job_id}.")
+    return work_order
+
+
+def job_document(session: Session, technician: Technician, work_order: WorkOrder) -> dict:
+    session.flush()
+    session.expire(work_order)
+    docs = build_jobs(session, technician, job_rows(session, technician.id, [work_order.id]))
+    if not docs:  # the change moved the job off this technician (cannot happen today)
+        raise NotFound(f"No job with id {work_order.id}.")
+    return docs[0]
+
+
+def check_version(session: Session, technician: Technician, work_order: WorkOrder,
+                  if_match: int | None) -> None:
+    """412 with the job's current state when the phone wrote against an older version."""
+    if if_match is not None and if_match != work_order.version:
+        raise PreconditionFailed(
+            f"Job {work_order.id} changed since you loaded it (now version "
+            f"{work_order.version}, you sent {if_match}); here is the current state.",
+            current_version=work_order.version,
+            job=job_document(session, technician, work_order),
+            headers={"ETag": etag(work_order)})
+
+
+def _touch(work_order: WorkOrder) -> None:
+    """Bump the version (ETag) for a change stored beside the work order."""
+    work_order.updated_at = utcnow()
+
+
+def _not_future(at: datetime | None, field: str = "at") -> None:
+    if at is not None and at > utcnow() + CLOCK_SKEW:
+        raise InvalidInput({field: ["Must not be in the future."]})
+
+
+# ------------------------------------------------------------------------------ status
+
+
+def change_status(session: Session, technician: Technician, work_order: WorkOrder,
+                  data: dict[str, Any], actor: Actor) -> dict:
+    """Move the job through the status machine, with time and place."""
+    work_order_service.transition(
+        session, work_order, data["to"], actor, reason=data.get("reason"), at=data.get("at"),
+        lat=data.get("lat"), lon=data.get("lon"), resolution=data.get("resolution"),
+        resolution_code=data.get("resolution_code"))
+    # The technician may know better than the 30-day rule that it was not fixed first time.
+    if data.get("first_time_fix") is False:
+        work_order.first_time_fix = False
+    return job_document(session, technician, work_order)
+
+
+# ------------------------------------------------------------------------------- parts
+
+
+def record_parts(session: Session, technician: Technician, work_order: WorkOrder,
+                 data: dict[str, Any], actor: Actor) -> dict:
+    """Parts used (issued from the van) and unused parts returned to the van, all or none."""
+    van = technician.van_warehouse_id
+    if van is None:
+        raise Conflict("You have no van warehouse; parts cannot be booked from the phone.")
+    used, returned = data.get("used") or [], data.get("returned") or []
+    ids = {line["part_id"] for line in used + returned}
+    known = set(session.scalars(select(Part.id).where(Part.id.in_(ids)))) if ids else set()
+    errors: dict[str, Any] = {}
+    for field, lines in (("used", used), ("returned", returned)):
+        bad = {str(i): {"part_id": [f"No part with id {line['part_id']}."]}
+               for i, line in enumerate(lines) if line["part_id"] not in known}
+        if bad:
+            errors[field] = bad
+    if errors:
+        raise InvalidInput(errors)
+    for line in used:
+        stock.issue(session, line["part_id"], line["quantity"], van, work_order.id, actor,
+                    serial_number=line.get("serial_number"), note="Used on site (mobile)")
+    for line in returned:
+        stock.return_to_stock(session, line["part_id"], line["quantity"], van, work_order.id,
+                              actor, serial_number=line.get("serial_number"),
+                              note="Unused, back to the van (mobile)")
+    _touch(work_order)
+    return job_document(session, technician, work_order)
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def record_report(session: Session, technician: Technician, work_order: WorkOrder,
+                  data: dict[str, Any], actor: Actor) -> dict:
+    """Checklist answers, notes and labour minutes."""
+    if work_order.status == S.CANCELLED:
+        raise Conflict(f"Job {work_order.id} is cancelled; nothing more can be recorded.",
+                       current_status=work_order.status.value)
+    if "checklist" in data:
+        work_order.checklist = [dict(item) for item in data["checklist"] or []]
+    if "notes" in data or "labor_minutes" in data:
+        report = session.scalar(select(JobReport).where(
+            JobReport.work_order_id == work_order.id))
+        if report is None:
+            report = JobReport(work_order_id=work_order.id)
+            session.add(report)
+        for key in ("notes", "labor_minutes"):
+            if key in data:
+                setattr(report, key, data[key])
+        report.updated_by_id = actor.id
+        report.updated_at = utcnow()
+    _touch(work_order)
+    return job_document(session, technician, work_order)
+
+
+# ------------------------------------------------------------------------- attachments
+
+
+def sniff(data: bytes) -> str | None:
+    for content_type, prefixes in MAGIC.items():
+        if any(data.startswith(p) for p in prefixes):
+            return content_type
+    return None
+
+
+def add_attachment(session: Session, technician: Technician, work_order: WorkOrder,
+                   data: dict[str, Any], content: bytes, filename: str | None,
+                   storage: Storage, max_bytes: int, actor: Actor) -> dict:
+    """Store a signature, photo or document for the job."""
+    if not content:
+        raise InvalidInput({"file": ["The file is empty."]})
+    if len(content) > max_bytes:
+        raise Problem(f"The file has {len(content)} bytes; at most {max_bytes} are accepted.",
+                      status=413, title="Payload too large", slug="too-large",
+                      max_bytes=max_bytes)
+    kind = data["kind"]
+    content_type = sniff(content)
+    if content_type is None or content_type not in KIND_TYPES[kind]:
+        allowed = ", ".join(sorted(KIND_TYPES[kind]))
+        raise Problem(f"A {kind} must be one of: {allowed} (recognised by its content).",
+                      status=415, title="Unsupported media type", slug="unsupported-type",
+                      allowed=sorted(KIND_TYPES[kind]))
+    if work_order.status == S.CANCELLED:
+        raise Conflict(f"Job {work_order.id} is cancelled; nothing more can be recorded.",
+                       current_status=work_order.status.value)
+    _not_future(data.get("taken_at"), "taken_at")
+    key = storage.put(content)
+    attachment = Attachment(
+        work_order_id=work_order.id, technician_id=technician.id, kind=kind,
+        content_type=content_type, filename=(filename or None) and filename[:200],
+        size_bytes=len(content), sha256=key, storage_key=key, note=data.get("note"),
+        taken_at=data.get("taken_at"))
+    session.add(attachment)
+    _touch(work_order)
+    doc = job_document(session, technician, work_order)
+    return {"attachment": {"id": attachment.id, "kind": kind, "content_type": content_type,
+                           "size_bytes": len(content), "sha256": key,
+                           "filename": attachment.filename}, "job": doc}
+
+
+def get_attachment(session: Session, technician_id: int, job_id: int,
+                   attachment_id: int) -> Attachment:
+    own_job(session, technician_id, job_id)
+    attachment = session.get(Attachment, attachment_id) if 0 < attachment_id <= MAX_ID \
+        else None
+    if attachment is None or attachment.work_order_id != job_id:
+        raise NotFound(f"No attachment with id {attachment_id} on job {job_id}.")
+    return attachment
+
+
+# ---------------------------------------------------------------------------- location
+
+
+def record_location(session: Session, technician: Technician, data: dict[str, Any],
+                    provider: GeodesicProvider | None = None) -> dict:
+    """Store a ping; recompute the ETA of the technician's next job from it."""
+    at = data["at"].astimezone(UTC)
+    _not_future(at)
+    ping = LocationPing(technician_id=technician.id, at=at, latitude=data["lat"],
+                        longitude=data["lon"], accuracy_m=data.get("accuracy_m"))
+    newer = session.scalar(select(LocationPing.id).where(
+        LocationPing.technician_id == technician.id, LocationPing.at > at).limit(1))
+    session.add(ping)
+    session.flush()
+    result: dict[str, Any] = {"ping": {"id": ping.id, "at": at.isoformat(),
+                                       "lat": ping.latitude, "lon": ping.longitude},
+                              "next_job": None}
+    if newer is not None:
+        # An old ping replayed from an offline queue says nothing about the ETA now.
+        return result
+    next_job = update_eta(session, technician, at, data["lat"], data["lon"],
+                          provider or GeodesicProvider())
+    if next_job is not None:
+        result["next_job"] = next_job
+    return result
+
+
+def update_eta(session: Session, technician: Technician, at: datetime, lat: float, lon: float,
+               provider: GeodesicProvider) -> dict | None:
+    """Write the ETA of the next job to its work order (what the dispatcher sees)."""
+    start, end = day_bounds(technician, at.astimezone(ZoneInfo(technician.timezone)).date())
+    rows = session.execute(
+        select(WorkOrder.id, WorkOrder.status, WorkOrder.arrived_at,
+               WorkOrder.estimated_minutes, Site.latitude, Site.longitude)
+        .join(Site, Site.id == WorkOrder.site_id)
+        .where(WorkOrder.technician_id == technician.id,
+               WorkOrder.status.in_(AHEAD + (S.ON_SITE,)),
+               WorkOrder.scheduled_start_at >= start, WorkOrder.scheduled_start_at < end)
+        .order_by(WorkOrder.scheduled_start_at, WorkOrder.id)).all()
+    en_route = [r for r in rows if r.status == S.EN_ROUTE]
+    waiting = [r for r in rows if r.status in (S.SCHEDULED, S.DISPATCHED)]
+    on_site = [r for r in rows if r.status == S.ON_SITE]
+    target = en_route[0] if en_route else waiting[0] if waiting else None
+    if target is None or target.latitude is None or target.longitude is None:
+        return None
+    leave = at
+    if not en_route and on_site and on_site[0].arrived_at is not None:
+        # Still working: leaves when the current job's estimate is done (or now, if over).
+        leave = max(at, on_site[0].arrived_at + timedelta(minutes=on_site[0].estimated_minutes))
+    seconds, metres = provider.pair(Location(lat, lon), Location(target.latitude,
+                                                                 target.longitude))
+    eta = leave + timedelta(seconds=seconds)
+    # A plain UPDATE: the ETA is the dispatcher's information and must not invalidate
+    # the phone's version (ETag) of the job every few seconds.
+    session.execute(update(WorkOrder.__table__).where(WorkOrder.__table__.c.id == target.id)
+                    .values(eta_at=eta))
+    for obj in session.identity_map.values():
+        if isinstance(obj, WorkOrder) and obj.id == target.id:
+            session.expire(obj, ["eta_at"])
+    return {"id": target.id, "eta": eta.isoformat(), "travel_seconds": seconds,
+            "distance_m": metres}
