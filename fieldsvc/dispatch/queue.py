@@ -9,6 +9,7 @@ with a conditional UPDATE, so a run handed out twice still executes once.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
@@ -66,8 +67,6 @@ RQ_JOB_TIMEOUT = 1800
 
 
 def redis_url(app: Flask) -> str:
-    import os
-
     return app.config.get("REDIS_URL") or os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
 
 

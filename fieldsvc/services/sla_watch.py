@@ -151,9 +151,9 @@ def watch(session: Session, actor: Actor, *, now: datetime | None = None,
             at=now, actor_id=actor.id, actor_name=actor.name, source=actor.source,
             action="update", entity_type="work_order", entity_id=str(wo.id), changes=changes))
         previous = {k: (v or {}).get("state") for k, v in (wo.sla_flags or {}).items()}
-        for kind, flag in flags.items():
-            if previous.get(kind) != flag["state"]:
-                (report.breached if flag["state"] == BREACHED else report.at_risk).append(wo.id)
+        for state, ids in ((BREACHED, report.breached), (AT_RISK, report.at_risk)):
+            if any(previous.get(k) != f["state"] == state for k, f in flags.items()):
+                ids.append(wo.id)
         priority = old_priority
         for kind in new_breaches:
             raised = max(1, priority - 1)
