@@ -68,6 +68,7 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
     _grant(m[MANAGER], ["technicians"], {"absences", "certifications"})
     _grant(m[MANAGER], ["assets"], {"meter-readings"})
     _grant(m[MANAGER], ["rmas"], {UPDATE, "transition"})  # approve, reject, inspect, close
+    _grant(m[MANAGER], ["rmas"], {"goodwill"})  # waive the charge of a chargeable RMA
 
     _grant(m[DISPATCHER], OPERATIONAL, {READ})
     _grant(m[DISPATCHER], ["work-orders"], {CREATE, UPDATE, "transition", "parts", "assign",
@@ -80,15 +81,19 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
     _grant(m[DISPATCHER], ["technicians"], {"absences"})
     _grant(m[DISPATCHER], ["assets"], {"meter-readings"})
     _grant(m[DISPATCHER], ["rmas"], {"transition"})  # ship replacements, receive returns
+    _grant(m[DISPATCHER], ["work-orders"], {"rmas"})  # open an RMA from a job
 
     _grant(m[AGENT], ["customers", "sites", "assets", "products", "contracts", "dealerships",
                       "recall-campaigns", "recalls", "skills"], {READ})
     _grant(m[AGENT], ["tickets", "interactions"], {READ, CREATE, UPDATE, "transition"})
     _grant(m[AGENT], ["tickets"], {"work-orders"})
     _grant(m[AGENT], ["work-orders", "rmas"], {READ, CREATE})
+    _grant(m[AGENT], ["work-orders"], {"rmas"})
     _grant(m[AGENT], ["recall-appointments"], {READ} | APPOINTMENT_WRITES)
 
     _grant(m[TECHNICIAN], ["work-orders"], {READ, UPDATE, "transition"})
+    # A faulty part found on their own job; they see RMAs only through their jobs.
+    _grant(m[TECHNICIAN], ["work-orders"], {"rmas"})
     _grant(m[TECHNICIAN], ["technicians", "parts", "skills", "products"], {READ})
     _grant(m[TECHNICIAN], ["mobile"], {ANY})
 
@@ -183,6 +188,10 @@ FIELD_WHITELIST: dict[tuple[str, str, str], frozenset[str]] = {
 }
 # Values a role may put in a field, per (role, resource, action).
 VALUE_RULES: dict[tuple[str, str, str], dict[str, frozenset[str]]] = {
+    # Dispatchers move the goods; approving, inspecting and closing are managers' calls.
+    (DISPATCHER, "rmas", "transition"): {
+        "to": frozenset({"replacement_shipped", "defective_received"}),
+    },
     (TECHNICIAN, "work-orders", "transition"): {
         "to": frozenset({"en_route", "on_site", "completed", "on_hold", "cannot_complete"}),
     },
