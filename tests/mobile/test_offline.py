@@ -263,3 +263,18 @@ def test_changes_bad_input(tech_client, world):
     for query in ("?cursor=abc", "?cursor=-1", "?cursor=1&limit=0", "?cursor=1&limit=501",
                   "?cursor=" + "9" * 19, "?since=1"):
         assert tech_client.get("/api/mobile/v1/changes" + query).status_code == 422, query
+
+
+def test_purge_command(app, runner, tech_client, world):
+    assert tech_client.post(f"/api/mobile/v1/jobs/{world.jobs[0].id}/report",
+                            json={"notes": "a"}, headers={"Idempotency-Key": "x"}
+                            ).status_code == 200
+    result = runner.invoke(args=["mobile-purge-keys"])
+    assert result.exit_code == 0 and "Removed 0" in result.output
+    with app.app_context():
+        db.session.execute(IdempotencyKey.__table__.update().values(
+            created_at=datetime.now(UTC) - timedelta(days=30)))
+        db.session.commit()
+    result = runner.invoke(args=["mobile-purge-keys", "--days", "7"])
+    assert result.exit_code == 0 and "Removed 1" in result.output
+    assert runner.invoke(args=["mobile-purge-keys", "--days", "3"]).exit_code != 0
