@@ -99,6 +99,10 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
 
     _grant(m[DEALERSHIP], ["dealerships", "recall-campaigns", "recalls"], {READ})
     _grant(m[DEALERSHIP], ["recall-appointments"], {READ} | APPOINTMENT_WRITES)
+    # Day of service and re-inviting no-shows; per-day capacity overrides of its own.
+    _grant(m[DEALERSHIP], ["recall-appointments"], {"complete", "no-show", "reinvite"})
+    _grant(m[DEALERSHIP], ["dealerships"], {"capacity"})
+    _grant(m[AGENT], ["recall-appointments"], {"reinvite"})
     return {role: {res: frozenset(acts) for res, acts in table.items()}
             for role, table in m.items()}
 
