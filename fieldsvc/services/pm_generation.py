@@ -88,8 +88,8 @@ from fieldsvc.services import sla, stock
 from fieldsvc.services.pm_plans import RuleError, occurrences, zone
 
 CHUNK = 2000
-SUMMARY_LIMIT = 200
 AUDIT_ID_LIMIT = 1000
+RESERVE_CHUNK = 200
 RESERVE_FROM = (WarehouseKind.REGIONAL, WarehouseKind.CENTRAL)
 
 wo_t = WorkOrder.__table__
@@ -180,9 +180,12 @@ def rebased_dtstart(plan_rrule: str, dtstart: datetime, tz: ZoneInfo,
     dateutil walks a rule period by period from dtstart, so a plan started years ago costs
     hundreds of steps. Moving dtstart forward by a whole number of INTERVAL periods (same
     wall-clock time, same weekday/day of month/day of year) keeps every occurrence after
-    the new start; it stays at least one INTERVAL before the window. Rules with COUNT
-    (counted from the original start) and starts on days not present in every month or
-    year are left alone.
+    the new start; it stays at least one INTERVAL before the window. When the rule names its
+    days itself (BYDAY, BYMONTHDAY, ...), dtstart's date only bounds the rule from below and
+    sets the INTERVAL phase, so the moved start may also go back to the first day of its
+    month or year (or week, for weekly rules without INTERVAL), which makes plans share
+    one evaluation. Rules with COUNT (counted from the original start) are left alone, and
+    so are starts on days not present in every month or year unless the rule names its days.
     """
     local = dtstart.astimezone(tz)
     params = _rule_params(plan_rrule)
@@ -192,21 +195,33 @@ def rebased_dtstart(plan_rrule: str, dtstart: datetime, tz: ZoneInfo,
         interval = max(1, int(params.get("INTERVAL", "1")))
     except ValueError:
         return local
+    # Without these, dateutil takes the weekday, day of month or month from dtstart.
+    named = bool({"BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY", "BYEASTER"} & params.keys())
     freq = params.get("FREQ")
     ws = window_start.astimezone(tz).date()
     if freq in ("DAILY", "WEEKLY"):
         step = interval * (7 if freq == "WEEKLY" else 1)
         k = (ws - local.date()).days // step - 1
-        return local + timedelta(days=k * step) if k > 0 else local
-    if freq == "MONTHLY" and local.day <= 28:
+        if k <= 0:
+            return local
+        moved = local + timedelta(days=k * step)
+        if freq == "WEEKLY" and interval == 1 and named:
+            moved -= timedelta(days=moved.weekday())
+        return moved
+    if freq == "MONTHLY" and (local.day <= 28 or named):
         k = ((ws.year - local.year) * 12 + ws.month - local.month) // interval - 1
-        if k > 0:
-            month0 = local.month - 1 + k * interval
-            return local.replace(year=local.year + month0 // 12, month=month0 % 12 + 1)
-        return local
-    if freq == "YEARLY" and (local.month, local.day) != (2, 29):
+        if k <= 0:
+            return local
+        month0 = local.month - 1 + k * interval
+        return local.replace(year=local.year + month0 // 12, month=month0 % 12 + 1,
+                             day=1 if named else local.day)
+    if freq == "YEARLY" and ((local.month, local.day) != (2, 29) or named):
         k = (ws.year - local.year) // interval - 1
-        return local.replace(year=local.year + k * interval) if k > 0 else local
+        if k <= 0:
+            return local
+        if named:
+            return local.replace(year=local.year + k * interval, month=1, day=1)
+        return local.replace(year=local.year + k * interval)
     return local
 
 
@@ -399,12 +414,20 @@ class _Contracts:
                 .options(selectinload(ServiceContract.targets))):
             self.by_customer[contract.customer_id].append(contract)
         self._due: dict[tuple, sla.SlaDue] = {}
+        self._contract: dict[tuple, ServiceContract | None] = {}
 
     def due(self, customer_id: int, asset_id: int, priority: int,
             clock: datetime) -> sla.SlaDue:
-        # The same choice as sla.find_contract: the asset's contract, else customer-level.
-        contract = (sla._pick(self.by_asset.get(asset_id, ()), clock)
-                    or sla._pick(self.by_customer.get(customer_id, ()), clock))
+        # Most assets have no contract of their own: their answer is the customer's.
+        linked = self.by_asset.get(asset_id)
+        where = (asset_id if linked else None, customer_id, clock)
+        if where in self._contract:
+            contract = self._contract[where]
+        else:
+            # The same choice as sla.find_contract: the asset's contract, else customer-level.
+            contract = self._contract[where] = (
+                sla._pick(linked or (), clock)
+                or sla._pick(self.by_customer.get(customer_id, ()), clock))
         key = (clock, priority, contract.id if contract is not None else None)
         found = self._due.get(key)
         if found is None:
@@ -459,29 +482,40 @@ def _reserve_parts(session: Session, created: list[tuple[int, _Plan, _Asset]],
         .where(Site.id.in_(site_ids)))}
     orders: dict[int, list[int]] = {}
     missing: dict[int, list[MissingPart]] = defaultdict(list)
-    for wo_id, plan, asset in needing:
-        if asset.site_id not in orders:
-            orders[asset.site_id] = warehouse_order(sites[asset.site_id], warehouses)
-        for part_id, quantity in plan.parts:
-            for wh_id in orders[asset.site_id]:
-                if available.get((wh_id, part_id), 0) < quantity:
-                    continue
-                try:
-                    stock.reserve(session, part_id, quantity, wh_id, wo_id, actor,
-                                  note=f"PM plan {plan.id}")
-                except stock.InsufficientStock:
-                    # Another transaction took it meanwhile; our figure was stale.
-                    available[(wh_id, part_id)] = 0
-                    continue
-                available[(wh_id, part_id)] -= quantity
-                report.parts_reserved += 1
-                break
-            else:
-                missing[wo_id].append(MissingPart(wo_id, part_id, quantity))
-    # stock.reserve loads each work order into the session; nothing else needs them.
-    for obj in [o for o in session.identity_map.values() if isinstance(o, WorkOrder)]:
-        if obj in session:
+    # stock.reserve reads the part, the warehouse and the work order with its lines through
+    # the session: keep them loaded (the identity map holds only weak references) and load
+    # the work orders a chunk at a time, then let them go (the stock service scans the
+    # identity map after every movement).
+    keep = [*session.scalars(select(Part).where(Part.id.in_(part_ids))),
+            *session.scalars(select(Warehouse).where(Warehouse.kind.in_(RESERVE_FROM)))]
+    for i in range(0, len(needing), RESERVE_CHUNK):
+        chunk = needing[i:i + RESERVE_CHUNK]
+        loaded = list(session.scalars(
+            select(WorkOrder).where(WorkOrder.id.in_([wo_id for wo_id, _, _ in chunk]))
+            .options(selectinload(WorkOrder.parts))))
+        for wo_id, plan, asset in chunk:
+            if asset.site_id not in orders:
+                orders[asset.site_id] = warehouse_order(sites[asset.site_id], warehouses)
+            for part_id, quantity in plan.parts:
+                for wh_id in orders[asset.site_id]:
+                    if available.get((wh_id, part_id), 0) < quantity:
+                        continue
+                    try:
+                        stock.reserve(session, part_id, quantity, wh_id, wo_id, actor,
+                                      note=f"PM plan {plan.id}")
+                    except stock.InsufficientStock:
+                        # Another transaction took it meanwhile; our figure was stale.
+                        available[(wh_id, part_id)] = 0
+                        continue
+                    available[(wh_id, part_id)] -= quantity
+                    report.parts_reserved += 1
+                    break
+                else:
+                    missing[wo_id].append(MissingPart(wo_id, part_id, quantity))
+        session.flush()
+        for obj in loaded:
             session.expunge(obj)
+    del keep
     return missing
 
 
