@@ -20,7 +20,7 @@ from fieldsvc.auth.decorators import roles_required
 from fieldsvc.context import current_actor
 from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
-from fieldsvc.models import Dealership, RecallAppointment, RecallCampaign
+from fieldsvc.models import Customer, Dealership, RecallAppointment, RecallCampaign
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
 from fieldsvc.schemas.recalls import BookingInputSchema, CancelInputSchema, RescheduleInputSchema
 from fieldsvc.services import recall_booking as booking
@@ -114,12 +114,17 @@ def home():
     if status in {s.value for s in AppointmentStatus}:
         stmt = stmt.where(RecallAppointment.status == status)
     appointments = list(db.session.scalars(stmt))
+    actor = current_actor()
+    visible = {a.customer_id for a in appointments
+               if a.customer_id is not None and service.owner_visible(actor, a)}
+    owners = {c.id: c for c in db.session.scalars(
+        select(Customer).where(Customer.id.in_(visible)))} if visible else {}
     return render_template(
         "portal/home.html", dealership=dealership, calendar=calendar, campaigns=campaigns,
         appointments=appointments, status=status, statuses=[s.value for s in AppointmentStatus],
         previous=first - timedelta(days=CALENDAR_DAYS), following=first +
         timedelta(days=CALENDAR_DAYS), today=today,
-        owner_visible=lambda a: service.owner_visible(current_actor(), a))
+        owner_of=lambda a: owners.get(a.customer_id) if a.customer_id in visible else None)
 
 
 @bp.post("/appointments")

@@ -116,3 +116,20 @@ def test_progress_per_campaign_dealership_and_region(client, recall, tomorrow):
     dealers = {d["dealership_id"]: d for d in body["by_dealership"]}
     assert sum(d["places_taken"] for d in dealers.values()) == 3
     assert client.get(f"{URL}/999999/progress").status_code == 404
+
+
+def test_a_reinvited_no_show_gets_a_new_place_from_the_next_allocation(client, recall,
+                                                                       tomorrow):
+    today = today_utc()
+    dealer = recall.dealership(places=2)
+    campaign = recall.campaign()
+    asset = recall.owner(campaign)
+    appt = client.post("/api/v1/recall-appointments", json={
+        "campaign_id": campaign.id, "vin": asset.vin, "dealership_id": dealer.id,
+        "day": today.isoformat()}).json
+    client.post(f"/api/v1/recall-appointments/{appt['id']}/no-show", json={})
+    again = client.post(f"/api/v1/recall-appointments/{appt['id']}/reinvite", json={})
+    assert again.status_code == 200 and again.json["dealership_id"] is None
+    report = client.post(f"{URL}/{campaign.id}/allocate", json={"horizon_days": 3}).json
+    assert report["invited"] == 1
+    assert recall.appointments(campaign.id) == [(asset.vin, "invited", dealer.id, tomorrow)]

@@ -92,6 +92,25 @@ def test_a_dealership_books_moves_and_cancels_from_its_portal(app, client, recal
     assert progress.status_code == 200 and b"Completion rate" in progress.data
 
 
+def test_the_portal_shows_an_owner_only_once_booked_with_it(app, client, recall, tomorrow):
+    dealer = recall.dealership(places=2)
+    campaign = recall.campaign()
+    booked = recall.owner(campaign, name="Sara Karimi")
+    proposed = recall.owner(campaign, name="Reza Ahmadi")
+    for asset in (booked, proposed):
+        client.post("/api/v1/recall-appointments", json={
+            "campaign_id": campaign.id, "vin": asset.vin, "dealership_id": dealer.id,
+            "day": tomorrow.isoformat()})
+    appts = client.get("/api/v1/recall-appointments").json["items"]
+    second = next(a for a in appts if a["vin"] == proposed.vin)
+    client.post(f"/api/v1/recall-appointments/{second['id']}/cancel", json={})
+    client.post(f"/api/v1/recall-appointments/{second['id']}/reinvite",
+                json={"dealership_id": dealer.id, "day": tomorrow.isoformat()})
+    page = _sign_in(app, dealer.id).get("/portal")
+    assert b"Sara Karimi" in page.data
+    assert proposed.vin.encode() in page.data and b"Reza Ahmadi" not in page.data
+
+
 def test_the_portal_is_for_dealership_users_and_their_own_rows(app, client, recall, tomorrow):
     mine, theirs = recall.dealership(), recall.dealership()
     campaign = recall.campaign(vins=1)
