@@ -196,7 +196,8 @@ def run(app, now: datetime, days: int, label: str):
         db.session.commit()
         elapsed = time.perf_counter() - started
         db.session.remove()
-    print(f"\n{label}: {elapsed:.1f} s")
+    print(f"\n{label}: {elapsed:.1f} s (" + ", ".join(
+        f"{k} {v:.1f} s" for k, v in report.timings.items()) + ")")
     for line in report.lines()[1:]:
         if not line.startswith(("    work order", "    …")):
             print(line)

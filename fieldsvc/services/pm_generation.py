@@ -52,6 +52,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -89,7 +90,7 @@ from fieldsvc.services.pm_plans import RuleError, occurrences, zone
 
 CHUNK = 2000
 AUDIT_ID_LIMIT = 1000
-RESERVE_CHUNK = 200
+RESERVE_CHUNK = 50
 RESERVE_FROM = (WarehouseKind.REGIONAL, WarehouseKind.CENTRAL)
 
 wo_t = WorkOrder.__table__
@@ -123,6 +124,8 @@ class GenerationReport:
     parts_reserved: int = 0
     parts_missing: list[MissingPart] = field(default_factory=list)
     work_order_ids: list[int] = field(default_factory=list)
+    # Seconds spent per phase (load, occurrences, insert, children, parts, audit).
+    timings: dict[str, float] = field(default_factory=dict)
 
     def skipped_by_reason(self) -> dict[str, int]:
         return dict(sorted(Counter(s.reason for s in self.skipped).items()))
@@ -244,6 +247,16 @@ class _Occurrences:
             days = sorted({when.date() for when in found})
             self._cache[key] = days
         return days
+
+
+class _Stopwatch:
+    def __init__(self, into: dict[str, float]) -> None:
+        self.into, self.last = into, perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = perf_counter()
+        self.into[name] = round(self.into.get(name, 0.0) + now - self.last, 3)
+        self.last = now
 
 
 def _day_start(day: date, tz: ZoneInfo) -> datetime:
@@ -575,6 +588,7 @@ def generate_due_work_orders(session: Session, *, now: datetime,
     report = GenerationReport(now=now, horizon_days=horizon_days)
     session.flush()
 
+    watch = _Stopwatch(report.timings)
     plans = _load_plans(session, wanted)
     if wanted is not None:
         known = dict(session.execute(select(PmPlan.id, PmPlan.active)
@@ -589,6 +603,7 @@ def generate_due_work_orders(session: Session, *, now: datetime,
     readings = _load_readings(session, wanted, now)
     last_meter = _last_meter_due(session, wanted)
     occ = _Occurrences()
+    watch.lap("load")
 
     # (plan, asset, due day) of every occurrence due now, in a stable order.
     found: list[tuple[_Plan, _Asset, date]] = []
@@ -638,6 +653,7 @@ def generate_due_work_orders(session: Session, *, now: datetime,
                 if day is not None:
                     found.append((plan, asset, day))
     report.occurrences_found = len(found)
+    watch.lap("occurrences")
     if not found:
         _audit(session, report, wanted, actor)
         return report
@@ -686,7 +702,9 @@ def generate_due_work_orders(session: Session, *, now: datetime,
     report.already_existing += len(todo) - len(created)
     report.work_order_ids = [wo_id for wo_id, _, _ in created]
 
+    watch.lap("insert")
     _add_children(session, created, windows, created_at, actor)
+    watch.lap("children")
     missing = _reserve_parts(session, created, actor, report)
     for _wo_id, lines in sorted(missing.items()):
         report.parts_missing += lines
@@ -696,7 +714,9 @@ def generate_due_work_orders(session: Session, *, now: datetime,
             note = _missing_note(session, lines)
             text = f"{descriptions[wo_id]}\n\n{note}" if descriptions[wo_id] else note
             session.execute(update(wo_t).where(wo_t.c.id == wo_id).values(description=text))
+    watch.lap("parts")
     _audit(session, report, wanted, actor)
+    watch.lap("audit")
     return report
 
 
