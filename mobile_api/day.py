@@ -9,12 +9,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
+from fieldsvc.errors import Forbidden
 from fieldsvc.models import (
     Asset,
     Customer,
@@ -30,6 +44,7 @@ from fieldsvc.models import (
     WorkOrderPart,
     WorkOrderWindow,
 )
+from fieldsvc.models.base import UTCDateTime
 from fieldsvc.models.enums import AppointmentStatus, RmaStatus, TicketStatus
 from fieldsvc.models.enums import WorkOrderStatus as S
 from fieldsvc.models.mobile import Attachment, JobChange, JobReport
@@ -71,11 +86,13 @@ def _minutes(a: datetime | None, b: datetime | None) -> int | None:
 
 
 def _job_select():
-    return (select(WorkOrder, Customer, Site, Asset, Product)
+    return (select(WorkOrder, Customer, Site, Asset, Product, JobReport.notes,
+                   JobReport.labor_minutes)
             .join(Customer, Customer.id == WorkOrder.customer_id)
             .join(Site, Site.id == WorkOrder.site_id)
             .outerjoin(Asset, Asset.id == WorkOrder.asset_id)
-            .outerjoin(Product, Product.id == Asset.product_id))
+            .outerjoin(Product, Product.id == Asset.product_id)
+            .outerjoin(JobReport, JobReport.work_order_id == WorkOrder.id))
 
 
 def day_rows(session: Session, technician: Technician, day: date) -> list:
@@ -103,88 +120,122 @@ def _grouped(rows, key) -> dict[Any, list]:
     return out
 
 
+# The statements are built once; ids travel as expanding bind parameters.
+_IDS = {name: bindparam(name, expanding=True) for name in ("wo_ids", "customer_ids",
+                                                          "asset_ids")}
+
+
+@cache
+def _parts_stmt():
+    on_van = (StockLevel.part_id == WorkOrderPart.part_id) & (
+        StockLevel.warehouse_id == bindparam("van_id"))
+    return (select(WorkOrderPart.work_order_id, WorkOrderPart.part_id, WorkOrderPart.quantity,
+                   WorkOrderPart.reserved, WorkOrderPart.issued,
+                   WorkOrderPart.reserved_warehouse_id, Part.sku, Part.name, Part.serialized,
+                   func.coalesce(StockLevel.on_hand, 0).label("van_on_hand"),
+                   func.coalesce(StockLevel.reserved, 0).label("van_reserved"))
+            .join(Part, Part.id == WorkOrderPart.part_id)
+            .outerjoin(StockLevel, on_van)
+            .where(WorkOrderPart.work_order_id.in_(_IDS["wo_ids"]))
+            .order_by(WorkOrderPart.work_order_id, WorkOrderPart.id))
+
+
+@cache
+def _windows_and_attachments_stmt():
+    return union_all(
+        select(literal("w").label("src"), WorkOrderWindow.work_order_id,
+               WorkOrderWindow.id, WorkOrderWindow.starts_at.label("t1"),
+               WorkOrderWindow.ends_at.label("t2"), cast(null(), String).label("kind"),
+               cast(null(), String).label("content_type"),
+               cast(null(), Integer).label("size_bytes"),
+               cast(null(), String).label("filename"))
+        .where(WorkOrderWindow.work_order_id.in_(_IDS["wo_ids"])),
+        select(literal("a"), Attachment.work_order_id, Attachment.id,
+               Attachment.created_at, cast(null(), UTCDateTime()), Attachment.kind,
+               Attachment.content_type, Attachment.size_bytes, Attachment.filename)
+        .where(Attachment.work_order_id.in_(_IDS["wo_ids"])),
+    ).subquery().select().order_by(text("src"), text("t1"), text("id"))
+
+
+@cache
+def _history_stmt():
+    rank = func.row_number().over(partition_by=WorkOrder.asset_id,
+                                  order_by=(WorkOrder.completed_at.desc(),
+                                            WorkOrder.id.desc())).label("rank")
+    sub = (select(WorkOrder.id, WorkOrder.asset_id, WorkOrder.type, WorkOrder.summary,
+                  WorkOrder.completed_at, WorkOrder.resolution, WorkOrder.resolution_code,
+                  WorkOrder.first_time_fix, WorkOrder.technician_id, rank)
+           .where(WorkOrder.asset_id.in_(_IDS["asset_ids"]),
+                  WorkOrder.status == S.COMPLETED)
+           .subquery())
+    return select(sub).where(sub.c.rank <= HISTORY_LENGTH).order_by(sub.c.asset_id,
+                                                                     sub.c.rank)
+
+
+@cache
+def _customer_files_stmt():
+    customers = _IDS["customer_ids"]
+    return union_all(
+        select(literal("t").label("src"), Ticket.customer_id, Ticket.id,
+               Ticket.subject.label("label"), cast(Ticket.category, String).label("kind"),
+               cast(Ticket.status, String).label("status"), Ticket.asset_id,
+               Ticket.priority.label("number"), Ticket.created_at.label("at"),
+               cast(null(), Date).label("day"))
+        .where(Ticket.customer_id.in_(customers), Ticket.status.in_(OPEN_TICKET)),
+        select(literal("r"), Rma.customer_id, Rma.id, Rma.number, cast(Rma.type, String),
+               cast(Rma.status, String), Rma.asset_id, Rma.part_id,
+               cast(null(), UTCDateTime()), Rma.return_deadline)
+        .where(Rma.customer_id.in_(customers), Rma.status.not_in(CLOSED_RMA)),
+        select(literal("c"), RecallAppointment.customer_id, RecallAppointment.id,
+               RecallCampaign.code, RecallCampaign.title,
+               cast(RecallAppointment.status, String), RecallAppointment.asset_id,
+               RecallAppointment.dealership_id, cast(null(), UTCDateTime()),
+               RecallAppointment.day)
+        .join(RecallCampaign, RecallCampaign.id == RecallAppointment.campaign_id)
+        .where(RecallAppointment.customer_id.in_(customers),
+               RecallAppointment.status.in_(OPEN_RECALL)),
+    ).subquery().select().order_by(text("src"), text("id"))
+
+
 def build_jobs(session: Session, technician: Technician, rows: list) -> list[dict[str, Any]]:
-    """Full job documents for `rows` of (WorkOrder, Customer, Site, Asset, Product)."""
+    """Full job documents for rows of `_job_select()`; four queries whatever their number."""
     if not rows:
         return []
     wo_ids = [r[0].id for r in rows]
     customer_ids = sorted({r[0].customer_id for r in rows})
     asset_ids = sorted({r[0].asset_id for r in rows if r[0].asset_id is not None})
-
-    part_rows = session.execute(
-        select(WorkOrderPart.work_order_id, WorkOrderPart.part_id, WorkOrderPart.quantity,
-               WorkOrderPart.reserved, WorkOrderPart.issued,
-               WorkOrderPart.reserved_warehouse_id, Part.sku, Part.name, Part.serialized)
-        .join(Part, Part.id == WorkOrderPart.part_id)
-        .where(WorkOrderPart.work_order_id.in_(wo_ids))
-        .order_by(WorkOrderPart.work_order_id, WorkOrderPart.id)).all()
-    parts_by_wo = _grouped(part_rows, lambda r: r.work_order_id)
-
     van_id = technician.van_warehouse_id
-    van: dict[int, tuple[int, int]] = {}
-    part_ids = sorted({r.part_id for r in part_rows})
-    if van_id is not None and part_ids:
-        van = {r.part_id: (r.on_hand, r.reserved) for r in session.execute(
-            select(StockLevel.part_id, StockLevel.on_hand, StockLevel.reserved)
-            .where(StockLevel.warehouse_id == van_id, StockLevel.part_id.in_(part_ids)))}
 
-    windows = _grouped(session.execute(
-        select(WorkOrderWindow.work_order_id, WorkOrderWindow.starts_at, WorkOrderWindow.ends_at)
-        .where(WorkOrderWindow.work_order_id.in_(wo_ids))
-        .order_by(WorkOrderWindow.starts_at)).all(), lambda r: r.work_order_id)
+    # Required parts with the van's stock of each (no van: no warehouse has id 0).
+    parts_by_wo = _grouped(session.execute(
+        _parts_stmt(), {"wo_ids": wo_ids, "van_id": van_id or 0}).all(),
+        lambda r: r.work_order_id)
+
+    windows: dict[int, list] = defaultdict(list)
+    attachments: dict[int, list] = defaultdict(list)
+    for r in session.execute(_windows_and_attachments_stmt(), {"wo_ids": wo_ids}):
+        (windows if r.src == "w" else attachments)[r.work_order_id].append(r)
 
     history: dict[int, list] = {}
     if asset_ids:
-        rank = func.row_number().over(partition_by=WorkOrder.asset_id,
-                                      order_by=(WorkOrder.completed_at.desc(),
-                                                WorkOrder.id.desc())).label("rank")
-        sub = (select(WorkOrder.id, WorkOrder.asset_id, WorkOrder.type, WorkOrder.summary,
-                      WorkOrder.completed_at, WorkOrder.resolution, WorkOrder.resolution_code,
-                      WorkOrder.first_time_fix, WorkOrder.technician_id, rank)
-               .where(WorkOrder.asset_id.in_(asset_ids), WorkOrder.status == S.COMPLETED)
-               .subquery())
-        history = _grouped(session.execute(
-            select(sub).where(sub.c.rank <= HISTORY_LENGTH)
-            .order_by(sub.c.asset_id, sub.c.rank)).all(), lambda r: r.asset_id)
+        history = _grouped(session.execute(_history_stmt(), {"asset_ids": asset_ids}).all(),
+                           lambda r: r.asset_id)
 
-    tickets = _grouped(session.execute(
-        select(Ticket.id, Ticket.customer_id, Ticket.subject, Ticket.category, Ticket.status,
-               Ticket.priority, Ticket.asset_id, Ticket.created_at)
-        .where(Ticket.customer_id.in_(customer_ids), Ticket.status.in_(OPEN_TICKET))
-        .order_by(Ticket.created_at.desc())).all(), lambda r: r.customer_id)
+    # The customer's open tickets, RMAs and recall appointments.
+    tickets: dict[int, list] = defaultdict(list)
+    rmas: dict[int, list] = defaultdict(list)
+    recalls: dict[int, list] = defaultdict(list)
+    for r in session.execute(_customer_files_stmt(), {"customer_ids": customer_ids}):
+        {"t": tickets, "r": rmas, "c": recalls}[r.src][r.customer_id].append(r)
+    for found in list(tickets.values()) + list(rmas.values()):
+        found.reverse()  # newest first
 
-    rmas = _grouped(session.execute(
-        select(Rma.id, Rma.customer_id, Rma.number, Rma.type, Rma.status, Rma.asset_id,
-               Rma.part_id, Rma.return_deadline)
-        .where(Rma.customer_id.in_(customer_ids), Rma.status.not_in(CLOSED_RMA))
-        .order_by(Rma.id.desc())).all(), lambda r: r.customer_id)
-
-    recalls = _grouped(session.execute(
-        select(RecallAppointment.id, RecallAppointment.customer_id, RecallAppointment.vin,
-               RecallAppointment.asset_id, RecallAppointment.status, RecallAppointment.day,
-               RecallAppointment.dealership_id, RecallCampaign.code, RecallCampaign.title)
-        .join(RecallCampaign, RecallCampaign.id == RecallAppointment.campaign_id)
-        .where(RecallAppointment.customer_id.in_(customer_ids),
-               RecallAppointment.status.in_(OPEN_RECALL))
-        .order_by(RecallAppointment.id)).all(), lambda r: r.customer_id)
-
-    reports = {r.work_order_id: r for r in session.execute(
-        select(JobReport.work_order_id, JobReport.notes, JobReport.labor_minutes,
-               JobReport.updated_at).where(JobReport.work_order_id.in_(wo_ids)))}
-
-    attachments = _grouped(session.execute(
-        select(Attachment.id, Attachment.work_order_id, Attachment.kind,
-               Attachment.content_type, Attachment.size_bytes, Attachment.filename,
-               Attachment.created_at)
-        .where(Attachment.work_order_id.in_(wo_ids)).order_by(Attachment.id)).all(),
-        lambda r: r.work_order_id)
-
-    return [_job(row, parts_by_wo, van_id, van, windows, history, tickets, rmas, recalls,
-                 reports, attachments) for row in rows]
+    return [_job(row, parts_by_wo, van_id, windows, history, tickets, rmas, recalls,
+                 attachments) for row in rows]
 
 
-def _part(line, van_id: int | None, van: dict[int, tuple[int, int]]) -> dict[str, Any]:
-    on_hand, reserved = van.get(line.part_id, (0, 0))
+def _part(line, van_id: int | None) -> dict[str, Any]:
+    on_hand, reserved = line.van_on_hand, line.van_reserved
     held_here = line.reserved if van_id is not None and line.reserved_warehouse_id == van_id \
         else 0
     usable = on_hand - reserved + held_here
@@ -198,10 +249,9 @@ def _part(line, van_id: int | None, van: dict[int, tuple[int, int]]) -> dict[str
     }
 
 
-def _job(row, parts_by_wo, van_id, van, windows, history, tickets, rmas, recalls, reports,
+def _job(row, parts_by_wo, van_id, windows, history, tickets, rmas, recalls,
          attachments) -> dict[str, Any]:
-    wo, customer, site, asset, product = row
-    report = reports.get(wo.id)
+    wo, customer, site, asset, product, notes, labor_minutes = row
     asset_doc = None
     if asset is not None:
         asset_doc = {
@@ -229,7 +279,7 @@ def _job(row, parts_by_wo, van_id, van, windows, history, tickets, rmas, recalls
         "scheduled_start_at": _iso(wo.scheduled_start_at),
         "scheduled_end_at": _iso(wo.scheduled_end_at),
         "estimated_minutes": wo.estimated_minutes,
-        "time_windows": [{"starts_at": _iso(w.starts_at), "ends_at": _iso(w.ends_at)}
+        "time_windows": [{"starts_at": _iso(w.t1), "ends_at": _iso(w.t2)}
                          for w in windows.get(wo.id, [])],
         "response_due_at": _iso(wo.response_due_at),
         "resolution_due_at": _iso(wo.resolution_due_at),
@@ -243,24 +293,23 @@ def _job(row, parts_by_wo, van_id, van, windows, history, tickets, rmas, recalls
                  "access_hours": site.access_hours, "notes": site.notes},
         "asset": asset_doc,
         "checklist": wo.checklist or [],
-        "parts": [_part(line, van_id, van) for line in parts_by_wo.get(wo.id, [])],
-        "open_tickets": [{"id": t.id, "subject": t.subject, "category": t.category.value,
-                          "status": t.status.value, "priority": t.priority,
-                          "asset_id": t.asset_id, "created_at": _iso(t.created_at)}
+        "parts": [_part(line, van_id) for line in parts_by_wo.get(wo.id, [])],
+        "open_tickets": [{"id": t.id, "subject": t.label, "category": t.kind,
+                          "status": t.status, "priority": t.number,
+                          "asset_id": t.asset_id, "created_at": _iso(t.at)}
                          for t in tickets.get(wo.customer_id, [])],
-        "rmas": [{"id": r.id, "number": r.number, "type": r.type.value,
-                  "status": r.status.value, "asset_id": r.asset_id, "part_id": r.part_id,
-                  "return_deadline": _iso(r.return_deadline)}
+        "rmas": [{"id": r.id, "number": r.label, "type": r.kind,
+                  "status": r.status, "asset_id": r.asset_id, "part_id": r.number,
+                  "return_deadline": _iso(r.day)}
                  for r in rmas.get(wo.customer_id, [])],
-        "recalls": [{"id": a.id, "campaign_code": a.code, "campaign_title": a.title,
-                     "vin": a.vin, "asset_id": a.asset_id, "status": a.status.value,
-                     "day": _iso(a.day), "dealership_id": a.dealership_id}
+        "recalls": [{"id": a.id, "campaign_code": a.label, "campaign_title": a.kind,
+                     "asset_id": a.asset_id, "status": a.status,
+                     "day": _iso(a.day), "dealership_id": a.number}
                     for a in recalls.get(wo.customer_id, [])],
-        "report": {"notes": report.notes if report else None,
-                   "labor_minutes": report.labor_minutes if report else None},
+        "report": {"notes": notes, "labor_minutes": labor_minutes},
         "attachments": [{"id": a.id, "kind": a.kind, "content_type": a.content_type,
                          "size_bytes": a.size_bytes, "filename": a.filename,
-                         "created_at": _iso(a.created_at)}
+                         "created_at": _iso(a.t1)}
                         for a in attachments.get(wo.id, [])],
         "times": {"started_at": _iso(wo.started_at), "arrived_at": _iso(wo.arrived_at),
                   "completed_at": _iso(wo.completed_at),
@@ -284,9 +333,20 @@ def latest_cursor(session: Session, technician_id: int) -> int:
                           .where(JobChange.technician_id == technician_id)) or 0
 
 
-def load_day(session: Session, technician: Technician, day: date) -> dict[str, Any]:
+def technician_and_cursor(session: Session, technician_id: int) -> tuple[Technician, int]:
+    """The technician and the current end of their change feed, in one query."""
+    cursor = (select(func.coalesce(func.max(JobChange.id), 0))
+              .where(JobChange.technician_id == technician_id).scalar_subquery())
+    row = session.execute(select(Technician, cursor).where(Technician.id == technician_id)
+                          ).first()
+    if row is None or not row[0].active:
+        raise Forbidden("Your technician record is inactive.")
+    return row[0], row[1] or 0
+
+
+def load_day(session: Session, technician_id: int, day: date) -> dict[str, Any]:
     """The technician's day: route with ETAs and everything each job needs."""
-    cursor = latest_cursor(session, technician.id)
+    technician, cursor = technician_and_cursor(session, technician_id)
     jobs = build_jobs(session, technician, day_rows(session, technician, day))
     return {"date": day.isoformat(), "technician": technician_doc(technician), "jobs": jobs,
             "cursor": str(cursor)}

@@ -131,7 +131,7 @@ def _job_write(kind: str, job_id: int | None, data: dict):
 @blp.arguments(DayArgs, location="query", as_kwargs=True, unknown=RAISE)
 def day(date):
     """The technician's day: the route with ETAs and all each job needs, in one answer."""
-    return _respond(200, load_day(db.session, _technician(), date))
+    return _respond(200, load_day(db.session, current_actor().technician_id, date))
 
 
 @blp.route("/jobs/<int:job_id>")

@@ -85,3 +85,28 @@ def test_day_needs_a_valid_date(tech_client, world):
         r = tech_client.get("/api/mobile/v1/day" + query)
         assert r.status_code == 422, (query, r.json)
         assert r.content_type == "application/problem+json"
+
+
+def test_day_shows_the_customers_open_rmas_and_recalls(make, tech_client, world):
+    from fieldsvc.models import RecallAppointment, RecallCampaign
+    from rma.models import Rma
+
+    s = make.session
+    campaign = RecallCampaign(code="RC-9", title="Fuser recall")
+    s.add(campaign)
+    s.flush()
+    s.add_all([
+        Rma(number="RMA-2611-0001", type="advance_exchange", status="approved",
+            customer_id=world.customer.id, part_id=world.part.id, entitlement="warranty",
+            entitlement_reason="In warranty"),
+        Rma(number="RMA-2611-0002", type="advance_exchange", status="closed",
+            customer_id=world.customer.id, entitlement="warranty", entitlement_reason="x"),
+        RecallAppointment(campaign_id=campaign.id, vin="VIN00000000000001",
+                          customer_id=world.customer.id, status="invited"),
+    ])
+    s.commit()
+    job = tech_client.get(f"/api/mobile/v1/day?date={today().isoformat()}").json["jobs"][0]
+    assert [(r["number"], r["status"], r["part_id"]) for r in job["rmas"]] == [
+        ("RMA-2611-0001", "approved", world.part.id)]
+    assert [(a["campaign_code"], a["status"]) for a in job["recalls"]] == [("RC-9", "invited")]
+    assert job["open_tickets"][0]["category"] == "request"
