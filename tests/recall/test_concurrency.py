@@ -74,3 +74,38 @@ def test_the_same_vin_booked_concurrently_is_booked_once(app, client, recall, to
     codes = sorted(code for code, _ in _race(app, client, bodies))
     assert codes == [201] + [409] * 5
     assert recall.ledger(dealer.id, campaign.id, tomorrow) == (10, 1)
+
+
+def test_concurrent_reschedules_into_one_free_place(app, client, recall, tomorrow):
+    """Five bookings race for the single place of another day; the old places come back."""
+    from datetime import timedelta
+
+    later = tomorrow + timedelta(days=1)
+    dealer = recall.dealership(places=5)
+    campaign = recall.campaign(vins=5)
+    ids = [client.post(URL, json={"campaign_id": campaign.id, "vin": v,
+                                  "dealership_id": dealer.id,
+                                  "day": tomorrow.isoformat()}).json["id"]
+           for v in recall.vins(campaign)]
+    assert client.put(f"/api/v1/dealerships/{dealer.id}/capacity/{later.isoformat()}",
+                      json={"campaign_id": campaign.id, "capacity": 1}).status_code == 200
+    barrier = threading.Barrier(len(ids))
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def move(ident):
+        own = app.test_client()
+        own.environ_base.update(client.environ_base)
+        barrier.wait()
+        response = own.post(f"{URL}/{ident}/reschedule", json={"day": later.isoformat()})
+        with lock:
+            codes.append(response.status_code)
+
+    threads = [threading.Thread(target=move, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(codes) == [200] + [409] * 4
+    assert recall.ledger(dealer.id, campaign.id, later) == (1, 1)
+    assert recall.ledger(dealer.id, campaign.id, tomorrow) == (5, 4)
