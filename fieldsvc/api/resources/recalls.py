@@ -20,7 +20,6 @@ from fieldsvc.models import (
     RecallCampaignProduct,
 )
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
-from fieldsvc.portal import register_portal
 from fieldsvc.schemas.common import ListArgs, check_references, page_schema
 from fieldsvc.schemas.pm_plans import Day
 from fieldsvc.schemas.recalls import (
@@ -358,9 +357,5 @@ class RecallLookup(MethodView):
     def get(self, args):
         return service.lookup(db.session, args["vin"], current_actor())
 
-
-# The dealership portal (HTML pages) rides along with the API blueprints: the app factory
-# registers resource modules only, so the portal is registered when this blueprint is.
-appointments_blp.record_once(lambda state: register_portal(state.app))
 
 blueprints = [campaigns_blp, dealerships_blp, appointments_blp, recalls_blp]
