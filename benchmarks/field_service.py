@@ -133,6 +133,18 @@ def generate(n_jobs: int, n_techs: int, seed: int = 0, days: int = 1) -> Problem
     return Problem(origin=origin, technicians=techs, jobs=jobs, warehouses=warehouses)
 
 
+def _parse(raw: str):
+    low = raw.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return raw
+
+
 def priority_weight(p: int) -> int:
     return 5 - p
 
@@ -330,12 +342,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=1)
     ap.add_argument("--peers", action="store_true", help="also run VROOM at the same time")
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--weights",
+        choices=["default", "travel-only"],
+        default="default",
+        help="travel-only: drop the workload-balance and SLA-lateness terms (VROOM's objective "
+        "is priorities, then travel); unassigned penalties stay",
+    )
+    ap.add_argument("--first", default=None, help="OR-Tools first solution strategy")
+    ap.add_argument("--gls-lambda", type=float, default=None)
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="OR-Tools search parameter override (as in solomon.py)",
+    )
     args = ap.parse_args(argv)
+    params = SolveParams(time_limit=args.time)
+    if args.first:
+        params.first_solution = args.first
+    if args.gls_lambda is not None:
+        params.gls_lambda = args.gls_lambda
+    for item in args.set:
+        key, _, raw = item.partition("=")
+        params.overrides[key] = _parse(raw)
     results = {}
     for size in args.sizes:
         n_jobs, n_techs = (int(x) for x in size.split("x"))
         problem = generate(n_jobs, n_techs, seed=args.seed, days=args.days)
-        plan = solve(problem, SolveParams(time_limit=args.time))
+        if args.weights == "travel-only":
+            problem.weights.balance = 0.0
+            problem.weights.sla_lateness = 0.0
+        plan = solve(problem, params)
         row = {"ours": summary(problem, plan)}
         if args.peers:
             vplan, _ = solve_vroom(problem, args.time)

@@ -61,6 +61,7 @@ class Instance:
             self.dist = np.asarray(m.distances, dtype=np.int64)
         self.job_index = {j.id: k for k, j in enumerate(problem.jobs)}
         self.tech_index = {t.id: k for k, t in enumerate(problem.technicians)}
+        self._allowed_memo: dict[int, tuple[Job, list[int]]] = {}
         self.vehicles: list[VehicleDay] = []
         self.vehicle_of: dict[tuple[str, int], VehicleDay] = {}
         for ti, t in enumerate(problem.technicians):
@@ -130,7 +131,18 @@ class Instance:
         return any(max(lo, w.start) <= min(hi, w.end) for w in job.time_windows)
 
     def allowed_vehicles(self, job: Job) -> list[int]:
-        """Vehicles that may serve the job, ignoring parts (time, skills, pins, capacity)."""
+        """Vehicles that may serve the job, ignoring parts (time, skills, pins, capacity).
+
+        Memoised per job object (the territory split, the model and the repair pass all ask).
+        """
+        hit = self._allowed_memo.get(id(job))
+        if hit is not None and hit[0] is job:
+            return list(hit[1])
+        out = self._allowed_vehicles(job)
+        self._allowed_memo[id(job)] = (job, out)
+        return list(out)
+
+    def _allowed_vehicles(self, job: Job) -> list[int]:
         out = []
         for v in self.vehicles:
             t = v.tech

@@ -376,6 +376,12 @@ class Model:
             routing_enums_pb2.LocalSearchMetaheuristic, p.metaheuristic
         )
         sp.guided_local_search_lambda_coefficient = p.gls_lambda
+        lcp = sp.local_cheapest_insertion_parameters
+        for name in p.insertion_sorting:
+            lcp.insertion_sorting_properties.append(
+                lcp.InsertionSortingProperty.Value(name)
+            )
+        sp.disable_scheduling_beware_this_may_degrade_performance = not p.lp_scheduling
         sp.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
         sp.log_search = p.log
         for path, value in p.overrides.items():
