@@ -253,7 +253,9 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def load(port: int, day: str, tokens: list[str], clients: int, requests: int,
-         seconds: float, seed: int) -> dict:
+         seconds: float, seed: int, rate: float = 0) -> dict:
+    """Closed loop (each client sends its next request when the last one is answered), or
+    with `rate` > 0 open loop: the clients together start `rate` requests per second."""
     latencies: list[float] = []
     errors: dict[str, int] = {}
     lock = threading.Lock()
@@ -264,7 +266,14 @@ def load(port: int, day: str, tokens: list[str], clients: int, requests: int,
     def client(n: int) -> None:
         rnd = random.Random(seed + n)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        interval = clients / rate if rate > 0 else 0
+        due = time.perf_counter() + rnd.random() * interval
         while time.perf_counter() < deadline:
+            if interval:
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                due += interval
             with lock:
                 if next(counter, None) is None:
                     break
@@ -316,6 +325,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rate", type=float, default=0,
+                    help="open loop: total requests per second (default: closed loop)")
     ap.add_argument("--skip-fill", action="store_true",
                     help="reuse the database and tokens of an earlier run")
     args = ap.parse_args()
@@ -340,7 +351,7 @@ def main() -> None:
             f"threads; warm-up {args.warmup} requests")
         load(args.port, state["day"], state["tokens"], args.clients, args.warmup, 60, 1)
         result = load(args.port, state["day"], state["tokens"], args.clients, args.requests,
-                      args.seconds, args.seed)
+                      args.seconds, args.seed, args.rate)
     finally:
         stop_server(server)
     lat = [x * 1000 for x in result["latencies"]]
@@ -349,7 +360,8 @@ def main() -> None:
     print()
     print(f"work orders          {state['work_orders']:,}")
     print(f"day                  {state['day']} ({DAY_JOBS} jobs per technician)")
-    print(f"clients              {args.clients}")
+    print(f"clients              {args.clients} "
+          f"({f'open loop, {args.rate:g} req/s offered' if args.rate else 'closed loop'})")
     print(f"requests ok          {len(lat):,} in {result['wall']:.1f} s")
     print(f"errors               {sum(result['errors'].values())} {result['errors'] or ''}")
     print(f"requests per second  {len(lat) / result['wall']:.0f}")

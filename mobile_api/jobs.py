@@ -7,6 +7,7 @@ job's new document. Refusals are `Problem`s; nothing here commits.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from scheduler.matrix import GeodesicProvider
 from scheduler.model import Location
 
 CLOCK_SKEW = timedelta(minutes=5)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Kinds of upload and the file types each accepts, recognised by their first bytes.
 MAGIC = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -198,7 +200,7 @@ def add_attachment(session: Session, technician: Technician, work_order: WorkOrd
     key = storage.put(content)
     attachment = Attachment(
         work_order_id=work_order.id, technician_id=technician.id, kind=kind,
-        content_type=content_type, filename=(filename or None) and filename[:200],
+        content_type=content_type, filename=_CONTROL.sub("", filename or "")[:200] or None,
         size_bytes=len(content), sha256=key, storage_key=key, note=data.get("note"),
         taken_at=data.get("taken_at"))
     session.add(attachment)

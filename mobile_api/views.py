@@ -17,7 +17,7 @@ from marshmallow import RAISE, ValidationError
 
 import fieldsvc.models.mobile  # noqa: F401 - registers the mobile tables
 from fieldsvc.context import current_actor
-from fieldsvc.errors import PROBLEM_MIMETYPE, Forbidden, InvalidInput, Problem
+from fieldsvc.errors import PROBLEM_MIMETYPE, Forbidden, InvalidInput, NotFound, Problem
 from fieldsvc.extensions import db
 from fieldsvc.models import Technician
 from mobile_api import changes, jobs
@@ -52,7 +52,12 @@ def _setup(state) -> None:
 
 @blp.before_request
 def _technicians_only() -> None:
+    # Other roles are refused (403) by the access gate already; an administrator passes
+    # the gate everywhere but has no technician, hence no day and no jobs here.
     actor = current_actor()
+    if actor.role == "admin" and actor.technician_id is None:
+        raise NotFound("No technician is linked to this account; the mobile API serves a "
+                       "technician's own day and jobs.")
     if actor.role != "technician" or actor.technician_id is None:
         raise Forbidden("The mobile API is for technicians; sign in with a technician account "
                         "linked to a technician record.")

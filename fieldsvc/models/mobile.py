@@ -119,8 +119,8 @@ class JobChange(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    technician_id: Mapped[int] = mapped_column(ForeignKey("technician.id"))
-    # No foreign key: a log entry outlives a work order deleted by mistake.
+    # No foreign keys: a log entry must never stop a dispatcher deleting what it mentions.
+    technician_id: Mapped[int]
     work_order_id: Mapped[int]
     kind: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -110,3 +110,10 @@ def test_day_shows_the_customers_open_rmas_and_recalls(make, tech_client, world)
         ("RMA-2611-0001", "approved", world.part.id)]
     assert [(a["campaign_code"], a["status"]) for a in job["recalls"]] == [("RC-9", "invited")]
     assert job["open_tickets"][0]["category"] == "request"
+
+
+def test_openapi_documents_the_mobile_api(client):
+    paths = client.get("/api/openapi.json").json["paths"]
+    for path in ("/api/mobile/v1/day", "/api/mobile/v1/jobs/{job_id}/status",
+                 "/api/mobile/v1/sync", "/api/mobile/v1/changes", "/api/mobile/v1/location"):
+        assert path in paths, path

@@ -278,3 +278,32 @@ def test_purge_command(app, runner, tech_client, world):
     result = runner.invoke(args=["mobile-purge-keys", "--days", "7"])
     assert result.exit_code == 0 and "Removed 1" in result.output
     assert runner.invoke(args=["mobile-purge-keys", "--days", "3"]).exit_code != 0
+
+
+def test_concurrent_requests_with_one_key_apply_once(app, client_as, world):
+    import threading
+
+    url = f"/api/mobile/v1/jobs/{world.jobs[0].id}/status"
+    signed_in = client_as("technician", technician_id=world.tech.id)
+    clients = []
+    for _ in range(4):
+        c = app.test_client()
+        c.environ_base.update(signed_in.environ_base)
+        clients.append(c)
+    answers: list = []
+    start = threading.Barrier(len(clients))
+
+    def send(c):
+        start.wait()
+        r = c.post(url, json={"to": "en_route"}, headers={"Idempotency-Key": "race"})
+        answers.append((r.status_code, r.headers.get("Idempotent-Replayed")))
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a[0] for a in answers) in ([200] * 4, [200] * 3 + [409], [200] * 2 + [409] * 2,
+                                             [200] + [409] * 3)
+    assert [a for a in answers if a == (200, None)] == [(200, None)]  # applied once
+    assert transitions(app, world.jobs[0].id) == ["en_route"]

@@ -49,7 +49,6 @@ def upgrade():
     sa.Column('kind', sa.String(length=12), nullable=False),
     sa.Column('created_at', fieldsvc.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('assigned', 'unassigned', 'updated')", name=op.f('ck_mobile_job_change_kind')),
-    sa.ForeignKeyConstraint(['technician_id'], ['technician.id'], name=op.f('fk_mobile_job_change_technician_id_technician')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_mobile_job_change'))
     )
     with op.batch_alter_table('mobile_job_change', schema=None) as batch_op:
