@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from time import perf_counter
 from typing import Any
@@ -441,11 +441,26 @@ class _Contracts:
             contract = self._contract[where] = (
                 sla._pick(linked or (), clock)
                 or sla._pick(self.by_customer.get(customer_id, ()), clock))
-        key = (clock, priority, contract.id if contract is not None else None)
+        # Due times depend on the contract's terms, not on which contract it is: contracts
+        # on the same coverage and targets share one computation.
+        key = (clock, priority, _terms(contract, priority))
         found = self._due.get(key)
         if found is None:
             found = self._due[key] = sla.due_times(clock, priority, contract)
-        return found
+        # As sla.apply_sla: the governing contract is named even without a target for
+        # this priority (the default targets then apply).
+        contract_id = contract.id if contract is not None else None
+        return found if found.contract_id == contract_id else replace(found,
+                                                                       contract_id=contract_id)
+
+
+def _terms(contract: ServiceContract | None, priority: int) -> tuple | None:
+    if contract is None:
+        return None
+    target = next(((t.response_minutes, t.resolution_minutes) for t in contract.targets
+                   if t.priority == priority), None)
+    return (target, contract.timezone, contract.coverage_24x7, contract.coverage_days,
+            contract.coverage_start, contract.coverage_end)
 
 
 # --- parts ------------------------------------------------------------------------------
@@ -532,10 +547,8 @@ def _reserve_parts(session: Session, created: list[tuple[int, _Plan, _Asset]],
     return missing
 
 
-def _missing_note(session: Session, lines: list[MissingPart]) -> str:
-    names = dict(session.execute(select(Part.id, Part.sku)
-                                 .where(Part.id.in_({m.part_id for m in lines}))).all())
-    listed = ", ".join(f"{m.quantity} × {names.get(m.part_id, m.part_id)} (part {m.part_id})"
+def _missing_note(lines: list[MissingPart], skus: dict[int, str]) -> str:
+    listed = ", ".join(f"{m.quantity} × {skus.get(m.part_id, m.part_id)} (part {m.part_id})"
                        for m in lines)
     return f"Parts missing (not in stock when the work order was generated): {listed}."
 
@@ -710,8 +723,10 @@ def generate_due_work_orders(session: Session, *, now: datetime,
         report.parts_missing += lines
     if missing:
         descriptions = {wo_id: plan.description for wo_id, plan, _ in created if wo_id in missing}
+        skus = dict(session.execute(select(Part.id, Part.sku).where(
+            Part.id.in_({m.part_id for m in report.parts_missing}))).all())
         for wo_id, lines in sorted(missing.items()):
-            note = _missing_note(session, lines)
+            note = _missing_note(lines, skus)
             text = f"{descriptions[wo_id]}\n\n{note}" if descriptions[wo_id] else note
             session.execute(update(wo_t).where(wo_t.c.id == wo_id).values(description=text))
     watch.lap("parts")

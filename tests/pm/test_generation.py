@@ -155,6 +155,24 @@ def test_contract_targets_count_from_the_due_day(make, plan, generate, client):
     assert body["resolution_due_at"] == (start + timedelta(minutes=480)).isoformat()
 
 
+def test_contract_without_target_for_the_priority_keeps_default_targets(
+        make, plan, generate, client):
+    customers = [make.customer(), make.customer()]
+    contracts = [make.contract(c, targets={1: (60, 120)}, starts_on=date(2029, 1, 1),
+                               ends_on=date(2031, 1, 1), coverage_24x7=True)
+                 for c in customers]
+    assets = [make.asset(site=make.site(c)) for c in customers]
+    plan(assets, rrule=WEEKLY_SAT, dtstart=_local(date(2029, 1, 6), 9), priority=4)
+    report = generate(now=NOW)
+    start = _local(date(2030, 1, 12))
+    for wo_id, contract in zip(report.work_order_ids, contracts, strict=True):
+        body = client.get(f"/api/v1/work-orders/{wo_id}").json
+        # Named like sla.apply_sla does; P4 defaults (72 h / 168 h) since it has no P4 target.
+        assert body["contract_id"] == contract.id
+        assert body["response_due_at"] == (start + timedelta(hours=72)).isoformat()
+        assert body["resolution_due_at"] == (start + timedelta(hours=168)).isoformat()
+
+
 # --- meter plans ------------------------------------------------------------------------
 
 
@@ -299,3 +317,27 @@ def test_customer_erased_assets_are_skipped(app, make, plan, generate):
     assert report.work_orders_created == 0
     assert report.skipped_by_reason() == {"customer erased": 1}
     assert _count(app, WorkOrder) == 0
+
+
+def test_generation_commits_nothing_itself(app, make, plan):
+    """The caller commits: a rolled-back run leaves no work order and no audit entry."""
+    from fieldsvc.services.pm_generation import generate_due_work_orders
+    from tests.pm.conftest import ACTOR
+
+    plan([make.asset(site=make.site())], rrule="FREQ=DAILY",
+         dtstart=_local(date(2029, 1, 1), 9), lead_days=2)
+    with app.app_context():
+        report = generate_due_work_orders(db.session, now=NOW, actor=ACTOR)
+        assert report.work_orders_created == 3
+        db.session.rollback()
+        db.session.remove()
+    assert _count(app, WorkOrder) == 0
+    assert _count(app, AuditEntry, AuditEntry.action == "pm-generate") == 0
+
+
+def test_naive_now_is_refused(app):
+    from fieldsvc.services.pm_generation import generate_due_work_orders
+    from tests.pm.conftest import ACTOR
+
+    with app.app_context(), pytest.raises(ValueError):
+        generate_due_work_orders(db.session, now=datetime(2030, 1, 1), actor=ACTOR)
