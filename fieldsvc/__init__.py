@@ -70,4 +70,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_console(app)
     register_portal(app)
+
+    from fieldsvc.console.dispatch import register_dispatch_console
+
+    register_dispatch_console(app)
     return app

@@ -1,0 +1,313 @@
+"""The dispatcher's console: the board of a day, optimizer runs, plan review, the map.
+
+Pages for signed-in dispatchers (managers and admins may look; only dispatchers and admins
+change anything). Every change goes through the same services as the JSON API (request a
+run, publish, assign, emergency insertion), posted as forms with the CSRF token; a refused
+change is rolled back and shown as a message. A small vendored script (static/dispatch/)
+adds progress polling and drag and drop; without it, every action still works with forms.
+
+Configuration: `FIELDSVC_TILE_URL` (e.g. `https://tiles.example/{z}/{x}/{y}.png`, default
+empty) draws map tiles from that server behind the routes; without it the map is a plain
+projected background that needs no network.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from fieldsvc.auth.decorators import roles_required
+from fieldsvc.context import current_actor
+from fieldsvc.dispatch import board as board_service
+from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
+from fieldsvc.dispatch.mapview import build_map
+from fieldsvc.dispatch.publish import publish_run
+from fieldsvc.dispatch.queue import enqueue_after_commit
+from fieldsvc.dispatch.runs import request_run
+from fieldsvc.errors import Problem
+from fieldsvc.extensions import db
+from fieldsvc.models import InsertionProposal, OptimizationRun, Technician, WorkOrder
+
+bp = Blueprint("console_dispatch", __name__, url_prefix="/console/dispatch")
+READERS = ("dispatcher", "manager", "admin")
+WRITERS = ("dispatcher", "admin")
+CONSOLE_TIME_LIMIT = 10  # seconds of search for a run started from the board
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+
+
+def _today() -> date:
+    return datetime.now(_tz()).date()
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return day if date(2000, 1, 1) <= day <= date(2200, 1, 1) else None
+
+
+def _territory(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value[:80] or None
+
+
+def _where() -> tuple[date, str | None]:
+    """The day and territory of this request (query string or form), today/all by default."""
+    source = request.form if request.method == "POST" else request.args
+    return _day(source.get("date")) or _today(), _territory(source.get("territory"))
+
+
+def _back(day: date, territory: str | None, **extra) -> str:
+    return url_for("console_dispatch.board", date=day.isoformat(), territory=territory or None,
+                   **extra)
+
+
+def _id(value: str | None, name: str) -> int:
+    value = (value or "").strip()
+    if not value.isdigit() or len(value) > 18 or int(value) == 0:
+        raise ValidationError({name: ["Choose one."]})
+    return int(value)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
+        base = "The form contains invalid fields."
+    else:
+        messages = exc.extensions.get("errors") or {}
+        base = exc.detail or exc.title
+    details = "; ".join(f"{k}: {' '.join(map(str, v if isinstance(v, list) else [v]))}"
+                        for k, v in messages.items())
+    return f"{base} {details}".strip()
+
+
+def _attempt(action):
+    """Run one change; on refusal roll it back, tell the user why and return None."""
+    try:
+        result = action()
+        db.session.flush()
+        return result
+    except (Problem, ValidationError) as exc:
+        db.session.rollback()
+        flash(_message(exc))
+        return None
+
+
+def _territories() -> list[str]:
+    return list(db.session.scalars(
+        select(Technician.territory).where(Technician.territory.is_not(None),
+                                           Technician.active.is_(True))
+        .distinct().order_by(Technician.territory)))
+
+
+def current_user_role() -> str:
+    return current_user.user.role.value
+
+
+def _run_or_404(ident: int) -> OptimizationRun:
+    run = db.session.get(OptimizationRun, ident) if 0 < ident < 2**63 else None
+    if run is None:
+        abort(404)
+    return run
+
+
+@bp.get("")
+@roles_required(*READERS)
+def board():
+    day, territory = _where()
+    data = board_service.build_board(
+        db.session, day, territory, current_app.config["DEFAULT_TIMEZONE"],
+        risk_minutes=current_app.config.get("SLA_RISK_MINUTES", 60))
+    watched = None
+    run_arg = request.args.get("run", "")
+    if run_arg.isdigit() and len(run_arg) < 18:
+        watched = db.session.get(OptimizationRun, int(run_arg))
+    watched = watched or data.active_run
+    proposal = None
+    proposal_arg = request.args.get("proposal", "")
+    if proposal_arg.isdigit() and len(proposal_arg) < 18:
+        proposal = db.session.get(InsertionProposal, int(proposal_arg))
+    changes = []
+    if proposal is not None:
+        ids = [c["work_order_id"] for c in proposal.proposal.get("eta_changes", [])]
+        orders = {w.id: w for w in db.session.scalars(
+            select(WorkOrder).where(WorkOrder.id.in_(ids or [0])))}
+        tz = _tz()
+        for change in proposal.proposal.get("eta_changes", []):
+            changes.append({
+                "work_order": orders.get(change["work_order_id"]),
+                "id": change["work_order_id"],
+                "old": datetime.fromisoformat(change["old_start"]).astimezone(tz),
+                "new": datetime.fromisoformat(change["new_start"]).astimezone(tz)})
+    can_write = current_user_role() in WRITERS
+    return render_template(
+        "console/dispatch/board.html", board=data, territories=_territories(),
+        watched=watched, proposal=proposal, eta_changes=changes, can_write=can_write,
+        proposal_technician=(db.session.get(Technician, proposal.technician_id)
+                             if proposal else None),
+        technicians=[lane.technician for lane in data.lanes], today=_today(),
+        time_limit=CONSOLE_TIME_LIMIT, prev_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1))
+
+
+@bp.post("/runs")
+@roles_required(*WRITERS)
+def start_run():
+    day, territory = _where()
+    raw_limit = request.form.get("time_limit", "").strip() or str(CONSOLE_TIME_LIMIT)
+
+    def action():
+        try:
+            limit = float(raw_limit)
+        except ValueError:
+            raise ValidationError({"time_limit": ["Give a number of seconds."]}) from None
+        if not 1 <= limit <= 600:
+            raise ValidationError({"time_limit": ["Between 1 and 600 seconds."]})
+        return request_run(db.session, current_actor(), plan_date=day, territory=territory,
+                           time_limit=limit)
+
+    run = _attempt(action)
+    if run is None:
+        return redirect(_back(day, territory))
+    enqueue_after_commit(current_app._get_current_object(), run.id)
+    flash(f"Optimization run {run.id} queued.")
+    return redirect(_back(day, territory, run=run.id))
+
+
+@bp.get("/runs/<int:ident>/status")
+@roles_required(*READERS)
+def run_status(ident: int):
+    """The run's progress as JSON, for the board's poller (the API wants a bearer token)."""
+    run = _run_or_404(ident)
+    return jsonify({
+        "id": run.id, "status": run.status.value, "progress": run.progress,
+        "message": run.message, "error": run.error, "assigned_count": run.assigned_count,
+        "unassigned_count": run.unassigned_count,
+        "published": run.published_at is not None,
+        "review_url": url_for("console_dispatch.review", ident=run.id),
+    })
+
+
+@bp.get("/runs/<int:ident>")
+@roles_required(*READERS)
+def review(ident: int):
+    run = _run_or_404(ident)
+    diff = board_service.plan_diff(db.session, run)
+    return render_template("console/dispatch/review.html", run=run, diff=diff, tz=_tz(),
+                           can_write=current_user_role() in WRITERS,
+                           violations=(run.result or {}).get("violations") or [])
+
+
+@bp.post("/runs/<int:ident>/publish")
+@roles_required(*WRITERS)
+def publish(ident: int):
+    run = _run_or_404(ident)
+    report = _attempt(lambda: publish_run(db.session, run, current_actor()))
+    if report is None:
+        return redirect(url_for("console_dispatch.review", ident=ident))
+    flash(f"Run {run.id} published: {len(report.scheduled)} scheduled, "
+          f"{len(report.rescheduled)} moved, {len(report.unscheduled)} back to the queue, "
+          f"{len(report.unchanged)} unchanged, {len(report.changed_since_run)} left alone "
+          "(changed since the run).")
+    return redirect(_back(run.plan_date, run.territory))
+
+
+@bp.post("/assign")
+@roles_required(*WRITERS)
+def assign():
+    day, territory = _where()
+
+    def action():
+        wo_id = _id(request.form.get("work_order_id"), "work_order_id")
+        tech_id = _id(request.form.get("technician_id"), "technician_id")
+        match = _TIME.match(request.form.get("start", "").strip())
+        if match is None:
+            raise ValidationError({"start": ["Give the start as HH:MM."]})
+        wo = db.session.get(WorkOrder, wo_id)
+        if wo is None:
+            raise ValidationError({"work_order_id": [f"No work order with id {wo_id}."]})
+        start = datetime.combine(day, time(int(match[1]), int(match[2])), tzinfo=_tz())
+        board_service.assign_and_pin(db.session, wo, tech_id, start, current_actor())
+        return wo, start
+
+    done = _attempt(action)
+    if done is not None:
+        wo, start = done
+        flash(f"Work order {wo.id} assigned to {wo.technician.name} at "
+              f"{start.strftime('%H:%M')} and pinned.")
+    return redirect(_back(day, territory))
+
+
+@bp.post("/emergency")
+@roles_required(*WRITERS)
+def emergency():
+    day, territory = _where()
+
+    def action():
+        wo_id = _id(request.form.get("work_order_id"), "work_order_id")
+        wo = db.session.get(WorkOrder, wo_id)
+        if wo is None:
+            raise ValidationError({"work_order_id": [f"No work order with id {wo_id}."]})
+        return propose_insertion(db.session, wo, current_actor(), plan_date=day,
+                                 timezone=current_app.config["DEFAULT_TIMEZONE"])
+
+    proposal = _attempt(action)
+    if proposal is None:
+        return redirect(_back(day, territory))
+    return redirect(_back(day, territory, proposal=proposal.id) + "#emergency")
+
+
+@bp.post("/emergency/<int:ident>/accept")
+@roles_required(*WRITERS)
+def accept(ident: int):
+    day, territory = _where()
+    proposal = db.session.get(InsertionProposal, ident) if 0 < ident < 2**63 else None
+    if proposal is None:
+        abort(404)
+    wo = db.session.get(WorkOrder, proposal.work_order_id)
+    done = _attempt(lambda: accept_insertion(db.session, wo, current_actor(), proposal.id))
+    if done is not None:
+        flash(f"Emergency work order {wo.id} inserted; "
+              f"{len(done.proposal.get('eta_changes', []))} ETAs changed.")
+    return redirect(_back(day, territory))
+
+
+@bp.get("/map")
+@roles_required(*READERS)
+def map_view():
+    day, territory = _where()
+    data = board_service.build_board(
+        db.session, day, territory, current_app.config["DEFAULT_TIMEZONE"],
+        risk_minutes=current_app.config.get("SLA_RISK_MINUTES", 60))
+    view = build_map(data, current_app.config.get("TILE_URL") or None)
+    return render_template("console/dispatch/map.html", board=data, view=view,
+                           territories=_territories())
+
+
+def register_dispatch_console(app: Flask) -> None:
+    # Read with the other settings when the app is created (not at import time).
+    app.config.setdefault("TILE_URL", os.environ.get("FIELDSVC_TILE_URL", ""))
+    app.register_blueprint(bp)
