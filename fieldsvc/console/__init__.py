@@ -1,22 +1,77 @@
-"""The web console: sign in, sign out and a home page (the full console is a later issue)."""
+"""The web console: sign in and out, the navigation shell, and the contact-center,
+ticket and list pages (views/). `register_console(app)` is the single entry point.
+
+Pages are server-rendered; each one says which (resource, action) of the access policy
+(fieldsvc.auth.policy) it needs, so the console and the API refuse the same things.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from fieldsvc.auth import tokens
+from fieldsvc.auth import policy, tokens
 from fieldsvc.auth.decorators import login_required
 from fieldsvc.auth.login import BadCredentials, authenticate
 from fieldsvc.auth.session import start
+from fieldsvc.console import i18n
+from fieldsvc.console.i18n import gettext as _
 from fieldsvc.extensions import db
 
 bp = Blueprint("console", __name__)
+
+# The navigation: (endpoints, label, resource the page reads, roles it is meant for).
+# A link shows when one of its endpoints exists (pages of other areas are registered by
+# their own modules and may not be there yet; the first one found is linked), the role is
+# one of those listed and the policy lets the role read the resource.
+NAVIGATION: tuple[tuple[tuple[str, ...], str, str, frozenset[str]], ...] = (
+    (("console.dispatch_board", "console_dispatch.board"), "Dispatch board", "work-orders",
+     frozenset({"admin", "dispatcher"})),
+    (("console_dispatch.map_view",), "Map", "work-orders", frozenset({"admin", "dispatcher"})),
+    (("console.work_orders",), "Work orders", "work-orders",
+     frozenset({"admin", "dispatcher", "manager"})),
+    (("console.technicians",), "Technicians", "technicians",
+     frozenset({"admin", "dispatcher", "manager"})),
+    (("console.customers",), "Customers", "customers",
+     frozenset({"admin", "agent", "dispatcher", "manager"})),
+    (("console.tickets",), "Tickets", "tickets", frozenset({"admin", "agent", "dispatcher"})),
+    (("console.callbacks",), "Call-backs", "interactions", frozenset({"admin", "agent"})),
+    (("console.assets",), "Assets", "assets", frozenset({"admin", "agent", "dispatcher"})),
+    (("console.stock",), "Parts and stock", "stock-levels",
+     frozenset({"admin", "dispatcher"})),
+    (("console.kpis", "console_reports.kpis"), "KPIs", "reports",
+     frozenset({"admin", "manager"})),
+    (("console.voice_of_customer", "console_reports.voice_of_customer", "console_reports.voc"),
+     "Voice of the customer", "reports", frozenset({"admin", "manager"})),
+    (("console.pm_plans",), "PM plans", "pm-plans", frozenset({"admin", "manager"})),
+    (("console.campaigns",), "Campaigns", "recall-campaigns",
+     frozenset({"admin", "manager", "agent"})),
+)
+
+
+def navigation_for(role: str) -> list[tuple[str, str]]:
+    """The (url, label) links of the shell for a role."""
+    links = []
+    views = current_app.view_functions
+    for endpoints, label, resource, roles in NAVIGATION:
+        endpoint = next((e for e in endpoints if e in views), None)
+        if endpoint and role in roles and policy.allowed(role, resource, policy.READ):
+            links.append((url_for(endpoint), _(label)))
+    return links
 
 
 class LoginForm(FlaskForm):
@@ -49,10 +104,13 @@ def login():
         try:
             user = authenticate(db.session, form.username.data, form.password.data, "console")
         except BadCredentials as exc:
-            error, status = exc.detail, 401
+            error, status = _(exc.detail), 401
         else:
             console_user = start(user)
+            lang = session.get(i18n.SESSION_KEY)
             session.clear()  # no session fixation: a fresh session after sign-in
+            if lang:
+                session[i18n.SESSION_KEY] = lang  # the language chosen before signing in
             login_user(console_user)
             return redirect(_safe_next(form.next.data))
     elif request.method == "POST":
@@ -66,8 +124,11 @@ def logout():
     form = LogoutForm()
     form.validate_on_submit()  # the gate has already checked the CSRF token
     tokens.revoke(db.session, current_user.token)
+    lang = session.get(i18n.SESSION_KEY)
     logout_user()
     session.clear()
+    if lang:
+        session[i18n.SESSION_KEY] = lang
     return redirect(url_for("console.login"))
 
 
@@ -78,5 +139,20 @@ def home():
                            logout_form=LogoutForm())
 
 
+def _shell_context():
+    if not current_user or not current_user.is_authenticated:
+        return {"nav_links": []}
+    return {"nav_links": navigation_for(current_user.user.role.value)}
+
+
 def register_console(app: Flask) -> None:
+    from fieldsvc.console.views import customers, lists, tickets  # noqa: F401 - add routes
+
+    i18n.init_app(app)
+    app.context_processor(_shell_context)
     app.register_blueprint(bp)
+    # The RMA form belongs to the rma package (fieldsvc never calls rma's services); this
+    # import only registers its page, as fieldsvc/api/resources/rmas.py does for its API.
+    from rma.console import bp as rma_console
+
+    app.register_blueprint(rma_console)

@@ -1,0 +1,107 @@
+"""Console forms (Flask-WTF: CSRF token + field validation; the services have the rules).
+
+Labels are English source strings; templates translate them with `_()`.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from fieldsvc.models.enums import (
+    CustomerTier,
+    InteractionChannel,
+    TicketCategory,
+    TicketChannel,
+    TicketStatus,
+    WorkOrderType,
+)
+
+
+def _choices(enum, blank: bool = False):
+    out = [(e.value, e.value.replace("_", " ")) for e in enum]
+    return [("", "—")] + out if blank else out
+
+
+class CallForm(FlaskForm):
+    """Log a contact with the customer (a call by default)."""
+
+    channel = SelectField("Channel", choices=_choices(InteractionChannel), default="call")
+    direction = SelectField("Direction", choices=[("inbound", "inbound"),
+                                                  ("outbound", "outbound")],
+                            default="inbound")
+    calling_number = StringField("Calling number", validators=[Optional(), Length(max=40)])
+    subject = StringField("Subject", validators=[Optional(), Length(max=200)])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=20_000)])
+    occurred_at = HiddenField()
+
+
+class CustomerForm(FlaskForm):
+    """An unknown caller becomes a customer."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    mobile = StringField("Mobile", validators=[Optional(), Length(max=40)])
+    email = StringField("Email", validators=[Optional(), Length(max=254)])
+    region = StringField("Region", validators=[Optional(), Length(max=80)])
+    tier = SelectField("Tier", choices=_choices(CustomerTier), default="standard")
+
+
+class TicketForm(FlaskForm):
+    """Ticket and complaint intake."""
+
+    customer_id = IntegerField("Customer", validators=[DataRequired(message="Choose the customer."),
+                                                       NumberRange(min=1)])
+    category = SelectField("Category", choices=_choices(TicketCategory), default="request")
+    topic = StringField("Topic", validators=[Optional(), Length(max=120)])
+    channel = SelectField("Channel", choices=_choices(TicketChannel), default="phone")
+    product_id = SelectField("Product", choices=[], validate_choice=False)
+    asset_id = SelectField("Asset", choices=[], validate_choice=False)
+    region = StringField("Region", validators=[Optional(), Length(max=80)])
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
+    priority = SelectField("Priority", choices=[("1", "P1"), ("2", "P2"), ("3", "P3"),
+                                                ("4", "P4")], default="3")
+    calling_number = StringField("Calling number", validators=[Optional(), Length(max=40)])
+    route = BooleanField("Assign to an agent with the right skill", default=True)
+
+
+class FollowUpForm(FlaskForm):
+    """A note on the ticket (logged as an interaction) and/or a status change."""
+
+    status = SelectField("Status", choices=[("", "—")] + _choices(TicketStatus),
+                         validate_choice=False)
+    notes = TextAreaField("Note", validators=[Optional(), Length(max=20_000)])
+
+
+class AssignForm(FlaskForm):
+    assigned_user_id = SelectField("Agent", choices=[], validate_choice=False)
+
+
+class TicketWorkOrderForm(FlaskForm):
+    type = SelectField("Type", choices=_choices(WorkOrderType), default="breakdown")
+    site_id = SelectField("Site", choices=[], validate_choice=False)
+    priority = SelectField("Priority", choices=[("1", "P1"), ("2", "P2"), ("3", "P3"),
+                                                ("4", "P4")], default="3")
+    estimated_minutes = IntegerField("Estimated minutes", default=60,
+                                     validators=[Optional(), NumberRange(min=1, max=1440)])
+
+
+class RecallBookingForm(FlaskForm):
+    campaign_id = HiddenField()
+    vin = HiddenField()
+    dealership_id = SelectField("Dealership", choices=[], validate_choice=False)
+    day = DateField("Day", validators=[DataRequired(message="Choose a day.")])
+
+
+class DoneForm(FlaskForm):
+    pass

@@ -1,0 +1,67 @@
+"""Console translations: English source strings, a Persian catalog, the locale per session.
+
+A plain dictionary catalog rather than Flask-Babel: the console has a few hundred short
+strings, no plural forms worth a .po/.mo toolchain, and a catalog in Python needs no
+compile step in the build or on a closed network. Adding a language is adding a dict.
+
+The locale is, in order: `?lang=xx` on any page (remembered in the session, so it is the
+user's preference for the rest of the session and survives sign-in), the session's
+choice, the browser's Accept-Language, English.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, has_request_context, request, session
+
+from fieldsvc.console.catalog_fa import FA
+
+DEFAULT = "en"
+CATALOGS: dict[str, dict[str, str]] = {"en": {}, "fa": FA}
+LANGUAGES = {"en": "English", "fa": "فارسی"}
+RTL = frozenset({"fa", "ar", "he", "ur"})
+SESSION_KEY = "lang"
+
+
+def current_locale() -> str:
+    chosen = session.get(SESSION_KEY)
+    if chosen not in CATALOGS:
+        chosen = request.accept_languages.best_match(list(CATALOGS), default=DEFAULT)
+    return chosen
+
+
+def gettext(message: str, **values) -> str:
+    """Translate `message` into the current locale; `%(name)s` placeholders are filled."""
+    text = CATALOGS.get(current_locale(), {}).get(message, message)
+    return text % values if values else text
+
+
+_ = gettext
+
+
+def text_direction() -> str:
+    return "rtl" if current_locale() in RTL else "ltr"
+
+
+def label(value) -> str:
+    """An enum value (e.g. 'in_progress') as words in the current language."""
+    raw = getattr(value, "value", value)
+    if raw is None:
+        return ""
+    return gettext(str(raw).replace("_", " "))
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _choose_language() -> None:
+        lang = request.args.get("lang")
+        if lang in CATALOGS and request.endpoint != "static":
+            session[SESSION_KEY] = lang
+
+    # Globals (not only context) so that imported macros can translate too.
+    app.jinja_env.globals.update(_=gettext, label=label, languages=LANGUAGES)
+
+    @app.context_processor
+    def _i18n():
+        if not has_request_context():
+            return {}
+        return {"locale": current_locale(), "text_dir": text_direction()}

@@ -1,0 +1,140 @@
+"""The contact center's single customer view: find a caller, load their whole history.
+
+Everything a customer page shows is loaded in a fixed number of queries (one per kind of
+row, batched by customer or asset id), however long the history is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Table, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from fieldsvc.extensions import db
+from fieldsvc.models import (
+    Asset,
+    AssetContract,
+    Customer,
+    Interaction,
+    RecallAppointment,
+    RecallCampaign,
+    ServiceContract,
+    Site,
+    Ticket,
+    User,
+    WorkOrder,
+)
+from fieldsvc.models.enums import AppointmentStatus, TicketStatus, WorkOrderStatus
+from fieldsvc.services.phones import phone_key
+
+SEARCH_LIMIT = 50
+OPEN_WORK = frozenset(WorkOrderStatus) - {WorkOrderStatus.COMPLETED, WorkOrderStatus.CANCELLED}
+OPEN_TICKETS = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)
+OPEN_RECALLS = (AppointmentStatus.INVITED, AppointmentStatus.BOOKED)
+
+
+def find_customers(session: Session, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
+    """Customers matching a phone number (any format), a name, a serial number or a VIN."""
+    text = (query or "").strip()
+    if not text:
+        return []
+    conditions = [Customer.name.ilike(f"%{text}%"), Customer.contact_name.ilike(f"%{text}%")]
+    key = phone_key(text)
+    if key and len(key) >= 5:
+        conditions += [Customer.phone_key == key, Customer.mobile_key == key]
+    unit = text.upper()
+    owners = select(Asset.customer_id).where(or_(Asset.serial_number == text,
+                                                 Asset.vin == unit))
+    conditions.append(Customer.id.in_(owners))
+    stmt = (select(Customer).where(or_(*conditions), Customer.erased_at.is_(None))
+            .order_by(Customer.name, Customer.id).limit(limit))
+    return list(session.scalars(stmt))
+
+
+@dataclass
+class AssetState:
+    asset: Asset
+    under_warranty: bool
+    contracts: list[ServiceContract] = field(default_factory=list)
+
+    @property
+    def under_contract(self) -> bool:
+        return bool(self.contracts)
+
+
+@dataclass
+class CustomerView:
+    customer: Customer
+    sites: list[Site]
+    assets: list[AssetState]
+    open_work_orders: list[WorkOrder]
+    past_work_orders: list[WorkOrder]
+    tickets: list[Ticket]
+    rmas: list[Any]
+    recalls: list[RecallAppointment]
+    interactions: list[Interaction]
+    agents: dict[int, User]
+
+
+def _rma_table() -> Table | None:
+    # RMAs belong to the rma package; the console reads its table from the shared metadata
+    # (fieldsvc does not import rma) and shows the rows as they are.
+    return db.metadata.tables.get("rma")
+
+
+def customer_view(session: Session, customer: Customer, today: date,
+                  history_limit: int = 200) -> CustomerView:
+    """Everything about one customer, newest first, in a bounded number of queries."""
+    cid = customer.id
+    sites = list(session.scalars(select(Site).where(Site.customer_id == cid).order_by(Site.id)))
+    assets = list(session.scalars(select(Asset).where(Asset.customer_id == cid)
+                                  .options(selectinload(Asset.product)).order_by(Asset.id)))
+    links = session.execute(
+        select(AssetContract.asset_id, ServiceContract)
+        .join(ServiceContract, ServiceContract.id == AssetContract.contract_id)
+        .where(AssetContract.asset_id.in_([a.id for a in assets]),
+               ServiceContract.starts_on <= today, ServiceContract.ends_on >= today)
+    ).all() if assets else []
+    by_asset: dict[int, list[ServiceContract]] = {}
+    for asset_id, contract in links:
+        by_asset.setdefault(asset_id, []).append(contract)
+    states = [AssetState(a, a.warranty_end is not None and a.warranty_end >= today,
+                         by_asset.get(a.id, [])) for a in assets]
+    work = list(session.scalars(
+        select(WorkOrder).where(WorkOrder.customer_id == cid)
+        .options(selectinload(WorkOrder.technician), selectinload(WorkOrder.site))
+        .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(history_limit)))
+    tickets = list(session.scalars(
+        select(Ticket).where(Ticket.customer_id == cid)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(history_limit)))
+    table = _rma_table()
+    rmas = list(session.execute(
+        select(table).where(table.c.customer_id == cid).order_by(table.c.id.desc())
+        .limit(history_limit)).mappings()) if table is not None else []
+    recalls = list(session.scalars(
+        select(RecallAppointment).where(RecallAppointment.customer_id == cid,
+                                        RecallAppointment.status.in_(OPEN_RECALLS))
+        .order_by(RecallAppointment.id.desc())))
+    interactions = list(session.scalars(
+        select(Interaction).where(Interaction.customer_id == cid)
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(history_limit)))
+    agent_ids = {i.agent_id for i in interactions if i.agent_id} | \
+        {t.assigned_user_id for t in tickets if t.assigned_user_id}
+    agents = {u.id: u for u in session.scalars(select(User).where(User.id.in_(agent_ids)))} \
+        if agent_ids else {}
+    return CustomerView(
+        customer=customer, sites=sites, assets=states,
+        open_work_orders=[w for w in work if w.status in OPEN_WORK],
+        past_work_orders=[w for w in work if w.status not in OPEN_WORK],
+        tickets=tickets, rmas=rmas, recalls=recalls, interactions=interactions, agents=agents)
+
+
+def campaigns_by_id(session: Session, ids) -> dict[int, RecallCampaign]:
+    ids = set(ids)
+    if not ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(RecallCampaign)
+                                             .where(RecallCampaign.id.in_(ids)))}
