@@ -352,6 +352,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first", default=None, help="OR-Tools first solution strategy")
     ap.add_argument("--gls-lambda", type=float, default=None)
     ap.add_argument(
+        "--sorting",
+        default=None,
+        help="comma-separated InsertionSortingProperty names for LOCAL_CHEAPEST_INSERTION "
+        "('' = OR-Tools' own order)",
+    )
+    ap.add_argument(
         "--set",
         action="append",
         default=[],
@@ -364,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
         params.first_solution = args.first
     if args.gls_lambda is not None:
         params.gls_lambda = args.gls_lambda
+    if args.sorting is not None:
+        params.insertion_sorting = tuple(x for x in args.sorting.split(",") if x)
     for item in args.set:
         key, _, raw = item.partition("=")
         params.overrides[key] = _parse(raw)

@@ -22,7 +22,9 @@ Public API::
 
 How it solves: OR-Tools routing (one vehicle per technician-day, every job optional with a
 priority penalty, so a plan always comes back and unassigned jobs get a reason from
-``explain``). Days with more than 300 jobs are split into territories (k-means on the
+``explain``). The first solution inserts jobs by penalty per eligible technician (P1/P2 and
+hard-to-staff work first); OR-Tools' LP scheduling inside the search is off by default
+(``SolveParams.lp_scheduling``), which lets the local search make several times more moves. Days with more than 300 jobs are split into territories (k-means on the
 technicians' homes, each job to the territory of its nearest qualified technician) that
 are solved one after the other; a final pass inserts leftovers anywhere they fit, swapping
 out lower-priority work when needed. ``SolveParams.threads`` is informational: OR-Tools

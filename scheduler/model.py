@@ -182,11 +182,9 @@ class SolveParams:
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
     # Order in which LOCAL_CHEAPEST_INSERTION inserts jobs (OR-Tools InsertionSortingProperty
-    # names): by unassigned penalty, so P1/P2 work is placed before the capacity is gone.
-    insertion_sorting: tuple[str, ...] = (
-        "SORTING_PROPERTY_PENALTY",
-        "SORTING_PROPERTY_ALLOWED_VEHICLES",
-    )
+    # names): unassigned penalty over the number of technicians who may do the job, so
+    # high-priority and hard-to-staff work is placed before the capacity is gone.
+    insertion_sorting: tuple[str, ...] = ("SORTING_PROPERTY_PENALTY_OVER_ALLOWED_VEHICLES_RATIO",)
     # OR-Tools' LP/MIP scheduling of the time dimension inside the search (prices SLA
     # lateness and overtime exactly in every move). Off: the local search makes about 7x
     # more moves on field-service days with breaks; lateness and overtime are still costed

@@ -275,3 +275,19 @@ def test_search_parameter_overrides_are_applied():
     assert sp.local_search_operators.use_make_inactive == 2  # BOOL_FALSE
     assert sp.ls_operator_neighbors_ratio == 0.5
     assert sp.lns_time_limit.ToMilliseconds() == 200
+
+
+def test_insertion_order_and_lp_scheduling_reach_the_search_parameters():
+    from scheduler.instance import Instance
+    from scheduler.optimizer import Model
+
+    inst = Instance(problem([tech()], [job("A", 1)]))
+    sp = Model(inst, SolveParams()).search_parameters(1.0)
+    lcp = sp.local_cheapest_insertion_parameters
+    assert [lcp.InsertionSortingProperty.Name(v) for v in lcp.insertion_sorting_properties] == [
+        "SORTING_PROPERTY_PENALTY_OVER_ALLOWED_VEHICLES_RATIO"
+    ]
+    assert sp.disable_scheduling_beware_this_may_degrade_performance
+    sp = Model(inst, SolveParams(insertion_sorting=(), lp_scheduling=True)).search_parameters(1.0)
+    assert not sp.local_cheapest_insertion_parameters.insertion_sorting_properties
+    assert not sp.disable_scheduling_beware_this_may_degrade_performance
