@@ -259,13 +259,16 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                   WorkOrder.response_due_at, WorkOrder.id).limit(QUEUE_LIMIT)))
     latest = _runs(session, day, territory, RunStatus.FINISHED)
     reasons = unassigned_reasons(latest)
+    # Waiting work can start at the first shift of the day at the earliest (or now).
+    earliest = max([now] + [min((lane.shift[0] for lane in lanes.values() if lane.shift),
+                                default=start)])
     queue = []
     for wo in waiting:
         reason = reasons.get(str(wo.id))
         if reason is None:
             reason = ("Not planned yet: run the optimizer for this day." if latest is None
                       else f"Not in run {latest.id} (new or changed since); run it again.")
-        queue.append(QueueItem(wo, reason, sla_risk(wo, None, now, margin)))
+        queue.append(QueueItem(wo, reason, sla_risk(wo, None, earliest, margin)))
     active = _runs(session, day, territory, RunStatus.QUEUED, RunStatus.RUNNING)
     return Board(day=day, territory=territory, timezone=tz, axis_start=axis[0],
                  axis_end=axis[1], lanes=list(lanes.values()), queue=queue,

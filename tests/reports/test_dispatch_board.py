@@ -76,8 +76,8 @@ def test_run_review_and_publish_then_the_jobs_are_on_the_lanes(app, console, day
     assert {r[0] for r in rows.values()} == {"scheduled"}
     board = _board(dispatcher).get_data(as_text=True)
     assert f"run {run_id}</a>, published" in board
-    assert 'class="bar travel"' in board  # legs from the published plan
-    assert 'class="bar break"' in board or "Nothing is waiting." in board
+    assert 'class="slot travel"' in board  # legs from the published plan
+    assert 'class="slot break"' in board or "Nothing is waiting." in board
     # The same run again: 409 shown as a message, nothing changes.
     again = dispatcher.post(f"/console/dispatch/runs/{run_id}/publish",
                             follow_redirects=True)

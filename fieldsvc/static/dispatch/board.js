@@ -79,7 +79,6 @@
       if (!id) { return; }
       var rect = zone.getBoundingClientRect();
       var fraction = Math.min(1, Math.max(0, (ev.clientX - rect.left) / rect.width));
-      if (document.documentElement.dir === "rtl") { fraction = 1 - fraction; }
       // To the quarter hour where the job was dropped.
       var minutes = axisStartMin + Math.round(fraction * axisMinutes / 15) * 15;
       minutes = Math.min(minutes, 23 * 60 + 45);
