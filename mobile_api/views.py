@@ -37,6 +37,14 @@ from mobile_api.storage import storage_for
 from mobile_api.sync import Outcome, as_problem, run_action, sync
 
 DEFAULT_MAX_UPLOAD = 5 * 1024 * 1024
+_KEY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
+               "schema": {"type": "string", "maxLength": 200},
+               "description": "One per action; a replay returns the first answer."}
+_MATCH_HEADER = {"in": "header", "name": "If-Match", "required": False,
+                 "schema": {"type": "string"},
+                 "description": "The job's ETag (version); stale → 412 with the current job."}
+WRITE_DOC = {"parameters": [_KEY_HEADER]}
+JOB_WRITE_DOC = {"parameters": [_KEY_HEADER, _MATCH_HEADER]}
 
 blp = Blueprint("mobile", __name__, url_prefix="/api/mobile/v1",
                 description="The technician's phone app: the day, the job, offline sync. "
@@ -176,6 +184,7 @@ def attachment_file(job_id: int, attachment_id: int):
 
 
 @blp.route("/jobs/<int:job_id>/status", methods=["POST"])
+@blp.doc(**JOB_WRITE_DOC)
 @blp.arguments(StatusSchema)
 def job_status(data, job_id: int):
     """Move your job: en_route, on_site, completed, on_hold or cannot_complete."""
@@ -183,6 +192,7 @@ def job_status(data, job_id: int):
 
 
 @blp.route("/jobs/<int:job_id>/parts", methods=["POST"])
+@blp.doc(**JOB_WRITE_DOC)
 @blp.arguments(PartsSchema)
 def job_parts(data, job_id: int):
     """Parts used from your van, and unused parts returned to it (all or nothing)."""
@@ -190,6 +200,7 @@ def job_parts(data, job_id: int):
 
 
 @blp.route("/jobs/<int:job_id>/report", methods=["POST"])
+@blp.doc(**JOB_WRITE_DOC)
 @blp.arguments(ReportSchema)
 def job_report(data, job_id: int):
     """Checklist answers, notes and labour minutes."""
@@ -197,6 +208,7 @@ def job_report(data, job_id: int):
 
 
 @blp.route("/location", methods=["POST"])
+@blp.doc(**WRITE_DOC)
 @blp.arguments(LocationSchema)
 def location(data):
     """Where you are; the next job's ETA is recomputed for the dispatcher."""
@@ -204,6 +216,7 @@ def location(data):
 
 
 @blp.route("/jobs/<int:job_id>/attachments", methods=["POST"])
+@blp.doc(**JOB_WRITE_DOC)
 def job_attachment(job_id: int):
     """Upload a signature, photo or document (multipart: kind, file, note, taken_at)."""
     technician = _technician()
@@ -239,6 +252,7 @@ def job_attachment(job_id: int):
 
 
 @blp.route("/sync", methods=["POST"])
+@blp.doc(**WRITE_DOC)
 @blp.arguments(SyncSchema)
 def sync_batch(data):
     """Apply the offline queue in order; one result per action (applied/replayed/rejected)."""

@@ -281,3 +281,12 @@ def test_location_bad_input_and_old_pings(app, tech_client, world):
     r = post(tech_client, url, {"at": (now - timedelta(minutes=30)).isoformat(), "lat": 30,
                                 "lon": 50})
     assert r.status_code == 200 and r.json["next_job"] is None
+
+
+def test_technician_can_record_that_it_was_not_a_first_time_fix(tech_client, world):
+    url = f"/api/mobile/v1/jobs/{world.jobs[0].id}/status"
+    for to in ("en_route", "on_site"):
+        assert post(tech_client, url, {"to": to}).status_code == 200
+    r = post(tech_client, url, {"to": "completed", "resolution_code": "TEMP",
+                                "first_time_fix": False})
+    assert r.status_code == 200 and r.json["first_time_fix"] is False
