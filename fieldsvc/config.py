@@ -41,6 +41,7 @@ def from_environment(instance_path: str) -> dict:
         "RQ_QUEUE": env.get("FIELDSVC_RQ_QUEUE", "fieldsvc-runs"),
         "SLA_RISK_MINUTES": int(env.get("FIELDSVC_SLA_RISK_MINUTES", "60")),
         "RMA_RETURN_DAYS": int(env.get("FIELDSVC_RMA_RETURN_DAYS", "15")),
+        "TILE_URL": env.get("FIELDSVC_TILE_URL", ""),
         "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS", "07:30-18:00"),
         "SESSION_COOKIE_SECURE": _bool(env.get("FIELDSVC_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
