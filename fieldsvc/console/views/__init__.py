@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
-from flask import abort, request
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -18,9 +18,16 @@ MAX_ID = 2**63 - 1
 PER_PAGE = 25
 
 
+# The console is for office roles; technicians work in the mobile app and dealerships in
+# their portal, even where the API lets them read a few of the same rows.
+CONSOLE_ROLES = frozenset({"admin", "manager", "dispatcher", "agent"})
+
+
 def allowed(resource: str, action: str = policy.READ) -> bool:
-    return current_user.is_authenticated and policy.allowed(
-        current_user.user.role.value, resource, action)
+    if not current_user.is_authenticated:
+        return False
+    role = current_user.user.role.value
+    return role in CONSOLE_ROLES and policy.allowed(role, resource, action)
 
 
 def requires(resource: str, action: str = policy.READ):
@@ -30,6 +37,9 @@ def requires(resource: str, action: str = policy.READ):
         @wraps(view)
         @login_required
         def wrapper(*args, **kwargs):
+            if current_user.user.role.value == "dealership" and request.method == "GET" \
+                    and "portal.home" in current_app.view_functions:
+                return redirect(url_for("portal.home"))  # their own area
             if not allowed(resource, action):
                 abort(403)
             return view(*args, **kwargs)
