@@ -62,6 +62,19 @@ def _table_names() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
+def _restore_config(request):
+    """Give every test the app configuration it started with, whatever it changed."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    application = request.getfixturevalue("app")
+    saved = dict(application.config)
+    yield
+    application.config.clear()
+    application.config.update(saved)
+
+
+@pytest.fixture(autouse=True)
 def _clean_database(request):
     """Empty every table after each test that used the database."""
     yield

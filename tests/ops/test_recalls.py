@@ -245,4 +245,5 @@ def test_appointments_list_filters_and_get(client, app, make):
     assert client.get("/api/v1/recall-appointments?from=2025-04-01&to=2025-03-01"
                       ).status_code == 422
     assert client.get("/api/v1/recall-appointments?status=maybe").status_code == 422
-    assert client.post("/api/v1/recall-appointments", json={}).status_code == 405
+    # Booking is POST on the collection (tests/recall); an empty body is refused.
+    assert client.post("/api/v1/recall-appointments", json={}).status_code == 422
