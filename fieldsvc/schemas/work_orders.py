@@ -27,6 +27,14 @@ class SkillRequirementSchema(StrictSchema):
                                validate=validate.Range(min=SkillLevel.MIN, max=SkillLevel.MAX))
 
 
+def _missing(line) -> int | None:
+    get = line.get if isinstance(line, dict) else lambda key: getattr(line, key, None)
+    quantity, reserved, issued = get("quantity"), get("reserved"), get("issued")
+    if quantity is None:
+        return None
+    return max(0, quantity - (reserved or 0) - (issued or 0))
+
+
 class PartRequirementSchema(StrictSchema):
     part_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     quantity = fields.Integer(required=True, strict=True,
@@ -34,6 +42,8 @@ class PartRequirementSchema(StrictSchema):
     reserved = fields.Integer(dump_only=True)
     issued = fields.Integer(dump_only=True)
     reserved_warehouse_id = fields.Integer(dump_only=True)
+    missing = fields.Function(_missing, dump_only=True, metadata={
+        "description": "Still to find: quantity − reserved − issued (never below 0)."})
 
 
 class TimeWindowSchema(StrictSchema):

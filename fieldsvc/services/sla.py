@@ -146,6 +146,12 @@ def _pick(contracts, at: datetime) -> ServiceContract | None:
     return covering[0] if covering else None
 
 
+def pick_contract(contracts, at: datetime) -> ServiceContract | None:
+    """The contract of `contracts` covering `at` (latest start, then lowest id), as
+    `find_contract` chooses among the contracts it loads; None when none covers it."""
+    return _pick(contracts, at)
+
+
 def find_contract(session: Session, customer_id: int, asset_id: int | None,
                   at: datetime) -> ServiceContract | None:
     """The service contract governing work for this asset/customer at moment `at`."""

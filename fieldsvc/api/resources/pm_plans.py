@@ -1,14 +1,19 @@
 """/api/v1/pm-plans: preventive maintenance plans."""
 
+from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, register_crud
+from fieldsvc.context import current_actor
+from fieldsvc.extensions import db
 from fieldsvc.models import PmPlan, PmPlanAsset
 from fieldsvc.schemas.common import ListArgs
+from fieldsvc.schemas.pm_generation import GenerateInputSchema, GenerationReportSchema
 from fieldsvc.schemas.pm_plans import PmPlanInputSchema, PmPlanPatchSchema, PmPlanSchema
+from fieldsvc.services import pm_generation
 from fieldsvc.services import pm_plans as service
 
 
@@ -54,5 +59,16 @@ register_crud(
         label="maintenance plan",
     ),
 )
+
+
+
+@pm_plans_blp.route("/generate")
+class GeneratePm(MethodView):
+    @pm_plans_blp.arguments(GenerateInputSchema)
+    @pm_plans_blp.response(200, GenerationReportSchema)
+    @pm_plans_blp.doc(summary="Create the work orders of due occurrences now (idempotent)")
+    def post(self, data):
+        return pm_generation.generate_now(db.session, data, current_actor())
+
 
 blueprints = [pm_plans_blp]
