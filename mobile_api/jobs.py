@@ -24,9 +24,9 @@ from fieldsvc.models.enums import WorkOrderStatus as S
 from fieldsvc.models.mobile import Attachment, JobReport, LocationPing
 from fieldsvc.services import stock
 from fieldsvc.services import work_orders as work_order_service
+from fieldsvc.storage import Storage
 from mobile_api.changes import was_assigned
 from mobile_api.day import build_jobs, day_bounds, etag, job_rows
-from mobile_api.storage import Storage
 from scheduler.matrix import GeodesicProvider
 from scheduler.model import Location
 

@@ -20,6 +20,7 @@ from fieldsvc.context import current_actor
 from fieldsvc.errors import PROBLEM_MIMETYPE, Forbidden, InvalidInput, NotFound, Problem
 from fieldsvc.extensions import db
 from fieldsvc.models import Technician
+from fieldsvc.storage import storage_for
 from mobile_api import changes, jobs
 from mobile_api import idempotency as idem
 from mobile_api.day import build_jobs, etag, job_rows, latest_cursor, load_day
@@ -33,7 +34,6 @@ from mobile_api.schemas import (
     StatusSchema,
     SyncSchema,
 )
-from mobile_api.storage import storage_for
 from mobile_api.sync import Outcome, as_problem, run_action, sync
 
 DEFAULT_MAX_UPLOAD = 5 * 1024 * 1024

@@ -12,6 +12,7 @@ from fieldsvc.context import current_actor
 from fieldsvc.extensions import db
 from fieldsvc.schemas.common import StrictSchema
 from fieldsvc.services.erasure import erase_customer
+from fieldsvc.storage import storage_for
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -45,6 +46,8 @@ class ErasureSchema(StrictSchema):
     sites = fields.Integer()
     tickets = fields.Integer()
     interactions = fields.Integer()
+    attachments = fields.Integer(metadata={"description": "signatures and photos removed"})
+    files_deleted = fields.Integer()
     audit_entries_scrubbed = fields.Integer()
 
 
@@ -101,4 +104,5 @@ erasure_blp = Blueprint("customer-erasure", __name__, url_prefix="/api/v1/custom
 @erasure_blp.response(200, ErasureSchema)
 @erasure_blp.doc(summary="Irreversibly anonymize a customer's personal data")
 def erase(ident: int):
-    return erase_customer(db.session, ident, current_actor())
+    return erase_customer(db.session, ident, current_actor(),
+                          storage=storage_for(current_app))

@@ -17,13 +17,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, scoped_session
 
 from fieldsvc.context import Actor
 from fieldsvc.errors import NotFound
-from fieldsvc.models import AuditEntry, Customer, Interaction, RecallAppointment, Site, Ticket
+from fieldsvc.models import (
+    AuditEntry,
+    Customer,
+    Interaction,
+    RecallAppointment,
+    Site,
+    Ticket,
+    WorkOrder,
+)
 from fieldsvc.models.base import utcnow
+from fieldsvc.models.mobile import Attachment, JobReport
+from fieldsvc.storage import Storage
 
 ERASED = "[erased]"
 COORDINATE_DECIMALS = 2  # 0.01° of latitude ≈ 1.1 km
@@ -67,8 +77,13 @@ def _scrub_audit(session: Session, entity_type: str, ids: list[int]) -> int:
     return count
 
 
-def erase_customer(session: Session, customer_id: int, actor: Actor) -> dict[str, Any]:
-    """Anonymize customer `customer_id` and everything personal hanging off it; idempotent."""
+def erase_customer(session: Session, customer_id: int, actor: Actor,
+                   storage: Storage | None = None) -> dict[str, Any]:
+    """Anonymize customer `customer_id` and everything personal hanging off it; idempotent.
+
+    With `storage`, the files of erased attachments are deleted once the transaction
+    commits (never before: a rolled-back erasure must not lose them).
+    """
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"No customer with id {customer_id}.")
@@ -79,6 +94,13 @@ def erase_customer(session: Session, customer_id: int, actor: Actor) -> dict[str
     tickets = session.scalars(select(Ticket).where(Ticket.customer_id == customer_id)).all()
     appointments = session.scalars(
         select(RecallAppointment).where(RecallAppointment.customer_id == customer_id)).all()
+    # Signatures and photos taken at the customer's sites are personal data: the rows go,
+    # and their files once nothing else refers to the same (content-addressed) file.
+    order_ids = select(WorkOrder.id).where(WorkOrder.customer_id == customer_id)
+    attachments = session.scalars(
+        select(Attachment).where(Attachment.work_order_id.in_(order_ids))).all()
+    reports = session.scalars(
+        select(JobReport).where(JobReport.work_order_id.in_(order_ids))).all()
 
     # Flush pending work first so it is audited normally, then write the erasure unaudited.
     session.flush()
@@ -110,7 +132,15 @@ def erase_customer(session: Session, customer_id: int, actor: Actor) -> dict[str
             ticket.calling_number = None
         for appointment in appointments:
             appointment.notes = None
+        for report in reports:
+            report.notes = None
+        keys = {a.storage_key for a in attachments}
+        for attachment in attachments:
+            session.delete(attachment)
         session.flush()
+        still_used = set(session.scalars(
+            select(Attachment.storage_key).where(Attachment.storage_key.in_(keys)))) if keys \
+            else set()
     finally:
         if previous is None:
             session.info.pop("audit_disabled", None)
@@ -123,7 +153,8 @@ def erase_customer(session: Session, customer_id: int, actor: Actor) -> dict[str
     scrubbed += _scrub_audit(session, "ticket", [t.id for t in tickets])
     scrubbed += _scrub_audit(session, "recall_appointment", [a.id for a in appointments])
     summary = {"sites": len(sites), "tickets": len(tickets),
-               "interactions": len(interactions), "audit_entries_scrubbed": scrubbed}
+               "interactions": len(interactions), "attachments": len(attachments),
+               "audit_entries_scrubbed": scrubbed}
     if first_time:
         session.add(AuditEntry(
             actor_id=actor.id, actor_name=actor.name[:120], source=actor.source,
@@ -131,5 +162,17 @@ def erase_customer(session: Session, customer_id: int, actor: Actor) -> dict[str
             changes={"erased": [None, True], **{k: [None, v] for k, v in summary.items()}},
         ))
     session.flush()
+    doomed = sorted(keys - still_used)
+    if storage is not None and doomed:
+        target = session() if isinstance(session, scoped_session) else session
+        event.listen(target, "after_commit", lambda _s: delete_files(storage, doomed),
+                     once=True)
     return {"customer_id": customer.id, "erased_at": customer.erased_at,
-            "first_time": first_time, **summary}
+            "first_time": first_time, **summary,
+            "files_deleted": len(doomed)}
+
+
+def delete_files(storage: Storage, keys: list[str]) -> None:
+    """Remove erased attachments' files; called after the erasure has committed."""
+    for key in keys:
+        storage.delete(key)

@@ -138,3 +138,34 @@ def test_cli_erase_customer(app, runner, customer_with_history):
         db.session.remove()
     missing = runner.invoke(args=["erase-customer", "999999"])
     assert missing.exit_code != 0 and "No customer with id 999999" in missing.output
+
+
+def test_erasure_removes_signatures_photos_and_report_notes(client, make, app):
+    from fieldsvc.extensions import db
+    from fieldsvc.models.mobile import Attachment, JobReport
+    from fieldsvc.storage import storage_for
+
+    site = make.site()
+    order = make.work_order(site=site)
+    other = make.work_order(site=make.site())
+    with app.app_context():
+        storage = storage_for(app)
+        signature = storage.put(b"%PDF-1.4 signature of the customer")
+        shared = storage.put(b"\x89PNG photo that another job also has")
+        for work_order_id, key in [(order.id, signature), (order.id, shared),
+                                   (other.id, shared)]:
+            db.session.add(Attachment(work_order_id=work_order_id, kind="photo",
+                                      content_type="image/png", size_bytes=10,
+                                      sha256=key, storage_key=key))
+        db.session.add(JobReport(work_order_id=order.id, notes="Mrs Ahmadi's dog bites"))
+        db.session.commit()
+
+    erased = client.post(f"/api/v1/customers/{site.customer_id}/erase")
+    assert erased.status_code == 200, erased.json
+    assert erased.json["attachments"] == 2 and erased.json["files_deleted"] == 1
+    with app.app_context():
+        assert not storage.exists(signature)
+        assert storage.exists(shared)  # still another customer's photo
+        remaining = db.session.scalars(db.select(Attachment.work_order_id)).all()
+        assert remaining == [other.id]
+        assert db.session.scalar(db.select(JobReport.notes)) is None

@@ -1,6 +1,6 @@
 """Where uploaded files live: one small interface, a filesystem implementation.
 
-An object store (S3 and the like) fits the same three methods; the database keeps only
+An object store (S3 and the like) fits the same four methods; the database keeps only
 the key, the size, the type and the digest.
 """
 
@@ -22,6 +22,9 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool:
         """True when an object is stored under `key`."""
+
+    def delete(self, key: str) -> None:
+        """Remove the object stored under `key`, if any."""
 
 
 class FilesystemStorage:
@@ -64,6 +67,12 @@ class FilesystemStorage:
             return self._path(key).exists()
         except ValueError:
             return False
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except ValueError:
+            return
 
 
 def storage_for(app) -> Storage:
