@@ -69,6 +69,7 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
     _grant(m[MANAGER], ["assets"], {"meter-readings"})
     _grant(m[MANAGER], ["rmas"], {UPDATE, "transition"})  # approve, reject, inspect, close
     _grant(m[MANAGER], ["rmas"], {"goodwill"})  # waive the charge of a chargeable RMA
+    _grant(m[MANAGER], ["reports"], {"weights"})  # PUT /reports/kpis/weights
 
     _grant(m[DISPATCHER], OPERATIONAL, {READ})
     _grant(m[DISPATCHER], ["work-orders"], {CREATE, UPDATE, "transition", "parts", "assign",
@@ -85,6 +86,8 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
 
     _grant(m[AGENT], ["customers", "sites", "assets", "products", "contracts", "dealerships",
                       "recall-campaigns", "recalls", "skills"], {READ})
+    # A caller nobody knows yet becomes a customer (with a site) while on the phone.
+    _grant(m[AGENT], ["customers", "sites"], {CREATE, UPDATE})
     _grant(m[AGENT], ["tickets", "interactions"], {READ, CREATE, UPDATE, "transition"})
     _grant(m[AGENT], ["tickets"], {"work-orders"})
     _grant(m[AGENT], ["work-orders", "rmas"], {READ, CREATE})

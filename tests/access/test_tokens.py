@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fieldsvc.auth.tokens import digest
 from fieldsvc.extensions import db
-from fieldsvc.models import AuditEntry, AuthToken, Customer, User
+from fieldsvc.models import AuditEntry, AuthToken, Customer, Part, User
 from fieldsvc.models.base import utcnow
 
 PROBLEM = "application/problem+json"
@@ -194,10 +194,11 @@ def test_refused_write_leaves_no_audit_row_and_no_change(app, client, client_as)
     agent = client_as("agent")
     with app.app_context():
         before = db.session.scalar(db.select(db.func.count(AuditEntry.id)))
-    refused = agent.post("/api/v1/customers", json={"name": "Not allowed"})
+    refused = agent.post("/api/v1/parts", json={"sku": "NOT-ALLOWED", "name": "Not allowed"})
     assert refused.status_code == 403 and refused.mimetype == PROBLEM
     invalid = client.post("/api/v1/customers", json={"name": "", "tier": "gold"})
     assert invalid.status_code == 422
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Customer.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(Part.id))) == 0
         assert db.session.scalar(db.select(db.func.count(AuditEntry.id))) == before
