@@ -21,6 +21,7 @@ from fieldsvc.models.recall import (
     RecallCampaign,
     RecallCampaignProduct,
 )
+from fieldsvc.models.report import ServiceIndexWeight
 from fieldsvc.models.ticket import Ticket
 from fieldsvc.models.token import AuthToken
 from fieldsvc.models.user import User
@@ -48,7 +49,8 @@ __all__ = [
     "Part", "PmPlan",
     "PmPlanAsset", "PmPlanPart", "PmPlanSkill", "Product", "RecallAppointment",
     "RecallCampaign", "RecallCampaignProduct", "ServiceContract", "Shift", "Site", "Skill",
-    "SlaTarget", "StockLevel", "StockMovement", "Technician", "TechnicianSkill", "Ticket",
+    "ServiceIndexWeight", "SlaTarget", "StockLevel", "StockMovement", "Technician",
+    "TechnicianSkill", "Ticket",
     "User", "WorkOrder", "WorkOrderPart", "WorkOrderSkill", "WorkOrderTransition",
     "WorkOrderWindow", "Warehouse", "utcnow",
 ]
