@@ -36,7 +36,7 @@ def test_create_with_requirements_and_read_back(client, make):
     got = client.get(f"/api/v1/work-orders/{body['id']}").json
     assert got["skills"] == [{"skill_id": skill.id, "min_level": 3}]
     assert got["parts"] == [{"part_id": part.id, "quantity": 2, "reserved": 0, "issued": 0,
-                             "reserved_warehouse_id": None}]
+                             "reserved_warehouse_id": None, "missing": 2}]
     # Windows come back ordered, in UTC.
     assert [w["starts_at"] for w in got["time_windows"]] == [
         "2030-01-01T04:30:00+00:00", "2030-01-02T09:30:00+00:00"]
