@@ -74,4 +74,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from fieldsvc.console.dispatch import register_dispatch_console
 
     register_dispatch_console(app)
+
+    from fieldsvc.console.reports import register_reports_console
+
+    register_reports_console(app)
     return app
