@@ -35,6 +35,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from fieldsvc.auth.decorators import roles_required
+from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
 from fieldsvc.dispatch import board as board_service
 from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
@@ -88,18 +89,18 @@ def _back(day: date, territory: str | None, **extra) -> str:
 def _id(value: str | None, name: str) -> int:
     value = (value or "").strip()
     if not value.isdigit() or len(value) > 18 or int(value) == 0:
-        raise ValidationError({name: ["Choose one."]})
+        raise ValidationError({name: [_("Choose one.")]})
     return int(value)
 
 
 def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
-        base = "The form contains invalid fields."
+        base = _("The form contains invalid fields.")
     else:
         messages = exc.extensions.get("errors") or {}
-        base = exc.detail or exc.title
-    details = "; ".join(f"{k}: {' '.join(map(str, v if isinstance(v, list) else [v]))}"
+        base = _(str(exc.detail or exc.title))
+    details = "; ".join(f"{k}: {' '.join(_(str(m)) for m in (v if isinstance(v, list) else [v]))}"
                         for k, v in messages.items())
     return f"{base} {details}".strip()
 
@@ -183,9 +184,9 @@ def start_run():
         try:
             limit = float(raw_limit)
         except ValueError:
-            raise ValidationError({"time_limit": ["Give a number of seconds."]}) from None
+            raise ValidationError({"time_limit": [_("Give a number of seconds.")]}) from None
         if not 1 <= limit <= 600:
-            raise ValidationError({"time_limit": ["Between 1 and 600 seconds."]})
+            raise ValidationError({"time_limit": [_("Between 1 and 600 seconds.")]})
         return request_run(db.session, current_actor(), plan_date=day, territory=territory,
                            time_limit=limit)
 
@@ -193,7 +194,7 @@ def start_run():
     if run is None:
         return redirect(_back(day, territory))
     enqueue_after_commit(current_app._get_current_object(), run.id)
-    flash(f"Optimization run {run.id} queued.")
+    flash(_("Optimization run %(id)s queued.", id=run.id))
     return redirect(_back(day, territory, run=run.id))
 
 
@@ -228,10 +229,10 @@ def publish(ident: int):
     report = _attempt(lambda: publish_run(db.session, run, current_actor()))
     if report is None:
         return redirect(url_for("console_dispatch.review", ident=ident))
-    flash(f"Run {run.id} published: {len(report.scheduled)} scheduled, "
-          f"{len(report.rescheduled)} moved, {len(report.unscheduled)} back to the queue, "
-          f"{len(report.unchanged)} unchanged, {len(report.changed_since_run)} left alone "
-          "(changed since the run).")
+    flash(_("Run %(id)s published: %(s)s scheduled, %(m)s moved, %(u)s back to the queue, "
+            "%(k)s unchanged, %(c)s left alone (changed since the run).",
+            id=run.id, s=len(report.scheduled), m=len(report.rescheduled),
+            u=len(report.unscheduled), k=len(report.unchanged), c=len(report.changed_since_run)))
     return redirect(_back(run.plan_date, run.territory))
 
 
@@ -245,10 +246,10 @@ def assign():
         tech_id = _id(request.form.get("technician_id"), "technician_id")
         match = _TIME.match(request.form.get("start", "").strip())
         if match is None:
-            raise ValidationError({"start": ["Give the start as HH:MM."]})
+            raise ValidationError({"start": [_("Give the start as HH:MM.")]})
         wo = db.session.get(WorkOrder, wo_id)
         if wo is None:
-            raise ValidationError({"work_order_id": [f"No work order with id {wo_id}."]})
+            raise ValidationError({"work_order_id": [_("No work order with id %(id)s.", id=wo_id)]})
         start = datetime.combine(day, time(int(match[1]), int(match[2])), tzinfo=_tz())
         board_service.assign_and_pin(db.session, wo, tech_id, start, current_actor())
         return wo, start
@@ -256,8 +257,8 @@ def assign():
     done = _attempt(action)
     if done is not None:
         wo, start = done
-        flash(f"Work order {wo.id} assigned to {wo.technician.name} at "
-              f"{start.strftime('%H:%M')} and pinned.")
+        flash(_("Work order %(id)s assigned to %(name)s at %(at)s and pinned.",
+                id=wo.id, name=wo.technician.name, at=start.strftime("%H:%M")))
     return redirect(_back(day, territory))
 
 
@@ -270,7 +271,7 @@ def emergency():
         wo_id = _id(request.form.get("work_order_id"), "work_order_id")
         wo = db.session.get(WorkOrder, wo_id)
         if wo is None:
-            raise ValidationError({"work_order_id": [f"No work order with id {wo_id}."]})
+            raise ValidationError({"work_order_id": [_("No work order with id %(id)s.", id=wo_id)]})
         return propose_insertion(db.session, wo, current_actor(), plan_date=day,
                                  timezone=current_app.config["DEFAULT_TIMEZONE"])
 
@@ -290,8 +291,8 @@ def accept(ident: int):
     wo = db.session.get(WorkOrder, proposal.work_order_id)
     done = _attempt(lambda: accept_insertion(db.session, wo, current_actor(), proposal.id))
     if done is not None:
-        flash(f"Emergency work order {wo.id} inserted; "
-              f"{len(done.proposal.get('eta_changes', []))} ETAs changed.")
+        flash(_("Emergency work order %(id)s inserted; %(n)s ETAs changed.",
+                id=wo.id, n=len(done.proposal.get("eta_changes", []))))
     return redirect(_back(day, territory))
 
 

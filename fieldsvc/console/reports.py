@@ -24,6 +24,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from fieldsvc.auth.decorators import roles_required
+from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
 from fieldsvc.errors import InvalidInput
 from fieldsvc.extensions import db
@@ -90,7 +91,7 @@ def line_chart(points: list[tuple[str, float | None]], top: float | None = None,
                width: int = 640, height: int = 220) -> dict[str, Any]:
     """A line over months: (label, value or None); None breaks the line."""
     left, right, upper, lower = 44, 34, 14, 30
-    values = [v for _, v in points if v is not None]
+    values = [v for _k, v in points if v is not None]
     top = top or (max(values) if values else 1) or 1
     step = (width - left - right) / max(1, len(points) - 1)
     plot_h = height - upper - lower
@@ -201,7 +202,7 @@ def save_weights():
     if errors:
         db.session.rollback()
         return _kpi_page(typed, errors, 422)
-    flash("Weights saved.")
+    flash(_("Weights saved."))
     return redirect(url_for("console_reports.kpis", **{
         k: v for k, v in request.args.items() if k in ("from", "to", "territory")}))
 
@@ -218,7 +219,7 @@ def _voc_args() -> tuple[dict[str, Any], dict[str, list[str]], date, date, list[
     raw_top = request.args.get("top", "10").strip() or "10"
     values["top"] = raw_top
     if not (raw_top.isdigit() and 1 <= int(raw_top) <= voc_service.MAX_TOP):
-        errors["top"] = [f"Between 1 and {voc_service.MAX_TOP}."]
+        errors["top"] = [_("Between 1 and %(n)s.", n=voc_service.MAX_TOP)]
     return values, errors, start, end, chosen
 
 
