@@ -42,7 +42,7 @@ def outside_hours(now: datetime | None = None) -> bool:
 
 def _render_customer(customer: Customer, call_form: CallForm | None = None,
                      booking_form: RecallBookingForm | None = None, status: int = 200,
-                     number: str | None = None):
+                     number: str | None = None, booking_errors: list[str] | None = None):
     today = utcnow().astimezone(_tz()).date()
     data = view_service.customer_view(db.session, customer, today)
     if call_form is None:
@@ -60,7 +60,7 @@ def _render_customer(customer: Customer, call_form: CallForm | None = None,
         "console/customer.html", v=data, customer=customer, call_form=call_form,
         booking_form=booking_form, campaigns=campaigns, dealerships=dealerships,
         outside_hours=outside_hours(), opens=opens, closes=closes, number=number,
-        can=allowed), status
+        can=allowed, booking_errors=booking_errors or []), status
 
 
 @bp.get("/console/customers")
@@ -203,6 +203,7 @@ def log_call(ident: int):
 def book_recall(ident: int):
     customer = get_or_404(db.session, Customer, ident)
     form = RecallBookingForm()
+    loose: list[str] = []
     if form.validate():
         try:
             dealership = form.dealership_id.data or ""
@@ -217,12 +218,13 @@ def book_recall(ident: int):
             db.session.rollback()
             if isinstance(exc, ValueError) and not isinstance(exc, ValidationError):
                 exc = ValidationError({"campaign_id": ["Not a valid id."]})
-            for message in attach_errors(form, exc):
-                flash(message)
+            # Refusals of no one field (a full day, already booked) are shown next to the
+            # form they answer rather than as a banner at the top of the page.
+            loose = attach_errors(form, exc)
         else:
             flash(_("Recall appointment booked."))
             return redirect(url_for("console.customer", ident=customer.id))
-    return _render_customer(customer, booking_form=form, status=422)
+    return _render_customer(customer, booking_form=form, status=422, booking_errors=loose)
 
 
 @bp.get("/console/callbacks")
