@@ -22,12 +22,14 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 
 from fieldsvc.auth.decorators import roles_required
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
 from fieldsvc.errors import InvalidInput
 from fieldsvc.extensions import db
+from fieldsvc.models import Site, Technician
 from fieldsvc.services import kpis as kpi_service
 from fieldsvc.services import voice_of_customer as voc_service
 
@@ -133,6 +135,17 @@ class WeightsForm(FlaskForm):
     """Only the CSRF token: the weight fields are checked by the service."""
 
 
+def _territories(chosen: str | None) -> list[str]:
+    """The known territories (of sites and of technicians), and the chosen one if it is not."""
+    known: set[str] = set()
+    for column in (Site.territory, Technician.territory):
+        known.update(t for t in db.session.scalars(
+            select(column).where(column.is_not(None)).distinct()) if t and t.strip())
+    if chosen:
+        known.add(chosen)
+    return sorted(known, key=str.casefold)
+
+
 def _kpi_page(weight_values: dict[str, str] | None = None,
               weight_errors: dict[str, list[str]] | None = None, status: int = 200):
     values, errors, start, end = _period(30)
@@ -156,7 +169,8 @@ def _kpi_page(weight_values: dict[str, str] | None = None,
         form=WeightsForm(), weight_values=weight_values or {
             k: str(v) for k, v in info["weights"].items()},
         weight_errors=weight_errors or {},
-        csv_url=url_for("console_reports.kpis_csv", **query), query=query), status
+        csv_url=url_for("console_reports.kpis_csv", **query), query=query,
+        territories=_territories(territory)), status
 
 
 @bp.get("/kpis")
