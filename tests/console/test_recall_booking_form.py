@@ -93,3 +93,14 @@ def test_a_full_day_shows_the_409_message_next_to_the_form(app, page_as, invited
                      r'on [0-9-]+ \(1 of 1 taken\)\.</p>', form), form
     assert _state(app, ids.appointment) == ("invited", None, None)
     assert recall.ledger(ids.dealer, ids.campaign, day) == (1, 1)
+
+
+def test_a_refusal_for_a_recall_not_on_the_screen_is_still_said(app, page_as, invited):
+    recall, ids = invited
+    client = page_as("agent")
+    response = _book(client, ids, ids.customer, "JTDKB20U0ZZZZZZZZ", today_utc())
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r'<p class="flash" role="status">[^<]*not affected by campaign RC-CONSOLE',
+                     html), html
+    assert _state(app, ids.appointment) == ("invited", None, None)

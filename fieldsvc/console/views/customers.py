@@ -17,7 +17,8 @@ from fieldsvc.console.views import allowed, attach_errors, get_or_404, present, 
 from fieldsvc.context import current_actor
 from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
-from fieldsvc.models import Customer, Dealership, Interaction, User, utcnow
+from fieldsvc.models import Customer, Dealership, Interaction, RecallAppointment, User, utcnow
+from fieldsvc.models.enums import AppointmentStatus
 from fieldsvc.schemas.common import check_references
 from fieldsvc.schemas.customers import CustomerSchema
 from fieldsvc.schemas.interactions import InteractionInputSchema
@@ -220,10 +221,22 @@ def book_recall(ident: int):
                 exc = ValidationError({"campaign_id": ["Not a valid id."]})
             # Refusals of no one field (a full day, already booked) are shown next to the
             # form they answer rather than as a banner at the top of the page.
-            loose = attach_errors(form, exc)
+            # vin and campaign_id are hidden fields: their errors are said in words too.
+            loose = attach_errors(form, exc, aliases={"vin": "-", "campaign_id": "-"})
         else:
             flash(_("Recall appointment booked."))
             return redirect(url_for("console.customer", ident=customer.id))
+    campaign_id = form.campaign_id.data or ""
+    shown_in_form = campaign_id.isdigit() and len(campaign_id) < 18 and db.session.scalar(
+        select(RecallAppointment.id).where(
+            RecallAppointment.customer_id == customer.id,
+            RecallAppointment.campaign_id == int(campaign_id),
+            RecallAppointment.vin == (form.vin.data or ""),
+            RecallAppointment.status == AppointmentStatus.INVITED)) is not None
+    if not shown_in_form:  # no form of this page answers to it: say it at the top
+        for message in loose:
+            flash(message)
+        loose = []
     return _render_customer(customer, booking_form=form, status=422, booking_errors=loose)
 
 
