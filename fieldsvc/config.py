@@ -41,6 +41,8 @@ def from_environment(instance_path: str) -> dict:
         "RQ_QUEUE": env.get("FIELDSVC_RQ_QUEUE", "fieldsvc-runs"),
         "SLA_RISK_MINUTES": int(env.get("FIELDSVC_SLA_RISK_MINUTES", "60")),
         "RMA_RETURN_DAYS": int(env.get("FIELDSVC_RMA_RETURN_DAYS", "15")),
+        "MOBILE_MAX_UPLOAD_BYTES": int(env.get("FIELDSVC_MOBILE_MAX_UPLOAD_BYTES",
+                                               str(5 * 1024 * 1024))),
         "TILE_URL": env.get("FIELDSVC_TILE_URL", ""),
         "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS", "07:30-18:00"),
         "SESSION_COOKIE_SECURE": _bool(env.get("FIELDSVC_SECURE_COOKIES"), False),

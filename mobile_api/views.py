@@ -8,7 +8,6 @@ as `ETag`). Only technicians get in, and only to their own jobs.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 
 from flask import Response, current_app, json, request, send_file
@@ -54,8 +53,7 @@ blp = Blueprint("mobile", __name__, url_prefix="/api/mobile/v1",
 @blp.record_once
 def _setup(state) -> None:
     changes.install()
-    state.app.config.setdefault("MOBILE_MAX_UPLOAD_BYTES", int(os.environ.get(
-        "FIELDSVC_MOBILE_MAX_UPLOAD_BYTES", str(DEFAULT_MAX_UPLOAD))))
+    state.app.config.setdefault("MOBILE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD)
 
 
 @blp.before_request

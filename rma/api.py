@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from flask import Response, current_app
 from flask.views import MethodView
@@ -78,8 +77,7 @@ RESOURCE = Resource(
 
 def return_days() -> int:
     """Days the customer has to send the faulty unit back (FIELDSVC_RMA_RETURN_DAYS)."""
-    raw = current_app.config.get("RMA_RETURN_DAYS",
-                                 os.environ.get("FIELDSVC_RMA_RETURN_DAYS"))
+    raw = current_app.config.get("RMA_RETURN_DAYS")
     if raw in (None, ""):
         return services.RETURN_DAYS_DEFAULT
     try:

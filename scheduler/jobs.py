@@ -166,8 +166,7 @@ def rma_overdue(app) -> str | None:
 
 
 def risk_minutes(app) -> int:
-    value = app.config.get("SLA_RISK_MINUTES") or os.environ.get("FIELDSVC_SLA_RISK_MINUTES")
-    return int(value) if value not in (None, "") else 60
+    return int(app.config.get("SLA_RISK_MINUTES") or 60)
 
 
 # --------------------------------------------------------------------------- schedules

@@ -13,7 +13,6 @@ projected background that needs no network.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -309,6 +308,4 @@ def map_view():
 
 
 def register_dispatch_console(app: Flask) -> None:
-    # Read with the other settings when the app is created (not at import time).
-    app.config.setdefault("TILE_URL", os.environ.get("FIELDSVC_TILE_URL", ""))
     app.register_blueprint(bp)

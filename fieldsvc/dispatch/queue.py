@@ -9,7 +9,6 @@ with a conditional UPDATE, so a run handed out twice still executes once.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
@@ -67,7 +66,7 @@ RQ_JOB_TIMEOUT = 1800
 
 
 def redis_url(app: Flask) -> str:
-    return app.config.get("REDIS_URL") or os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    return app.config.get("REDIS_URL") or DEFAULT_REDIS_URL
 
 
 def rq_queue_name(app: Flask) -> str:
