@@ -6,6 +6,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from fieldsvc.dispatch.queue import get_queue
@@ -93,8 +94,9 @@ def test_drag_a_job_onto_a_technician_and_assign_another_with_the_keyboard(page,
     _open_board(page)
     first, second = orders[1], orders[2]
     page.locator(f"#queue-{first.id}").drag_to(page.locator(f"#lane-{techs[1].id} .dropzone"))
-    page.wait_for_load_state("networkidle")
-    assert f"Work order {first.id} assigned to Sara Karimi" in page.locator(".flash").inner_text()
+    # expect() waits for the new page; networkidle may return before the navigation lands.
+    expect(page.locator(".flash")).to_contain_text(
+        f"Work order {first.id} assigned to Sara Karimi")
     status, tech, pinned, start = _orders(app, [first.id])[first.id]
     assert (status, tech, pinned) == ("scheduled", techs[1].id, True)
     assert start.astimezone(TEHRAN).minute % 15 == 0
@@ -108,7 +110,7 @@ def test_drag_a_job_onto_a_technician_and_assign_another_with_the_keyboard(page,
     page.keyboard.press("Tab")
     page.keyboard.type("1415")
     page.keyboard.press("Enter")
-    page.wait_for_load_state("networkidle")
+    expect(page.locator(".flash")).to_contain_text(f"Work order {second.id} assigned")
     assert "at 14:15 and pinned" in page.locator(".flash").inner_text()
     status, tech, pinned, start = _orders(app, [second.id])[second.id]
     assert (status, tech, pinned) == ("scheduled", techs[2].id, True)
