@@ -198,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         "--gls-lambda", type=float, default=None, help=f"default {GLS_LAMBDA} (GLS_LAMBDA)"
     )
     ap.add_argument("--no-preset", action="store_true", help="plain OR-Tools operator set")
+    ap.add_argument("--no-rr", action="store_true", help="no ruin-and-recreate phase")
+    ap.add_argument(
+        "--rr-share", type=float, default=None, help="share of the time for ruin and recreate"
+    )
     ap.add_argument(
         "--set",
         action="append",
@@ -215,6 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.meta:
         params["metaheuristic"] = args.meta
     params["gls_lambda"] = GLS_LAMBDA if args.gls_lambda is None else args.gls_lambda
+    params["ruin_recreate"] = not args.no_rr
+    if args.rr_share is not None:
+        params["ruin_recreate_share"] = args.rr_share
+    if not args.no_rr:
+        # Load (or compile) the ruin-and-recreate kernel once, before the timed instances.
+        from scheduler.ruin_recreate import warm_up
+
+        print(f"kernel warm-up (compile or load from cache, untimed): {warm_up():.2f} s")
     bks = read_bks(args.bench_dir)
     solvers = ["ours"] + (["pyvrp", "vroom"] if args.peers else [])
     gaps: dict[str, list[float]] = {s: [] for s in solvers}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from . import explain
+from . import explain, ruin_recreate
 from .instance import Instance, VehicleDay, arrival_after, parts_cover
 from .model import (
     CAPACITY_EXHAUSTED,
@@ -656,10 +656,18 @@ def _solve_one(
     t0 = time.monotonic()
     if not inst.vehicles:
         return Plan(unassigned={j.id: explain.reason(inst, j) for j in problem.jobs})
+    deadline = t0 + params.time_limit - 0.05
+    rr = params.ruin_recreate and ruin_recreate.skip_reason(inst) is None
+    if rr:
+        # Loads the compiled kernel (compiles it on the first run without a cache); its
+        # cost is part of this solve's time limit.
+        ruin_recreate.warm_up()
     if progress:
         progress(0.02, "building model")
     model = Model(inst, params)
-    remaining = max(0.1, params.time_limit - (time.monotonic() - t0) - 0.05)
+    remaining = max(0.1, deadline - time.monotonic())
+    if rr:
+        remaining = max(0.1, remaining * (1 - params.ruin_recreate_share))
     if progress:
         progress(0.05, "searching")
     solution = model.solve(remaining, progress, problem.previous)
@@ -670,7 +678,12 @@ def _solve_one(
                 job.id, Unassigned(CAPACITY_EXHAUSTED, "the solver found no plan in time")
             )
         return plan
-    return model.extract(solution)
+    plan = model.extract(solution)
+    if rr:
+        if progress:
+            progress(0.6, "ruin and recreate")
+        plan, _ = ruin_recreate.improve(inst, plan, deadline, params.seed)
+    return plan
 
 
 def solve(
