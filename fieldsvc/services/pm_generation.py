@@ -47,8 +47,11 @@ Rules (issue 5, item 4):
 - **API**: `POST /api/v1/pm-plans/generate` (`generate_now`) runs the same generation at
   the server's clock with `days` and `plan_ids` from the body.
 - **Speed**: rows go to the driver as multi-row VALUES with each column's SQLAlchemy bind
-  processor applied once per distinct value (`_Bulk`); already existing (plan, asset, day)
-  keys are found with one query before anything is built, so a second run inserts nothing.
+  processor applied once per distinct value (`_Bulk`); on PostgreSQL with COPY instead
+  (work orders through a staging table and one INSERT … SELECT … ON CONFLICT DO NOTHING
+  RETURNING, their children straight into their tables, see `pg_copy`); already existing
+  (plan, asset, day) keys are found with one query before anything is built, so a second
+  run inserts nothing.
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import WarehouseKind, WorkOrderStatus, WorkOrderType
-from fieldsvc.services import sla, stock
+from fieldsvc.services import pg_copy, sla, stock
 from fieldsvc.services.pm_plans import RuleError, occurrences, zone
 
 CHUNK = 2000
@@ -566,7 +569,8 @@ class _Bulk:
     JSON, dates) was most of the cost of inserting 175k work orders. The rows here repeat
     few distinct values per column, so each column's bind processor runs once per distinct
     value and the statement goes to the driver as one multi-row VALUES with a flat tuple —
-    exactly the values SQLAlchemy itself would send.
+    exactly the values SQLAlchemy itself would send. On PostgreSQL the same rows go with
+    COPY instead (`pg_copy`): through a staging table when `suffix` resolves conflicts.
     """
 
     ROWS = 1000  # per statement: 20 columns × 1000 rows stays under both databases' limits
@@ -598,6 +602,11 @@ class _Bulk:
     def insert(self, table, columns: list[str], rows: list[tuple], *, suffix: str = ""
                ) -> list[tuple]:
         """Insert `rows` (already converted); the rows RETURNING (in `suffix`) gave back."""
+        if self.dialect.name == "postgresql":
+            if suffix:
+                return pg_copy.insert_staged(self.session, table, columns, rows, suffix)
+            pg_copy.copy_rows(self.session, table, columns, rows)
+            return []
         out: list[tuple] = []
         if not rows:
             return out
