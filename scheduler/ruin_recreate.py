@@ -124,9 +124,10 @@ class _Arrays:
         )
         k = min(NEIGHBOURS, max(0, n - 1))
         if n > 1:
-            d = self.cc[self.cpt[:, None], self.cpt[None, :]] + self.cc[
-                self.cpt[None, :], self.cpt[:, None]
-            ]
+            d = (
+                self.cc[self.cpt[:, None], self.cpt[None, :]]
+                + self.cc[self.cpt[None, :], self.cpt[:, None]]
+            )
             np.fill_diagonal(d, np.inf)
             self.adj = np.argsort(d, axis=1, kind="stable")[:, :k].astype(np.int64)
         else:
@@ -309,4 +310,3 @@ def _route(inst: Instance, v: VehicleDay, seq: list[int]) -> Route:
         return_travel_seconds=back,
         return_travel_metres=int(inst.dist[prev_point, v.end_point]),
     )
-
