@@ -252,8 +252,7 @@ def verify(url: str) -> tuple[int, int, int, int]:
         mismatch = conn.execute("""
             SELECT count(*) FROM dealership_day d
             WHERE d.booked <> (SELECT count(*) FROM recall_appointment a
-                               WHERE a.dealership_id = d.dealership_id AND a.day = d.day
-                                 AND a.campaign_id = d.campaign_id)""").fetchone()[0]
+                               WHERE a.pool_id = d.id)""").fetchone()[0]
         booked = conn.execute("SELECT count(*) FROM recall_appointment").fetchone()[0]
         capacity = conn.execute("SELECT coalesce(sum(capacity), 0) FROM dealership_day"
                                 ).fetchone()[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldsvc.models.base import Base, TimestampMixin, str_enum
@@ -132,25 +132,39 @@ class DealershipHoliday(Base):
 
 
 class DealershipDay(Base):
-    """Capacity ledger of one dealership on one day: places and places booked.
+    """Capacity ledger: one row per pool of places of a dealership on a day.
 
-    `capacity` is set from bays × hours ÷ remedy duration unless overridden; booking
-    increments `booked` in one conditional UPDATE, and the CHECK backs it.
+    The row with no campaign is the day's **shared pool**, used by every campaign that has
+    no reservation there; a row with a campaign is that campaign's **reservation**, used by
+    it alone. The shared row's `capacity` is what is left of the day after the
+    reservations (`reserved` records how many were carved out, so the day has
+    `capacity + reserved` places). Its capacity follows bays × hours ÷ remedy duration
+    unless overridden. Taking a place is one conditional UPDATE of one row, and the CHECK
+    ``booked <= capacity`` backs it.
     """
 
     __tablename__ = "dealership_day"
     __table_args__ = (
         UniqueConstraint("dealership_id", "campaign_id", "day"),
+        # NULLs are distinct in a unique constraint: one shared row per day needs its own.
+        Index("uq_dealership_day_shared", "dealership_id", "day", unique=True,
+              sqlite_where=text("campaign_id IS NULL"),
+              postgresql_where=text("campaign_id IS NULL")),
         CheckConstraint("capacity >= 0", name="capacity"),
         CheckConstraint("booked >= 0 AND booked <= capacity", name="booked"),
+        CheckConstraint("reserved >= 0 AND (campaign_id IS NULL OR reserved = 0)",
+                        name="reserved"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dealership_id: Mapped[int] = mapped_column(ForeignKey("dealership.id"), index=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("recall_campaign.id"), index=True)
+    # None: the shared pool; otherwise the campaign this reservation belongs to.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("recall_campaign.id"),
+                                                    index=True)
     day: Mapped[date]
     capacity: Mapped[int]
     booked: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)
     overridden: Mapped[bool] = mapped_column(default=False)
 
 
@@ -175,6 +189,9 @@ class RecallAppointment(TimestampMixin, Base):
     booked_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"))
+    # The ledger row whose place this appointment holds (kept after completion or no-show:
+    # the bay was used that day); None when it holds none.
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("dealership_day.id"), index=True)
     notes: Mapped[str | None] = mapped_column(Text)
 
     campaign: Mapped[RecallCampaign] = relationship()

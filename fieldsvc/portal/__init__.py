@@ -1,4 +1,4 @@
-"""The dealership portal: capacity calendar, appointments, booking forms and progress.
+"""The dealership portal: capacity calendar and reservations, appointments, bookings, progress.
 
 Server-rendered pages for a signed-in user of the dealership role (console login); every
 page shows and changes only that user's dealership. Forms post with the CSRF token (the
@@ -22,7 +22,12 @@ from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
 from fieldsvc.models import Customer, Dealership, RecallAppointment, RecallCampaign
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
-from fieldsvc.schemas.recalls import BookingInputSchema, CancelInputSchema, RescheduleInputSchema
+from fieldsvc.schemas.recalls import (
+    BookingInputSchema,
+    CancelInputSchema,
+    CapacityDayInputSchema,
+    RescheduleInputSchema,
+)
 from fieldsvc.services import recall_booking as booking
 from fieldsvc.services import recalls as service
 
@@ -138,6 +143,32 @@ def book():
         if db.session.get(RecallCampaign, data["campaign_id"]) is None:
             raise ValidationError({"campaign_id": ["No such campaign."]})
         booking.book(db.session, data, current_actor())
+
+    _run(action)
+    return redirect(url_for("portal.home"))
+
+
+@bp.post("/capacity")
+@roles_required("dealership")
+def set_capacity():
+    """Set the places of a day, or a campaign's reservation of them (empty: undo)."""
+    dealership = _dealership()
+
+    def action():
+        data = _form(("day", "campaign_id", "capacity"), ints=("campaign_id", "capacity"))
+        data.setdefault("capacity", None)
+        parsed = CapacityDayInputSchema().load(data)
+        campaign = None
+        if parsed["campaign_id"] is not None:
+            campaign = db.session.get(RecallCampaign, parsed["campaign_id"])
+            if campaign is None:
+                raise ValidationError({"campaign_id": ["No such campaign."]})
+        if campaign is None:
+            booking.override_capacity(db.session, dealership, parsed["day"],
+                                      parsed["capacity"], current_actor())
+        else:
+            booking.reserve(db.session, dealership, campaign, parsed["day"],
+                            parsed["capacity"], current_actor())
 
     _run(action)
     return redirect(url_for("portal.home"))

@@ -203,20 +203,47 @@ class CapacityArgs(StrictSchema):
 
 
 class CapacityOverrideSchema(StrictSchema):
-    campaign_id = RowRef(RecallCampaign, required=True)
+    campaign_id = RowRef(RecallCampaign, allow_none=True, load_default=None, metadata={
+        "description": "Absent or null: the day's places (the shared pool gets what the "
+                       "reservations leave). A campaign: that campaign's reservation."})
     capacity = fields.Integer(strict=True, required=True, allow_none=True,
                               validate=validate.Range(min=0, max=100_000),
-                              metadata={"description": "Places that day; null returns to "
-                                                       "bays × hours ÷ remedy duration."})
+                              metadata={"description": "Places. For the day, null returns "
+                                                       "to bays × hours ÷ remedy duration; "
+                                                       "for a reservation, null ends it "
+                                                       "(its bookings go back to the "
+                                                       "shared pool)."})
+
+
+class CapacityDayInputSchema(CapacityOverrideSchema):
+    """The portal's form: the day comes with the places."""
+
+    day = Day(required=True)
+
+
+POOLS = ("shared", "reserved")
+
+
+class PoolSchema(StrictSchema):
+    pool = fields.String(metadata={"enum": list(POOLS), "description":
+                                   "shared: used by every campaign without a reservation "
+                                   "that day; reserved: one campaign's own places"})
+    campaign_id = fields.Integer(allow_none=True)
+    code = fields.String(allow_none=True)
+    capacity = fields.Integer()
+    booked = fields.Integer(metadata={"description": "Places held: invitations and bookings "
+                                                     "(of every campaign in the shared pool)"})
+    free = fields.Integer()
+    overridden = fields.Boolean()
 
 
 class CampaignDaySchema(StrictSchema):
     campaign_id = fields.Integer()
     code = fields.String()
-    capacity = fields.Integer()
-    booked = fields.Integer()
-    free = fields.Integer()
-    overridden = fields.Boolean()
+    pool = fields.String(metadata={"enum": list(POOLS),
+                                   "description": "The pool this campaign books from"})
+    holds = fields.Integer(metadata={"description": "Places this campaign holds that day"})
+    free = fields.Integer(metadata={"description": "Places this campaign can still book"})
 
 
 class CapacityDaySchema(StrictSchema):
@@ -224,10 +251,17 @@ class CapacityDaySchema(StrictSchema):
     working_day = fields.Boolean()
     holiday = fields.Boolean()
     holiday_name = fields.String(allow_none=True)
-    capacity = fields.Integer()
+    capacity = fields.Integer(metadata={"description": "The day's places (all pools), or "
+                                                       "with campaign_id that campaign's "
+                                                       "pool"})
     booked = fields.Integer(metadata={"description": "Places held: invitations and bookings"})
     free = fields.Integer()
+    reserved = fields.Integer(metadata={"description": "Places reserved for single "
+                                                       "campaigns"})
     overridden = fields.Boolean()
+    pool = fields.String(metadata={"enum": list(POOLS), "description":
+                                   "With campaign_id: the pool the figures are of"})
+    pools = fields.List(fields.Nested(PoolSchema))
     campaigns = fields.List(fields.Nested(CampaignDaySchema))
 
 
@@ -320,6 +354,7 @@ class _Counts(StrictSchema):
 
 class ProgressDaySchema(StrictSchema):
     day = fields.Date()
+    pool = fields.String(metadata={"enum": list(POOLS)})
     capacity = fields.Integer()
     booked = fields.Integer()
     utilization = fields.Float(allow_none=True)

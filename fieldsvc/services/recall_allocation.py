@@ -3,7 +3,10 @@
 Reads the affected vehicles and the free places from the database, lets
 `scheduler.recall.allocate` (a min-cost flow) choose, then writes the invitations: each
 takes its place in the ledger (invitations hold capacity, see recall_booking), one
-conditional UPDATE per dealership-day, so a booking made meanwhile is never overrun.
+conditional UPDATE per dealership-day, so a booking made meanwhile is never overrun. The
+places offered are the campaign's reservation on a day where it has one, else the
+shared pool's free places, net of every campaign's bookings and invitations: allocating
+one campaign after another never puts more owners on a shared day than it has.
 
 Who is allocated: every affected VIN of the campaign whose owner is known (the VIN is
 matched to an asset) and whose region (the asset's site, else the customer's) has a phase
@@ -19,7 +22,7 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from fieldsvc.context import Actor
@@ -38,7 +41,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.enums import AppointmentStatus as A
 from fieldsvc.services.recall_booking import check_bookable, take_places
-from fieldsvc.services.recalls import daily_capacity
+from fieldsvc.services.recalls import daily_capacity, place_minutes
 from scheduler import recall as solver
 
 DEFAULT_HORIZON_DAYS = 30
@@ -80,12 +83,23 @@ def _owners(session: Session, campaign: RecallCampaign):
 
 
 def _free_places(session: Session, campaign: RecallCampaign, dealerships: list[Dealership],
-                 first: date, last: date) -> dict[int, dict[date, int]]:
-    ledger = {(r.dealership_id, r.day): r.capacity - r.booked for r in session.execute(
-        select(DealershipDay.dealership_id, DealershipDay.day, DealershipDay.capacity,
-               DealershipDay.booked)
-        .where(DealershipDay.campaign_id == campaign.id, DealershipDay.day >= first,
-               DealershipDay.day <= last))}
+                 first: date, last: date, minutes: int) -> dict[int, dict[date, int]]:
+    """Free places the campaign may take per dealership and day.
+
+    Its reservation where it has one, else the shared pool: the places no campaign (this
+    one or another) has booked or been invited to. Days without a ledger row show the
+    formula.
+    """
+    shared: dict[tuple[int, date], int] = {}
+    own: dict[tuple[int, date], int] = {}
+    for dealership_id, day, campaign_id, capacity, booked in session.execute(
+            select(DealershipDay.dealership_id, DealershipDay.day, DealershipDay.campaign_id,
+                   DealershipDay.capacity, DealershipDay.booked)
+            .where(or_(DealershipDay.campaign_id.is_(None),
+                       DealershipDay.campaign_id == campaign.id),
+                   DealershipDay.day >= first, DealershipDay.day <= last)):
+        pools = shared if campaign_id is None else own
+        pools[(dealership_id, day)] = capacity - booked
     holidays: dict[int, set[date]] = defaultdict(set)
     for dealership_id, day in session.execute(
             select(DealershipHoliday.dealership_id, DealershipHoliday.day)
@@ -96,9 +110,9 @@ def _free_places(session: Session, campaign: RecallCampaign, dealerships: list[D
     for d in dealerships:
         free[d.id] = {}
         for day in days:
-            places = ledger.get((d.id, day))
+            places = own.get((d.id, day), shared.get((d.id, day)))
             if places is None:
-                places = daily_capacity(d, campaign.remedy_minutes, day, holidays[d.id])
+                places = daily_capacity(d, minutes, day, holidays[d.id])
             if places > 0:
                 free[d.id][day] = places
     return free
@@ -152,7 +166,8 @@ def allocate(session: Session, campaign: RecallCampaign, actor: Actor, *,
     keys = set(_key(r) for r in starts)
     dealerships = [d for d in session.scalars(select(Dealership).order_by(Dealership.id))
                    if _key(d.region) in keys]
-    free = _free_places(session, campaign, dealerships, first_day, last_day)
+    minutes = place_minutes(session, campaign)
+    free = _free_places(session, campaign, dealerships, first_day, last_day, minutes)
     places = [solver.DealershipPlaces(d.id, d.region, d.latitude, d.longitude, free[d.id])
               for d in dealerships]
 
@@ -168,7 +183,7 @@ def allocate(session: Session, campaign: RecallCampaign, actor: Actor, *,
     now = utcnow()
     for (dealership_id, day), vins in sorted(by_place.items()):
         dealership = by_id[dealership_id]
-        taken = _take(session, dealership, campaign, day, len(vins))
+        pool_id, taken = _take(session, dealership, campaign, day, len(vins), minutes)
         for vin in vins[taken:]:
             unplaced[vin] = solver.Unplaced(TAKEN_MEANWHILE, "The place was booked by "
                                             "someone else while allocating; run it again.")
@@ -179,6 +194,7 @@ def allocate(session: Session, campaign: RecallCampaign, actor: Actor, *,
                                                 asset_id=asset_id, customer_id=customer_id)
                 session.add(appointment)
             appointment.status = A.INVITED
+            appointment.pool_id = pool_id
             appointment.dealership_id = dealership_id
             appointment.day = day
             appointment.invited_at = now
@@ -207,12 +223,21 @@ def allocate(session: Session, campaign: RecallCampaign, actor: Actor, *,
 
 
 def _take(session: Session, dealership: Dealership, campaign: RecallCampaign, day: date,
-          wanted: int) -> int:
-    """Take up to `wanted` places of one day; returns how many were taken."""
-    if take_places(session, dealership, campaign, day, wanted):
-        return wanted
+          wanted: int, minutes: int) -> tuple[int | None, int]:
+    """Take up to `wanted` places of one day: (the pool's id, how many were taken)."""
+    pool_id = take_places(session, dealership, campaign, day, wanted, minutes)
+    if pool_id is not None:
+        return pool_id, wanted
     # Someone booked meanwhile: take what is left, one place at a time (each conditional).
     taken = 0
-    while taken < wanted and take_places(session, dealership, campaign, day, 1):
+    while taken < wanted:
+        got = take_places(session, dealership, campaign, day, 1, minutes)
+        if got is None or (pool_id is not None and got != pool_id):
+            if got is not None:  # the pool changed under us (reservation ended): give back
+                session.execute(update(DealershipDay.__table__)
+                                .where(DealershipDay.__table__.c.id == got)
+                                .values(booked=DealershipDay.__table__.c.booked - 1))
+            break
+        pool_id = got
         taken += 1
-    return taken
+    return pool_id, taken

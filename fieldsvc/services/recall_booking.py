@@ -1,19 +1,29 @@
 """Recall places: the capacity ledger, booking, rescheduling and the day of service.
 
-The ledger (`DealershipDay`, one row per dealership, campaign and day) is written only
-here, and only by single conditional statements:
+The ledger (`DealershipDay`) has one row per pool of places of a dealership on a day: the
+**shared pool** (no campaign), used by every campaign without a reservation there, and one
+row per campaign **reservation**, used by that campaign alone. A campaign books from its
+reservation when it has one that day, else from the shared pool; the appointment records
+the row it holds (`pool_id`) so its place goes back to the same pool. The ledger is
+written only here, and only by single conditional statements:
 
-- a row appears lazily, the first time a place of that day is taken or overridden
-  (``INSERT ... ON CONFLICT DO NOTHING``, so two first bookings of a day cannot collide);
-- taking a place is ``UPDATE ... SET booked = booked + 1 WHERE ... AND booked < capacity``
-  and the statement's row count says whether it worked (409 when not); the CHECK
-  ``booked <= capacity`` backs it should any other path try;
-- releasing is ``booked = booked - 1 WHERE booked > 0``.
+- the shared row appears lazily, the first time a place of that day is taken, reserved or
+  overridden (``INSERT ... ON CONFLICT DO NOTHING``, so two first bookings cannot collide);
+- taking a place is ``UPDATE ... SET booked = booked + 1 WHERE id = pool AND booked <
+  capacity`` and the statement's row count says whether it worked (409 when not); the
+  CHECK ``booked <= capacity`` backs it should any other path try;
+- releasing is ``booked = booked - 1 WHERE booked > 0``;
+- a reservation moves places out of the shared row (``capacity - n, reserved + n`` in one
+  conditional UPDATE of the shared row), never below what the shared pool has booked.
+
+Units are places. The day's places follow bays × working hours ÷ remedy duration; with
+campaigns of different remedy durations sharing a day, the longest active remedy sets the
+place length, so the bays are never promised twice (an override can say otherwise).
 
 Invitations hold their place: allocation takes the proposed day's place when it writes
-the invitation, so accepting an invitation on its proposed day cannot fail, and a
-dealership's ``booked`` counts invited and booked owners alike. Cancelling releases the
-place; completing or a no-show keeps it (the bay was reserved that day).
+the invitation, so accepting an invitation on its proposed day cannot fail, and a pool's
+``booked`` counts invited and booked owners alike. Cancelling releases the place;
+completing or a no-show keeps it (the bay was reserved that day).
 
 An appointment row is locked before it changes (a no-op UPDATE: a row lock on
 PostgreSQL, the database write lock on SQLite), so two clerks moving the same appointment
@@ -49,7 +59,7 @@ from fieldsvc.models import (
 from fieldsvc.models.enums import AppointmentStatus as A
 from fieldsvc.models.enums import CampaignStatus, WarehouseKind, WorkOrderStatus, WorkOrderType
 from fieldsvc.services import stock
-from fieldsvc.services.recalls import daily_capacity, normalize_vin
+from fieldsvc.services.recalls import daily_capacity, normalize_vin, place_minutes
 from fieldsvc.services.work_orders import create_work_order
 
 LEDGER = DealershipDay.__table__
@@ -80,81 +90,201 @@ def _insert(session: Session):
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def ensure_day(session: Session, dealership: Dealership, campaign: RecallCampaign,
-               day: date) -> None:
-    """Materialise the ledger row of a day (capacity from the formula) if it is missing.
+def _shared(dealership_id: int, day: date):
+    return (LEDGER.c.dealership_id == dealership_id, LEDGER.c.day == day,
+            LEDGER.c.campaign_id.is_(None))
 
-    A row not overridden follows the dealership's current bays, hours and holidays, as far
-    as the places already taken allow.
+
+def _reservation(dealership_id: int, campaign_id: int, day: date):
+    return (LEDGER.c.dealership_id == dealership_id, LEDGER.c.day == day,
+            LEDGER.c.campaign_id == campaign_id)
+
+
+def ensure_day(session: Session, dealership: Dealership, day: date,
+               minutes: int) -> None:
+    """Materialise the shared row of a day (places from the formula) if it is missing.
+
+    A shared row not overridden follows the dealership's current bays, hours and holidays
+    (less the reserved places), as far as the places already taken allow.
     """
-    places = daily_capacity(dealership, campaign.remedy_minutes, day)
+    places = daily_capacity(dealership, minutes, day)
     stmt = _insert(session)(LEDGER).values(
-        dealership_id=dealership.id, campaign_id=campaign.id, day=day, capacity=places,
-        booked=0, overridden=False,
-    ).on_conflict_do_nothing(index_elements=["dealership_id", "campaign_id", "day"])
+        dealership_id=dealership.id, campaign_id=None, day=day, capacity=places,
+        booked=0, reserved=0, overridden=False,
+    ).on_conflict_do_nothing(index_elements=["dealership_id", "day"],
+                             index_where=LEDGER.c.campaign_id.is_(None))
     session.execute(stmt)
+    left = places - LEDGER.c.reserved
     session.execute(update(LEDGER).where(
-        LEDGER.c.dealership_id == dealership.id, LEDGER.c.campaign_id == campaign.id,
-        LEDGER.c.day == day, LEDGER.c.overridden.is_(False), LEDGER.c.capacity != places,
-        LEDGER.c.booked <= places,
-    ).values(capacity=places))
+        *_shared(dealership.id, day), LEDGER.c.overridden.is_(False),
+        LEDGER.c.capacity != left, LEDGER.c.booked <= left,
+    ).values(capacity=left))
 
 
-def _where_day(dealership_id: int, campaign_id: int, day: date):
-    return (LEDGER.c.dealership_id == dealership_id, LEDGER.c.campaign_id == campaign_id,
-            LEDGER.c.day == day)
+def ledger_row(session: Session, dealership_id: int, campaign_id: int | None, day: date):
+    """(id, campaign_id, capacity, booked, reserved, overridden) of a pool, or None."""
+    where = (_shared(dealership_id, day) if campaign_id is None
+             else _reservation(dealership_id, campaign_id, day))
+    return session.execute(select(LEDGER.c.id, LEDGER.c.campaign_id, LEDGER.c.capacity,
+                                  LEDGER.c.booked, LEDGER.c.reserved, LEDGER.c.overridden)
+                           .where(*where)).first()
 
 
-def ledger_row(session: Session, dealership_id: int, campaign_id: int, day: date):
-    return session.execute(select(LEDGER.c.capacity, LEDGER.c.booked, LEDGER.c.overridden)
-                           .where(*_where_day(dealership_id, campaign_id, day))).first()
+def pool_of(session: Session, dealership_id: int, campaign_id: int, day: date):
+    """The row a campaign books from that day: its reservation, else the shared row."""
+    return (ledger_row(session, dealership_id, campaign_id, day)
+            or ledger_row(session, dealership_id, None, day))
 
 
 def take_places(session: Session, dealership: Dealership, campaign: RecallCampaign,
-                day: date, count: int = 1) -> bool:
-    """Take `count` places of a day in one conditional UPDATE; False when they are not free."""
-    ensure_day(session, dealership, campaign, day)
-    result = session.execute(
-        update(LEDGER).where(*_where_day(dealership.id, campaign.id, day),
-                             LEDGER.c.booked + count <= LEDGER.c.capacity)
-        .values(booked=LEDGER.c.booked + count))
-    return result.rowcount == 1
+                day: date, count: int = 1, minutes: int | None = None) -> int | None:
+    """Take `count` places of the campaign's pool in one conditional UPDATE.
+
+    Returns the pool's id, or None when the places are not free.
+    """
+    ensure_day(session, dealership, day, minutes or place_minutes(session, campaign))
+    for _ in range(2):  # a reservation removed meanwhile: its campaign books shared again
+        pool = pool_of(session, dealership.id, campaign.id, day)
+        result = session.execute(
+            update(LEDGER).where(LEDGER.c.id == pool.id,
+                                 LEDGER.c.booked + count <= LEDGER.c.capacity)
+            .values(booked=LEDGER.c.booked + count))
+        if result.rowcount == 1:
+            return pool.id
+        if session.scalar(select(LEDGER.c.id).where(LEDGER.c.id == pool.id)) is not None:
+            return None
+    return None
 
 
 def take_place(session: Session, dealership: Dealership, campaign: RecallCampaign,
-               day: date) -> None:
-    """Take one place or raise 409 (day full)."""
-    if not take_places(session, dealership, campaign, day):
-        row = ledger_row(session, dealership.id, campaign.id, day)
+               day: date) -> int:
+    """Take one place or raise 409 (day full); returns the pool's id."""
+    pool_id = take_places(session, dealership, campaign, day)
+    if pool_id is None:
+        row = pool_of(session, dealership.id, campaign.id, day)
         capacity = row.capacity if row else 0
+        which = (f"reserved for campaign {campaign.code}"
+                 if row is not None and row.campaign_id is not None
+                 else "shared by the campaigns")
         raise DayFull(
             f"{dealership.name} has no free place for campaign {campaign.code} on "
-            f"{day.isoformat()} ({capacity} of {capacity} taken).",
+            f"{day.isoformat()} ({capacity} of {capacity} places {which} taken).",
             dealership_id=dealership.id, day=day.isoformat(), capacity=capacity)
+    return pool_id
 
 
-def release_place(session: Session, dealership_id: int, campaign_id: int, day: date) -> None:
-    session.execute(update(LEDGER).where(*_where_day(dealership_id, campaign_id, day),
-                                         LEDGER.c.booked > 0)
-                    .values(booked=LEDGER.c.booked - 1))
+def release_place(session: Session, appointment: RecallAppointment) -> None:
+    """Give the appointment's place back to the pool it came from."""
+    if appointment.pool_id is not None:
+        session.execute(update(LEDGER).where(LEDGER.c.id == appointment.pool_id,
+                                             LEDGER.c.booked > 0)
+                        .values(booked=LEDGER.c.booked - 1))
+    appointment.pool_id = None
 
 
-def override_capacity(session: Session, dealership: Dealership, campaign: RecallCampaign,
-                      day: date, capacity: int | None, actor: Actor) -> None:
-    """Set a day's places by hand, or (None) return to the formula; never below booked."""
-    ensure_day(session, dealership, campaign, day)
+def override_capacity(session: Session, dealership: Dealership, day: date,
+                      capacity: int | None, actor: Actor) -> None:
+    """Set the day's places by hand, or (None) return to the formula.
+
+    The reserved places stay as they are: the shared pool gets the rest. 409 when that
+    would leave the shared pool less than it has booked, or the reservations more than
+    the day.
+    """
+    minutes = place_minutes(session)
+    ensure_day(session, dealership, day, minutes)
     if capacity is None:
-        places = daily_capacity(dealership, campaign.remedy_minutes, day)
-        values: dict[str, Any] = {"capacity": places, "overridden": False}
+        places = daily_capacity(dealership, minutes, day)
+        overridden = False
     else:
-        places = capacity
-        values = {"capacity": capacity, "overridden": True}
-    done = session.execute(update(LEDGER).where(*_where_day(dealership.id, campaign.id, day),
-                                                LEDGER.c.booked <= places).values(**values))
+        places, overridden = capacity, True
+    left = places - LEDGER.c.reserved
+    done = session.execute(update(LEDGER).where(
+        *_shared(dealership.id, day), LEDGER.c.booked <= left,
+    ).values(capacity=left, overridden=overridden))
     if done.rowcount != 1:
-        row = ledger_row(session, dealership.id, campaign.id, day)
-        raise Conflict(f"{row.booked} places of {day.isoformat()} are taken already; the "
-                       f"capacity cannot go below that.", booked=row.booked)
+        row = ledger_row(session, dealership.id, None, day)
+        if row.reserved > places:
+            raise Conflict(
+                f"{row.reserved} places of {day.isoformat()} are reserved for campaigns; "
+                f"the day cannot have fewer ({places}). Reduce the reservations first.",
+                slug="reserved", reserved=row.reserved, booked=row.booked)
+        raise Conflict(
+            f"{row.booked} shared places of {day.isoformat()} are taken already (and "
+            f"{row.reserved} reserved); the day cannot have fewer than "
+            f"{row.booked + row.reserved} places.", booked=row.booked,
+            reserved=row.reserved)
+
+
+def reserve(session: Session, dealership: Dealership, campaign: RecallCampaign, day: date,
+            places: int | None, actor: Actor) -> None:
+    """Reserve `places` of the day for one campaign, or (None) end its reservation.
+
+    Places move between the shared row and the reservation: 422 when the day has not
+    that many unreserved places, 409 when the places given up are booked. Ending a
+    reservation hands its places and bookings back to the shared pool.
+    """
+    ensure_day(session, dealership, day, place_minutes(session, campaign))
+    shared = ledger_row(session, dealership.id, None, day)
+    own = ledger_row(session, dealership.id, campaign.id, day)
+    if places is None:
+        if own is not None:
+            _end_reservation(session, shared.id, own)
+        return
+    if own is None:
+        if places > shared.capacity:
+            raise _too_many(campaign, day, places, shared.capacity)
+        session.execute(_insert(session)(LEDGER).values(
+            dealership_id=dealership.id, campaign_id=campaign.id, day=day, capacity=0,
+            booked=0, reserved=0, overridden=True,
+        ).on_conflict_do_nothing(index_elements=["dealership_id", "campaign_id", "day"]))
+        own = ledger_row(session, dealership.id, campaign.id, day)
+    delta = places - own.capacity
+    if delta > 0:  # from the shared pool first, then into the reservation
+        done = session.execute(update(LEDGER).where(
+            LEDGER.c.id == shared.id, LEDGER.c.capacity - delta >= LEDGER.c.booked,
+        ).values(capacity=LEDGER.c.capacity - delta, reserved=LEDGER.c.reserved + delta))
+        if done.rowcount != 1:
+            now = ledger_row(session, dealership.id, None, day)
+            if delta > now.capacity:
+                raise _too_many(campaign, day, places, now.capacity + own.capacity)
+            raise Conflict(
+                f"{now.booked} of the {now.capacity} shared places of {day.isoformat()} "
+                f"are taken; only {now.capacity - now.booked} more can be reserved.",
+                slug="shared-places-booked", booked=now.booked, capacity=now.capacity)
+        session.execute(update(LEDGER).where(LEDGER.c.id == own.id)
+                        .values(capacity=LEDGER.c.capacity + delta))
+    elif delta < 0:  # out of the reservation first, then back to the shared pool
+        done = session.execute(update(LEDGER).where(
+            LEDGER.c.id == own.id, LEDGER.c.booked <= places).values(capacity=places))
+        if done.rowcount != 1:
+            now = ledger_row(session, dealership.id, campaign.id, day)
+            raise Conflict(
+                f"{now.booked} reserved places of campaign {campaign.code} on "
+                f"{day.isoformat()} are taken already; the reservation cannot go below "
+                "that.", booked=now.booked)
+        session.execute(update(LEDGER).where(LEDGER.c.id == shared.id).values(
+            capacity=LEDGER.c.capacity - delta, reserved=LEDGER.c.reserved + delta))
+
+
+def _too_many(campaign: RecallCampaign, day: date, wanted: int, available: int):
+    return InvalidInput({"capacity": [
+        f"The day has {available} places that could be reserved for campaign "
+        f"{campaign.code} on {day.isoformat()} (the rest are reserved for other "
+        f"campaigns); {wanted} is more."]})
+
+
+def _end_reservation(session: Session, shared_id: int, own) -> None:
+    # Lock the reservation first so no booking slips into it while it is handed back.
+    session.execute(update(LEDGER).where(LEDGER.c.id == own.id)
+                    .values(capacity=LEDGER.c.capacity))
+    row = session.execute(select(LEDGER.c.capacity, LEDGER.c.booked)
+                          .where(LEDGER.c.id == own.id)).one()
+    session.execute(update(LEDGER).where(LEDGER.c.id == shared_id).values(
+        capacity=LEDGER.c.capacity + row.capacity, booked=LEDGER.c.booked + row.booked,
+        reserved=LEDGER.c.reserved - row.capacity))
+    session.execute(update(APPOINTMENTS).where(APPOINTMENTS.c.pool_id == own.id)
+                    .values(pool_id=shared_id))
+    session.execute(LEDGER.delete().where(LEDGER.c.id == own.id))
 
 
 # ---------------------------------------------------------------- checks
@@ -253,7 +383,7 @@ def book(session: Session, data: dict[str, Any], actor: Actor) -> RecallAppointm
         RecallAppointment.campaign_id == campaign.id, RecallAppointment.vin == vin))
     if existing is not None:
         return _rebook(session, existing, campaign, dealership, day, data.get("notes"), actor)
-    take_place(session, dealership, campaign, day)
+    pool_id = take_place(session, dealership, campaign, day)
     asset_id, customer_id = (affected.asset_id, None)
     if asset_id is not None:
         customer_id = session.scalar(select(Asset.customer_id).where(Asset.id == asset_id))
@@ -263,7 +393,7 @@ def book(session: Session, data: dict[str, Any], actor: Actor) -> RecallAppointm
     appointment = RecallAppointment(
         campaign_id=campaign.id, vin=vin, asset_id=asset_id, customer_id=customer_id,
         dealership_id=dealership.id, day=day, status=A.BOOKED, booked_at=now,
-        notes=data.get("notes"),
+        pool_id=pool_id, notes=data.get("notes"),
     )
     session.add(appointment)
     session.flush()  # a concurrent booking of the same VIN fails here (unique) → 409
@@ -296,9 +426,10 @@ def _move(session: Session, appointment: RecallAppointment, campaign: RecallCamp
         and appointment.day is not None
     if holds and (appointment.dealership_id, appointment.day) == (dealership.id, day):
         return
-    take_place(session, dealership, campaign, day)
+    pool_id = take_place(session, dealership, campaign, day)
     if holds:
-        release_place(session, appointment.dealership_id, campaign.id, appointment.day)
+        release_place(session, appointment)
+    appointment.pool_id = pool_id
     appointment.dealership_id = dealership.id
     appointment.day = day
     appointment.slot = None
@@ -355,9 +486,7 @@ def cancel(session: Session, appointment: RecallAppointment, data: dict[str, Any
     lock_appointment(session, appointment)
     if appointment.status not in HOLDS_PLACE:
         raise _illegal(appointment, "cancelled", "invited or booked ones can")
-    if appointment.dealership_id is not None and appointment.day is not None:
-        release_place(session, appointment.dealership_id, appointment.campaign_id,
-                      appointment.day)
+    release_place(session, appointment)
     appointment.status = A.CANCELLED
     if data.get("reason"):
         appointment.notes = _append(appointment.notes, f"Cancelled: {data['reason']}")
@@ -400,7 +529,10 @@ def reinvite(session: Session, appointment: RecallAppointment, data: dict[str, A
     check_bookable(campaign)
     if ("dealership_id" in data) != ("day" in data):
         raise InvalidInput({"day": ["Give both dealership_id and day, or neither."]})
-    appointment.status = A.INVITED  # holds nothing yet: _move takes the new place only
+    # The old day's place stays used (the bay was kept that day); the invitation holds
+    # nothing yet, so _move takes the new place only.
+    appointment.status = A.INVITED
+    appointment.pool_id = None
     appointment.dealership_id = None
     appointment.day = None
     appointment.slot = None

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
@@ -35,6 +35,8 @@ from fieldsvc.services.pm_plans import RuleError, zone
 VIN_PATTERN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 # The model's defaults, used when a new dealership gives no hours.
 DEFAULT_OPENS, DEFAULT_CLOSES = time(8, 0), time(17, 0)
+# A place's length when no campaign is active (the model's default remedy duration).
+DEFAULT_PLACE_MINUTES = 60
 
 
 def normalize_vin(raw: Any) -> str | None:
@@ -312,6 +314,18 @@ def daily_capacity(dealership: Dealership, remedy_minutes: int, day: date,
     return (dealership.bays or 0) * working_minutes(dealership) // remedy_minutes
 
 
+def place_minutes(session: Session, campaign: RecallCampaign | None = None) -> int:
+    """Length of one place of a shared day: the longest remedy of the active campaigns.
+
+    Campaigns share a dealership's bays; counting the day in places of the longest remedy
+    never promises the bays twice. `campaign` counts too (a draft previewing its days).
+    """
+    longest = session.scalar(select(func.max(RecallCampaign.remedy_minutes))
+                             .where(RecallCampaign.status == CampaignStatus.ACTIVE))
+    lengths = [m for m in (longest, campaign.remedy_minutes if campaign else None) if m]
+    return max(lengths) if lengths else DEFAULT_PLACE_MINUTES
+
+
 def vin_count(session: Session, campaign: RecallCampaign) -> int:
     return session.scalar(
         select(func.count(CampaignVin.id)).where(CampaignVin.campaign_id == campaign.id)
@@ -364,52 +378,91 @@ def _days(first: date, last: date) -> list[date]:
     return [date.fromordinal(n) for n in range(first.toordinal(), last.toordinal() + 1)]
 
 
+def _pool(kind: str, capacity: int, booked: int, overridden: bool,
+          campaign: RecallCampaign | None = None) -> dict[str, Any]:
+    return {"pool": kind, "campaign_id": campaign.id if campaign else None,
+            "code": campaign.code if campaign else None, "capacity": capacity,
+            "booked": booked, "free": max(0, capacity - booked), "overridden": overridden}
+
+
 def capacity_calendar(session: Session, dealership: Dealership, first: date, last: date,
                       campaign: RecallCampaign | None = None) -> dict[str, Any]:
     """Places per day: capacity, booked (places held by invitations and bookings) and free.
 
-    Days without a ledger row show the formula (nothing is written on a read). Without a
-    campaign, the days add up the dealership's active campaigns, listed per day too.
+    A day's places are its shared pool plus the reservations of single campaigns, each
+    listed under `pools`; the day's capacity, booked and free add them up (the shared pool
+    once, whatever the number of campaigns using it). With a campaign, the day's figures
+    are those of the pool that campaign books from: its reservation, else the shared pool
+    (whose booked counts every campaign's places). Without one, `campaigns` says per
+    active campaign which pool it books from, the places it holds and how many it can
+    still book. Days without a ledger row show the formula (nothing is written on a read).
     """
     if (last - first).days + 1 > MAX_CALENDAR_DAYS:
         raise InvalidInput({"to": [f"At most {MAX_CALENDAR_DAYS} days at a time."]})
-    if campaign is not None:
-        campaigns = [campaign]
-    else:
-        campaigns = list(session.scalars(select(RecallCampaign).where(
-            RecallCampaign.status == CampaignStatus.ACTIVE).order_by(RecallCampaign.id)))
+    minutes = place_minutes(session, campaign)
+    active = list(session.scalars(select(RecallCampaign).where(
+        RecallCampaign.status == CampaignStatus.ACTIVE).order_by(RecallCampaign.id)))
     holidays = {h.day: h.name for h in dealership.holidays if first <= h.day <= last}
-    ids = [c.id for c in campaigns]
-    ledger = {(r.campaign_id, r.day): r for r in session.scalars(
-        select(DealershipDay).where(DealershipDay.dealership_id == dealership.id,
-                                    DealershipDay.campaign_id.in_(ids),
-                                    DealershipDay.day >= first, DealershipDay.day <= last))
-    } if ids else {}
+    rows = list(session.scalars(select(DealershipDay).where(
+        DealershipDay.dealership_id == dealership.id, DealershipDay.day >= first,
+        DealershipDay.day <= last).order_by(DealershipDay.campaign_id)))
+    shared = {r.day: r for r in rows if r.campaign_id is None}
+    reserved: dict[date, list[DealershipDay]] = {}
+    for r in rows:
+        if r.campaign_id is not None:
+            reserved.setdefault(r.day, []).append(r)
+    names = {c.id: c for c in active}
+    missing = {r.campaign_id for r in rows if r.campaign_id is not None} - set(names)
+    if missing:
+        names.update((c.id, c) for c in session.scalars(
+            select(RecallCampaign).where(RecallCampaign.id.in_(missing))))
+    held: dict[tuple[int, int], int] = {}
+    if rows:
+        for pool_id, campaign_id, n in session.execute(
+                select(RecallAppointment.pool_id, RecallAppointment.campaign_id,
+                       func.count(RecallAppointment.id))
+                .where(RecallAppointment.pool_id.in_([r.id for r in rows]))
+                .group_by(RecallAppointment.pool_id, RecallAppointment.campaign_id)):
+            held[(pool_id, campaign_id)] = n
     days = []
     for day in _days(first, last):
-        parts = []
-        for c in campaigns:
-            row = ledger.get((c.id, day))
-            if row is not None:
-                capacity, booked, overridden = row.capacity, row.booked, row.overridden
-            else:
-                capacity = daily_capacity(dealership, c.remedy_minutes, day, holidays)
-                booked, overridden = 0, False
-            parts.append({"campaign_id": c.id, "code": c.code, "capacity": capacity,
-                          "booked": booked, "free": max(0, capacity - booked),
-                          "overridden": overridden})
+        row = shared.get(day)
+        if row is not None:
+            common = _pool("shared", row.capacity, row.booked, row.overridden)
+        else:
+            common = _pool("shared", daily_capacity(dealership, minutes, day, holidays), 0,
+                           False)
+        own = {r.campaign_id: r for r in reserved.get(day, [])}
+        pools = [common] + [_pool("reserved", r.capacity, r.booked, r.overridden,
+                                  names[r.campaign_id]) for r in own.values()]
         entry = {
             "day": day,
             "working_day": str(day.weekday()) in (dealership.working_days or ""),
             "holiday": day in holidays,
             "holiday_name": holidays.get(day),
-            "capacity": sum(p["capacity"] for p in parts),
-            "booked": sum(p["booked"] for p in parts),
-            "free": sum(p["free"] for p in parts),
-            "overridden": any(p["overridden"] for p in parts),
+            "capacity": sum(p["capacity"] for p in pools),
+            "booked": sum(p["booked"] for p in pools),
+            "free": sum(p["free"] for p in pools),
+            "reserved": sum(p["capacity"] for p in pools[1:]),
+            "overridden": common["overridden"],
+            "pools": pools,
         }
-        if campaign is None:
-            entry["campaigns"] = parts
+        if campaign is not None:
+            mine = own.get(campaign.id)
+            pool = pools[1 + list(own).index(campaign.id)] if mine is not None else common
+            entry.update(pool=pool["pool"], capacity=pool["capacity"], booked=pool["booked"],
+                         free=pool["free"], overridden=pool["overridden"])
+        else:
+            entry["campaigns"] = []
+            for c in active:
+                mine = own.get(c.id)
+                source = mine if mine is not None else row
+                entry["campaigns"].append({
+                    "campaign_id": c.id, "code": c.code,
+                    "pool": "reserved" if mine is not None else "shared",
+                    "holds": held.get((source.id, c.id), 0) if source is not None else 0,
+                    "free": (pools[1 + list(own).index(c.id)] if mine is not None
+                             else common)["free"]})
         days.append(entry)
     return {"dealership_id": dealership.id, "campaign_id": campaign.id if campaign else None,
             "from": first, "to": last, "days": days}
@@ -488,13 +541,16 @@ def progress(session: Session, campaign: RecallCampaign, actor: Actor) -> dict[s
     counts as booked). Regions are the owners' (the asset's site, else the customer's).
     Completion rate: completed ÷ involved VINs (per dealership: ÷ its appointments that
     were booked: booked, completed or no-show). Utilization per day: places taken ÷
-    places, over the days that have a ledger row. A dealership sees only its own part.
+    places of the pools the campaign books from (its reservation, else the shared pool,
+    counted once and with every campaign's places taken), over the days that have a ledger
+    row, at the dealerships of its regions. A dealership sees only its own part.
     """
     own = actor.dealership_id if actor.role == Role.DEALERSHIP.value else None
     A = RecallAppointment
     appt_stmt = (select(A.dealership_id, A.status, func.count(A.id))
                  .where(A.campaign_id == campaign.id).group_by(A.dealership_id, A.status))
-    ledger_stmt = select(DealershipDay).where(DealershipDay.campaign_id == campaign.id)
+    ledger_stmt = select(DealershipDay).where(or_(DealershipDay.campaign_id.is_(None),
+                                                  DealershipDay.campaign_id == campaign.id))
     dealer_stmt = select(Dealership)
     if own is not None:
         appt_stmt = appt_stmt.where(A.dealership_id == own)
@@ -505,8 +561,12 @@ def progress(session: Session, campaign: RecallCampaign, actor: Actor) -> dict[s
     for dealership_id, status, n in session.execute(appt_stmt):
         per_dealer.setdefault(dealership_id, {})[status.value] = n
         totals[status.value] = totals.get(status.value, 0) + n
-    ledger = list(session.scalars(ledger_stmt.order_by(DealershipDay.day)))
-    dealers = {d.id: d for d in session.scalars(dealer_stmt)}
+    regions = {p.region.strip().casefold() for p in campaign.phases}
+    dealers = {d.id: d for d in session.scalars(dealer_stmt)
+               if not regions or d.region.strip().casefold() in regions
+               or d.id in per_dealer}
+    ledger = _campaign_pools(session.scalars(ledger_stmt.order_by(DealershipDay.day)),
+                             dealers)
 
     days: dict[date, list[int]] = {}
     dealer_days: dict[int, list[dict[str, Any]]] = {}
@@ -515,7 +575,8 @@ def progress(session: Session, campaign: RecallCampaign, actor: Actor) -> dict[s
         cap_booked[0] += row.capacity
         cap_booked[1] += row.booked
         dealer_days.setdefault(row.dealership_id, []).append({
-            "day": row.day, "capacity": row.capacity, "booked": row.booked,
+            "day": row.day, "pool": "shared" if row.campaign_id is None else "reserved",
+            "capacity": row.capacity, "booked": row.booked,
             "utilization": _rate(row.booked, row.capacity)})
 
     by_dealership = []
@@ -553,6 +614,18 @@ def progress(session: Session, campaign: RecallCampaign, actor: Actor) -> dict[s
         "days": [{"day": day, "capacity": cb[0], "booked": cb[1],
                   "utilization": _rate(cb[1], cb[0])} for day, cb in sorted(days.items())],
     }
+
+
+def _campaign_pools(rows, dealers: dict[int, Dealership]) -> list[DealershipDay]:
+    """The pools a campaign books from: its reservations, else the days' shared pools.
+
+    Only at the dealerships given (those of the campaign's regions, or where it has
+    appointments); each shared pool appears once, its booked counting every campaign.
+    """
+    rows = [r for r in rows if r.dealership_id in dealers]
+    reserved = {(r.dealership_id, r.day) for r in rows if r.campaign_id is not None}
+    return [r for r in rows if r.campaign_id is not None
+            or (r.dealership_id, r.day) not in reserved]
 
 
 def _progress_by_region(session: Session, campaign: RecallCampaign) -> list[dict[str, Any]]:

@@ -95,14 +95,31 @@ class Recall:
         return list(self.session.scalars(db.select(CampaignVin.vin).where(
             CampaignVin.campaign_id == campaign.id).order_by(CampaignVin.id)))
 
-    def ledger(self, dealership_id: int, campaign_id: int, day: date):
-        """(capacity, booked) of a ledger row, read fresh; None if there is none."""
+    def ledger(self, dealership_id: int, campaign_id: int | None, day: date):
+        """(capacity, booked) of the pool a campaign books from that day, read fresh.
+
+        Its reservation when it has one, else the shared pool (also with campaign None);
+        None if there is no row.
+        """
         with self.app.app_context():
-            row = db.session.execute(db.select(DealershipDay.capacity, DealershipDay.booked)
-                                     .where(DealershipDay.dealership_id == dealership_id,
-                                            DealershipDay.campaign_id == campaign_id,
-                                            DealershipDay.day == day)).first()
-            return tuple(row) if row else None
+            rows = db.session.execute(
+                db.select(DealershipDay.campaign_id, DealershipDay.capacity,
+                          DealershipDay.booked)
+                .where(DealershipDay.dealership_id == dealership_id, DealershipDay.day == day,
+                       db.or_(DealershipDay.campaign_id.is_(None),
+                              DealershipDay.campaign_id == campaign_id))).all()
+            rows.sort(key=lambda r: r.campaign_id is None)  # the reservation first
+            return (rows[0].capacity, rows[0].booked) if rows else None
+
+    def ledger_matches_appointments(self) -> list[tuple]:
+        """Ledger rows whose booked differs from the appointments holding their places."""
+        with self.app.app_context():
+            held = (db.select(db.func.count(RecallAppointment.id))
+                    .where(RecallAppointment.pool_id == DealershipDay.id)
+                    .scalar_subquery())
+            return [tuple(r) for r in db.session.execute(
+                db.select(DealershipDay.id, DealershipDay.booked, held)
+                .where(DealershipDay.booked != held))]
 
     def appointments(self, campaign_id: int | None = None) -> list[tuple]:
         with self.app.app_context():

@@ -46,7 +46,7 @@ def test_capacity_input_is_validated(client, recall, tomorrow):
         (cap_url(dealer, day), {"campaign_id": campaign.id, "capacity": -1}),
         (cap_url(dealer, day), {"campaign_id": campaign.id, "capacity": "3"}),
         (cap_url(dealer, day), {"campaign_id": campaign.id}),
-        (cap_url(dealer, day), {"capacity": 2}),
+        (cap_url(dealer, day), {"campaign_id": campaign.id, "capacity": 3}),  # day has 2
         (cap_url(dealer, day), {"campaign_id": 999999, "capacity": 2}),
         (cap_url(dealer, day), {"campaign_id": campaign.id, "capacity": 2, "booked": 0}),
     ]:

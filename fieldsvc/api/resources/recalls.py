@@ -307,7 +307,8 @@ class DayPath(Schema):
 class DealershipCapacityDay(MethodView):
     @dealerships_blp.arguments(CapacityOverrideSchema)
     @dealerships_blp.response(200, CapacitySchema)
-    @dealerships_blp.doc(summary="Override the places of one day (null: back to the formula)")
+    @dealerships_blp.doc(summary="Set the places of one day, or a campaign's reservation "
+                                 "of them (null: back to the formula / end the reservation)")
     def put(self, data, ident, day):
         dealership = get_or_404(dealerships, ident)
         try:
@@ -315,8 +316,12 @@ class DealershipCapacityDay(MethodView):
         except ValidationError as exc:
             raise InvalidInput(exc.messages) from None
         campaign = _campaign_arg(data["campaign_id"])
-        booking.override_capacity(db.session, dealership, campaign, parsed, data["capacity"],
-                                  current_actor())
+        if campaign is None:
+            booking.override_capacity(db.session, dealership, parsed, data["capacity"],
+                                      current_actor())
+        else:
+            booking.reserve(db.session, dealership, campaign, parsed, data["capacity"],
+                            current_actor())
         return service.capacity_calendar(db.session, dealership, parsed, parsed, campaign)
 
 
