@@ -78,8 +78,8 @@ def login(page, app):
         page.goto("/login")
         page.fill("#username", username)
         page.fill("#password", TEST_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
         return username
 
     return _login

@@ -28,19 +28,19 @@ def test_agent_finds_caller_by_phone_logs_the_call_and_opens_a_ticket(page, logi
     assert page.inner_text("#customer-name") == "Sara Ahmadi"
     page.fill("#subject", "Printer leaves streaks")
     page.fill("#notes", "Customer will send a photo")
-    page.click("#log-call-submit")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("#log-call-submit")
     assert "Call logged." in page.content()
     assert "Printer leaves streaks" in page.inner_text("#interactions")
     page.click("text=Open a ticket")
     page.select_option("#category", "complaint")
     page.fill("#topic", "printer")
     page.fill("#subject", "Streaks after toner change")
-    page.click("#ticket-submit")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("#ticket-submit")
     assert "Streaks after toner change" in page.inner_text("#ticket-title")
-    page.click(f"a[href='/console/customers/{customer_id}']")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click(f"a[href='/console/customers/{customer_id}']")
     assert "Streaks after toner change" in page.inner_text("#tickets")
 
 

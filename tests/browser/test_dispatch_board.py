@@ -70,14 +70,14 @@ def test_run_watch_review_and_publish(page, login, app, demo_day):
     # The poller follows the run until it reaches 100 % and offers the review.
     page.locator("#run-percent").filter(has_text="100 %").wait_for(timeout=60_000)
     assert page.locator("#run-status").inner_text() == "finished"
-    page.click("#run-review")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("#run-review")
     summary = page.locator("#diff-summary").inner_text()
     assert "newly scheduled" in summary and "0 unchanged" in summary
     assert page.locator("table.diff tr.new").count() >= 1
     page.screenshot(path=str(_artifact("dispatch_review")), full_page=True)
-    page.click("#publish")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("#publish")
     assert "published:" in page.locator(".flash").inner_text()
     rows = _orders(app, [o.id for o in orders])
     scheduled = [i for i, r in rows.items() if r[0] == "scheduled"]
@@ -100,7 +100,7 @@ def test_drag_a_job_onto_a_technician_and_assign_another_with_the_keyboard(page,
     status, tech, pinned, start = _orders(app, [first.id])[first.id]
     assert (status, tech, pinned) == ("scheduled", techs[1].id, True)
     assert start.astimezone(TEHRAN).minute % 15 == 0
-    assert page.locator(f"#lane-{techs[1].id} .slot.job.pinned").count() == 1
+    expect(page.locator(f"#lane-{techs[1].id} .slot.job.pinned")).to_have_count(1)
 
     # The same without a mouse: tab into the form, choose, type the time, press Enter.
     page.focus("#assign-wo")
@@ -162,19 +162,19 @@ def test_emergency_insertion_shows_whose_eta_changes(page, login, app, make, dem
     page.click("#run-optimizer")
     page.locator("#run-percent").filter(has_text="100 %").wait_for(timeout=60_000)
     page.click("#run-review")
-    page.click("#publish")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("#publish")
     get_queue(app).wait(timeout=30)
     urgent = make.work_order(site=make.site(latitude=35.75, longitude=51.41),
                              estimated_minutes=30, priority=1, summary="Gas leak")
     _open_board(page)
     page.select_option("#emergency-wo", str(urgent.id))
-    page.click("#emergency-form button")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("#emergency-form button")
     assert f"for work order #{urgent.id}" in page.locator("#proposal").inner_text()
     page.locator("#proposal").scroll_into_view_if_needed()
     page.screenshot(path=str(_artifact("dispatch_emergency")), full_page=True)
-    page.click("#proposal button")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("#proposal button")
     assert f"Emergency work order {urgent.id} inserted" in page.locator(".flash").inner_text()
     assert _orders(app, [urgent.id])[urgent.id][0] == "scheduled"

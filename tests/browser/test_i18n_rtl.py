@@ -16,8 +16,8 @@ def test_persian_locale_renders_right_to_left_with_navigation_on_the_right(page,
     assert brand["x"] > width / 2  # the brand starts the bar on the right
     assert first["x"] > second["x"]  # links run from right to left
     assert "دستورکارها" in page.inner_text("h1")
-    page.click("#lang-switch >> text=English")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("#lang-switch >> text=English")
     assert page.get_attribute("html", "dir") == "ltr"
     page.goto("/console/work-orders?lang=fa")
     page.wait_for_load_state("networkidle")

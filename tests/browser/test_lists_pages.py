@@ -16,11 +16,11 @@ def test_work_order_list_filter_and_second_page(page, login, app):
     login("dispatcher")
     page.click("nav >> text=Work orders")
     page.select_option("#f-priority", "1")
-    page.click("#filter-submit")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("#filter-submit")
     assert "30 found" in page.inner_text("#total")
     assert "Annual inspection" not in page.content()
-    page.click("a[rel=next]")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("a[rel=next]")
     assert "page=2" in page.url and "priority=1" in page.url
     assert page.locator("#list tbody tr").count() == 5

@@ -5,8 +5,8 @@ def test_sign_in_shows_who_you_are_and_sign_out_ends_the_session(page, login):
     name = login("dispatcher")
     assert page.url.endswith("/console")
     assert name in page.content()
-    page.click("text=Sign out")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("text=Sign out")
     page.goto("/console")
     assert "/login" in page.url
 
