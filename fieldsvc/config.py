@@ -43,6 +43,7 @@ def from_environment(instance_path: str) -> dict:
         "RMA_RETURN_DAYS": int(env.get("FIELDSVC_RMA_RETURN_DAYS", "15")),
         "MOBILE_MAX_UPLOAD_BYTES": int(env.get("FIELDSVC_MOBILE_MAX_UPLOAD_BYTES",
                                                str(5 * 1024 * 1024))),
+        "MOBILE_DAY_CACHE_SIZE": int(env.get("FIELDSVC_MOBILE_DAY_CACHE_SIZE", "4096")),
         "TILE_URL": env.get("FIELDSVC_TILE_URL", ""),
         "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS", "07:30-18:00"),
         "SESSION_COOKIE_SECURE": _bool(env.get("FIELDSVC_SECURE_COOKIES"), False),

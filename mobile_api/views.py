@@ -20,9 +20,9 @@ from fieldsvc.errors import PROBLEM_MIMETYPE, Forbidden, InvalidInput, NotFound,
 from fieldsvc.extensions import db
 from fieldsvc.models import Technician
 from fieldsvc.storage import storage_for
-from mobile_api import changes, jobs
+from mobile_api import changes, day_cache, jobs
 from mobile_api import idempotency as idem
-from mobile_api.day import build_jobs, etag, job_rows, latest_cursor, load_day
+from mobile_api.day import build_jobs, etag, job_rows, latest_cursor
 from mobile_api.schemas import (
     AttachmentFormSchema,
     ChangesArgs,
@@ -54,6 +54,8 @@ blp = Blueprint("mobile", __name__, url_prefix="/api/mobile/v1",
 def _setup(state) -> None:
     changes.install()
     state.app.config.setdefault("MOBILE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD)
+    state.app.config.setdefault("MOBILE_DAY_CACHE_SIZE", day_cache.DEFAULT_SIZE)
+    day_cache.init_app(state.app)
 
 
 @blp.before_request
@@ -138,11 +140,20 @@ def _job_write(kind: str, job_id: int | None, data: dict):
 # ------------------------------------------------------------------------------- reads
 
 
+_NONE_MATCH_HEADER = {"in": "header", "name": "If-None-Match", "required": False,
+                      "schema": {"type": "string"},
+                      "description": "The ETag of the day the phone holds: 304 if unchanged."}
+
+
 @blp.route("/day")
 @blp.arguments(DayArgs, location="query", as_kwargs=True, unknown=RAISE)
+@blp.doc(parameters=[_NONE_MATCH_HEADER])
 def day(date):
-    """The technician's day: the route with ETAs and all each job needs, in one answer."""
-    return _respond(200, load_day(db.session, current_actor().technician_id, date))
+    """The technician's day: the route with ETAs and all each job needs, in one answer.
+
+    Sent with an `ETag`; with `If-None-Match` of the current one the answer is 304."""
+    return day_cache.day_response(db.session, current_actor().technician_id, date,
+                                  request.headers.get("If-None-Match"))
 
 
 @blp.route("/jobs/<int:job_id>")

@@ -31,18 +31,23 @@ L_MAX = 10.0
 SPLIT_RATE = 0.5
 SPLIT_DEPTH = 0.5
 BLINK = 0.01
+LOG_NO_BLINK = np.log(1.0 - BLINK)  # positions between blinks are geometric
+# Insertion looks first at the routes of this many nearest neighbours (and empty routes).
+K_INSERT = 20
 
 
-def _jit(fn):
+def _jit(fn=None, **kw):
     """njit with an on-disk cache; without any writable cache location, compile in memory.
 
     numba caches next to the module, else in the user cache dir, or where NUMBA_CACHE_DIR
     says; when none of them is writable it refuses ``cache=True`` with a RuntimeError.
     """
+    if fn is None:
+        return lambda f: _jit(f, **kw)
     try:
-        return njit(cache=True, nogil=True)(fn)
+        return njit(cache=True, nogil=True, **kw)(fn)
     except RuntimeError:
-        return njit(nogil=True)(fn)
+        return njit(nogil=True, **kw)(fn)
 
 
 @_jit
@@ -87,7 +92,7 @@ def schedule(v, rt, rl, es, ls, ld, rc, cpt, svc, twa, twb, dem, tt, cc, vsp, ve
     return ok
 
 
-@_jit
+@_jit(inline="always")
 def _fits(v, k, c, rt, rl, es, ls, cpt, svc, twa, twb, tt, vsp, vep, vE, vL):
     """Can customer ``c`` be visited just before position ``k`` of route ``v`` (O(1))?"""
     if k == 0:
@@ -151,6 +156,10 @@ def run(
     cand = np.empty(nc, dtype=np.int64)
     keys = np.empty(nc, dtype=np.float64)
     row = np.empty(rt.shape[1], dtype=np.int64)
+    mark = np.zeros(nv, dtype=np.int64)
+    near = np.empty(nv, dtype=np.int64)
+    stamp = 0
+    blink = 0
     for _ in range(n_iter):
         ruined[:] = False
         touched[:] = False
@@ -262,25 +271,52 @@ def run(
             best = np.inf
             bv = -1
             bk = -1
+            # Routes first where c's nearest neighbours are, and empty ones; all the others
+            # only when none of those has room.
+            stamp += 1
+            n_r = 0
+            for a in range(min(K_INSERT, adj.shape[1])):
+                v = ru[adj[c, a]]
+                if v >= 0 and mark[v] != stamp:
+                    mark[v] = stamp
+                    near[n_r] = v
+                    n_r += 1
             for v in range(nv):
-                if not allowed[c, v] or ld[v] + dem[c] > cap[v]:
-                    continue
-                n = rl[v]
-                if n == 0:
-                    d = cc[vsp[v], q] + cc[q, vep[v]] + fixed
-                    if d < best and _fits(v, 0, c, rt, rl, es, ls, cpt, svc, twa, twb, tt,
-                                          vsp, vep, vE, vL):  # fmt: skip
-                        best, bv, bk = d, v, 0
-                    continue
-                for k in range(n + 1):
-                    if np.random.random() < BLINK:
+                if rl[v] == 0 and mark[v] != stamp:
+                    mark[v] = stamp
+                    near[n_r] = v
+                    n_r += 1
+            for rnd in range(2):
+                if rnd == 1:
+                    if bv >= 0:
+                        break
+                    n_r = 0
+                    for v in range(nv):
+                        if mark[v] != stamp:
+                            near[n_r] = v
+                            n_r += 1
+                for ri in range(n_r):
+                    v = near[ri]
+                    if not allowed[c, v] or ld[v] + dem[c] > cap[v]:
                         continue
-                    p = vsp[v] if k == 0 else cpt[rt[v, k - 1]]
-                    nx = vep[v] if k == n else cpt[rt[v, k]]
-                    d = cc[p, q] + cc[q, nx] - cc[p, nx]
-                    if d < best and _fits(v, k, c, rt, rl, es, ls, cpt, svc, twa, twb, tt,
-                                          vsp, vep, vE, vL):  # fmt: skip
-                        best, bv, bk = d, v, k
+                    n = rl[v]
+                    if n == 0:
+                        d = cc[vsp[v], q] + cc[q, vep[v]] + fixed
+                        if d < best and _fits(v, 0, c, rt, rl, es, ls, cpt, svc, twa, twb, tt,
+                                              vsp, vep, vE, vL):  # fmt: skip
+                            best, bv, bk = d, v, 0
+                        continue
+                    for k in range(n + 1):
+                        blink -= 1
+                        if blink < 0:
+                            blink = int(np.log(np.random.random()) / LOG_NO_BLINK)
+                            continue
+                        p = vsp[v] if k == 0 else cpt[rt[v, k - 1]]
+                        nx = vep[v] if k == n else cpt[rt[v, k]]
+                        d = cc[p, q] + cc[q, nx] - cc[p, nx]
+                        if d < best and _fits(v, k, c, rt, rl, es, ls, cpt, svc, twa, twb,
+                                              tt, vsp, vep, vE, vL):  # fmt: skip
+                            best, bv, bk = d, v, k
             if bv < 0:
                 continue
             n = rl[bv]

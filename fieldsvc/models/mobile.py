@@ -7,7 +7,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsvc.models.base import Base, utcnow
@@ -124,3 +133,21 @@ class JobChange(Base):
     work_order_id: Mapped[int]
     kind: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DayVersion(Base):
+    """Write counters behind the cached day answer (`mobile_api.day_cache`).
+
+    Database triggers (migration 0015) bump a row here in every transaction that writes a
+    table the technician's day is read from, whichever path writes it (ORM, Core, SQL by
+    hand). The version of the data is the sum of the rows; `generation` is random for each
+    row inserted, so emptying the table never brings an old version back. On PostgreSQL a
+    transaction bumps one of 16 rows (chosen by its transaction id) once, so concurrent
+    writers rarely wait for each other; SQLite has one writer at a time and one row.
+    """
+
+    __tablename__ = "mobile_day_version"
+
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger)
+    generation: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,82 @@
+"""mobile API: write counters bumped by triggers on every table the technician's day reads,
+the version behind the cached day answer
+
+Revision ID: 0015_mobile_day_version
+Revises: 0014_recall_shared_capacity
+Create Date: 2026-12-03 07:40:00
+
+The tables are listed here as they are at this revision. A later migration that makes the
+day read another table must add the trigger to it; on SQLite a migration that rebuilds a
+watched table (batch mode "move and copy") drops its triggers and must create them again.
+`tests/mobile/test_day_cache.py` checks that every table the day reads has its trigger.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = '0015_mobile_day_version'
+down_revision = '0014_recall_shared_capacity'
+branch_labels = None
+depends_on = None
+
+WATCHED = (
+    "technician", "work_order", "customer", "site", "asset", "product", "part",
+    "stock_level", "work_order_part", "work_order_window", "ticket", "rma",
+    "recall_appointment", "recall_campaign", "mobile_job_report", "mobile_attachment",
+    "mobile_job_change",
+)
+SLOTS = 16
+
+PG_FUNCTION = f"""
+CREATE FUNCTION mobile_day_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Once per transaction (a rolled-back savepoint forgets the flag with the bump).
+    IF current_setting('fieldsvc.day_version_bumped', true) IS DISTINCT FROM 'yes' THEN
+        INSERT INTO mobile_day_version AS v (slot, n, generation)
+        VALUES ((txid_current() % {SLOTS})::smallint, 1,
+                floor(random() * 2147483647)::bigint)
+        ON CONFLICT (slot) DO UPDATE SET n = v.n + 1;
+        PERFORM set_config('fieldsvc.day_version_bumped', 'yes', true);
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+SQLITE_BODY = (
+    "INSERT INTO mobile_day_version (slot, n, generation) "
+    "VALUES (0, 1, abs(random() % 2147483647)) "
+    "ON CONFLICT (slot) DO UPDATE SET n = n + 1;"
+)
+
+
+def upgrade():
+    op.create_table('mobile_day_version',
+    sa.Column('slot', sa.SmallInteger(), autoincrement=False, nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False),
+    sa.Column('generation', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('slot', name=op.f('pk_mobile_day_version'))
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(PG_FUNCTION)
+        for table in WATCHED:
+            op.execute(f"CREATE TRIGGER mobile_day_version AFTER INSERT OR UPDATE OR DELETE "
+                       f"OR TRUNCATE ON {table} FOR EACH STATEMENT "
+                       f"EXECUTE FUNCTION mobile_day_version_bump()")
+    else:
+        for table in WATCHED:
+            for event in ("INSERT", "UPDATE", "DELETE"):
+                op.execute(f"CREATE TRIGGER mobile_day_version_{table}_{event.lower()} "
+                           f"AFTER {event} ON {table} BEGIN {SQLITE_BODY} END")
+
+
+def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        for table in WATCHED:
+            op.execute(f"DROP TRIGGER mobile_day_version ON {table}")
+        op.execute("DROP FUNCTION mobile_day_version_bump()")
+    else:
+        for table in WATCHED:
+            for event in ("insert", "update", "delete"):
+                op.execute(f"DROP TRIGGER mobile_day_version_{table}_{event}")
+    op.drop_table('mobile_day_version')
