@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -132,8 +132,12 @@ def ledger_row(session: Session, dealership_id: int, campaign_id: int | None, da
 
 def pool_of(session: Session, dealership_id: int, campaign_id: int, day: date):
     """The row a campaign books from that day: its reservation, else the shared row."""
-    return (ledger_row(session, dealership_id, campaign_id, day)
-            or ledger_row(session, dealership_id, None, day))
+    return session.execute(
+        select(LEDGER.c.id, LEDGER.c.campaign_id, LEDGER.c.capacity, LEDGER.c.booked,
+               LEDGER.c.reserved, LEDGER.c.overridden)
+        .where(LEDGER.c.dealership_id == dealership_id, LEDGER.c.day == day,
+               or_(LEDGER.c.campaign_id == campaign_id, LEDGER.c.campaign_id.is_(None)))
+        .order_by(LEDGER.c.campaign_id.is_(None)).limit(1)).first()
 
 
 def take_places(session: Session, dealership: Dealership, campaign: RecallCampaign,

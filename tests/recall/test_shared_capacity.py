@@ -261,3 +261,18 @@ def test_a_dealership_sets_a_reservation_from_its_portal(app, recall, tomorrow):
         follow_redirects=True)
     assert b"Saved." in whole_day.data
     assert recall.ledger(dealer.id, None, tomorrow) == (3, 0)  # 5 less the 2 reserved
+
+
+def test_campaigns_of_different_remedy_lengths_share_places_of_the_longest(client, recall,
+                                                                           tomorrow):
+    """4 bay-hours: 4 one-hour places alone, but 2 places once a 2-hour remedy shares them."""
+    dealer = recall.dealership(places=4)
+    short = recall.campaign(vins=3, remedy_minutes=60)
+    query = {"from": tomorrow.isoformat(), "to": tomorrow.isoformat()}
+    assert client.get(cap_url(dealer), query_string=query).json["days"][0]["capacity"] == 4
+    long = recall.campaign(vins=1, remedy_minutes=120)
+    assert client.get(cap_url(dealer), query_string=query).json["days"][0]["capacity"] == 2
+    assert _book(client, long, recall.vins(long)[0], dealer, tomorrow).status_code == 201
+    codes = [_book(client, short, v, dealer, tomorrow).status_code for v in recall.vins(short)]
+    assert codes == [201, 409, 409]
+    assert recall.ledger(dealer.id, None, tomorrow) == (2, 2)
