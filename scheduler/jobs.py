@@ -87,7 +87,8 @@ def sla_watch(app) -> str | None:
     def body(session, actor):
         from fieldsvc.services.sla_watch import watch
 
-        return watch(session, actor, risk_minutes=risk_minutes(app)).summary()
+        return watch(session, actor, risk_minutes=risk_minutes(app),
+                     timezone=app.config["DEFAULT_TIMEZONE"]).summary()
 
     return _run_in_app(app, "sla_watch", body)
 

@@ -49,6 +49,10 @@ class Resource:
     delete: Callable[..., Any] | None = None
     actions: frozenset[str] = frozenset({"list", "get", "create", "update", "delete"})
     label: str | None = None
+    # When create/update answer more than the item: their response schemas. The update
+    # hook's result is then the body (create's always is), and must still expose `.id`.
+    created_schema: type[Schema] | None = None
+    updated_schema: type[Schema] | None = None
 
     @property
     def title(self) -> str:
@@ -149,7 +153,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
     if "create" in actions:
 
         @blp.arguments(create_schema)
-        @blp.response(201, item_schema)
+        @blp.response(201, res.created_schema or item_schema)
         @blp.doc(summary=f"Create a {res.title}")
         def post(self, data):
             check_references(db.session, create_schema(), data)
@@ -182,19 +186,22 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
     if "update" in actions:
 
         @blp.arguments(update_schema)
-        @blp.response(200, item_schema)
+        @blp.response(200, res.updated_schema or item_schema)
         @blp.doc(summary=f"Change a {res.title}")
         def patch(self, data, ident):
             obj = get_or_404(res, ident)
             check_references(db.session, update_schema(), data)
             actor = current_actor()
+            body = obj
             if res.update:
-                res.update(db.session, obj, data, actor)
+                result = res.update(db.session, obj, data, actor)
+                if res.updated_schema is not None:
+                    body = result
             else:
                 for key, value in data.items():
                     setattr(obj, key, value)
             db.session.flush()
-            return obj
+            return body
 
         item_methods["patch"] = patch
 

@@ -103,7 +103,8 @@ def sla_watch_command(risk_minutes):
 
     minutes = risk_minutes if risk_minutes is not None else configured(current_app)
     with cli_actor() as actor, fail_on_problem():
-        report = watch(db.session, actor, risk_minutes=minutes)
+        report = watch(db.session, actor, risk_minutes=minutes,
+                       timezone=current_app.config["DEFAULT_TIMEZONE"])
         db.session.commit()
     click.echo(report.summary())
     for item in report.escalated:

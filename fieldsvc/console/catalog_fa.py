@@ -171,6 +171,13 @@ FA: dict[str, str] = {
         "پس‌زمینه ساده؛ برای نمایش کاشی‌های نقشه FIELDSVC_TILE_URL را تنظیم کنید.",
     "Plan": "برنامه", "Planned": "برنامه‌ریزی‌شده", "Previous day": "روز قبل",
     "Proposal %(id)s for work order #%(wo)s": "پیشنهاد %(id)s برای دستورکار #%(wo)s",
+    "Proposals waiting": "پیشنهادهای در انتظار",
+    "Emergency insertion proposed for work order %(id)s (proposal %(proposal)s, ETA "
+    "%(eta)s): accept it on the dispatch board.":
+        "درج اضطراری برای دستورکار %(id)s پیشنهاد شد (پیشنهاد %(proposal)s، زمان رسیدن "
+        "%(eta)s): آن را در تابلوی اعزام بپذیرید.",
+    "No emergency insertion proposed for work order %(id)s: %(reason)s":
+        "برای دستورکار %(id)s درج اضطراری پیشنهاد نشد: %(reason)s",
     "Publish this plan": "انتشار این برنامه", "Published plan:": "برنامه منتشرشده:",
     "Refresh to follow the run": "برای پیگیری اجرا صفحه را تازه کنید",
     "Review the proposed plan": "بررسی برنامه پیشنهادی", "Routes": "مسیرها",

@@ -39,6 +39,7 @@ from fieldsvc.context import current_actor
 from fieldsvc.dispatch import board as board_service
 from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.mapview import build_map
+from fieldsvc.dispatch.offer import offer_if_emergency
 from fieldsvc.dispatch.publish import publish_run
 from fieldsvc.dispatch.queue import enqueue_after_commit
 from fieldsvc.dispatch.runs import request_run
@@ -55,6 +56,23 @@ _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 def _tz() -> ZoneInfo:
     return ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+
+
+def offer_emergency(work_order: WorkOrder, old_priority: int | None) -> None:
+    """After a console create or change: when the work order became P1, propose its
+    insertion into today's published plan and say how it went (never fails the change)."""
+    offer = offer_if_emergency(db.session, work_order, old_priority, current_actor(),
+                               timezone=current_app.config["DEFAULT_TIMEZONE"])
+    if offer is None:
+        return
+    if offer.proposal is not None:
+        eta = datetime.fromisoformat(offer.proposal.proposal["eta"]).astimezone(_tz())
+        flash(_("Emergency insertion proposed for work order %(id)s (proposal %(proposal)s, "
+                "ETA %(eta)s): accept it on the dispatch board.", id=work_order.id,
+                proposal=offer.proposal.id, eta=eta.strftime("%H:%M")))
+    else:
+        flash(_("No emergency insertion proposed for work order %(id)s: %(reason)s",
+                id=work_order.id, reason=offer.reason))
 
 
 def _today() -> date:

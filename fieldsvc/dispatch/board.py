@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, selectinload
 import scheduler
 from fieldsvc.context import Actor
 from fieldsvc.dispatch.insertion import current_plan
+from fieldsvc.dispatch.offer import waiting_offers
 from fieldsvc.errors import InvalidInput
-from fieldsvc.models import OptimizationRun, Site, Technician, WorkOrder
+from fieldsvc.models import InsertionProposal, OptimizationRun, Site, Technician, WorkOrder
 from fieldsvc.models.enums import RunStatus, WorkOrderStatus
 from fieldsvc.services import work_orders as wo_service
 
@@ -80,6 +81,8 @@ class Board:
     latest_run: OptimizationRun | None
     active_run: OptimizationRun | None
     hours: list[tuple[str, float]] = field(default_factory=list)
+    # Insertion proposals waiting for the dispatcher (e.g. made by the SLA watch's P1s).
+    offers: list[InsertionProposal] = field(default_factory=list)
 
     @property
     def axis_minutes(self) -> int:
@@ -274,7 +277,8 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                  axis_end=axis[1], lanes=list(lanes.values()), queue=queue,
                  queue_total=total or 0, published_run=published,
                  latest_run=_runs(session, day, territory, RunStatus.FINISHED, RunStatus.FAILED),
-                 active_run=active, hours=hours)
+                 active_run=active, hours=hours,
+                 offers=waiting_offers(session, published) if published else [])
 
 
 def unassigned_reasons(run: OptimizationRun | None) -> dict[str, str]:

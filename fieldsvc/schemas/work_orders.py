@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, post_dump, validate
 
 from fieldsvc.models import Asset, Customer, Site, Technician, Ticket
 from fieldsvc.models.enums import SkillLevel, WorkOrderStatus, WorkOrderType
@@ -16,6 +16,7 @@ from fieldsvc.schemas.common import (
     StrictSchema,
     Text,
 )
+from fieldsvc.schemas.insertion import InsertionOfferSchema
 
 MAX_MINUTES = 7 * 24 * 60
 MAX_QUANTITY = 100_000
@@ -104,6 +105,24 @@ class WorkOrderSchema(Schema):
     version = fields.Integer(metadata={"description": "Bumped by every change (ETag)."})
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+
+
+class WorkOrderEventSchema(WorkOrderSchema):
+    """A created or changed work order; `insertion` only after it became P1."""
+
+    insertion = fields.Nested(InsertionOfferSchema, metadata={"description": (
+        "Present when the work order was created as P1 or raised to P1: the emergency "
+        "insertion proposed into the published plan of its territory and day (the day of "
+        "its first time window not yet over, else today), stored and acceptable at "
+        "`accept_url`; or `offered: false` with the `reason` there is none (no published "
+        "plan, no technician can take it, it is not new, ...). Never makes the create or "
+        "change itself fail.")})
+
+    @post_dump
+    def _drop_empty_insertion(self, data, **kwargs):
+        if data.get("insertion") is None:
+            data.pop("insertion", None)
+        return data
 
 
 class WorkOrderCreateSchema(RequirementsSchema):

@@ -12,7 +12,11 @@ Response is met by arrival on site, resolution by completion (as in
 
 An escalation raises the priority by one level (never above P1) WITHOUT recomputing the SLA
 due times (the customer's clock does not restart because we are late), and records an
-outbound `notification` Interaction naming the work order and the breach.
+outbound `notification` Interaction naming the work order and the breach. An escalation
+that makes a new work order P1 comes with its emergency insertion offer
+(`fieldsvc.dispatch.offer`, when a `timezone` is given, as the scheduler and the CLI do):
+the proposal is stored (the dispatch board lists it for acceptance) and the notification
+names it, or says why none could be made.
 
 Exactly once, by database state: each work order's change is one conditional UPDATE keyed
 on its version (the optimistic-locking column). Of two watchers racing on the same work
@@ -30,6 +34,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
+from fieldsvc.dispatch.offer import Offer, offer_if_emergency
 from fieldsvc.models import Interaction, WorkOrder
 from fieldsvc.models.audit import AuditEntry
 from fieldsvc.models.base import utcnow
@@ -49,11 +54,16 @@ class WatchReport:
     escalated: list[dict[str, Any]] = field(default_factory=list)  # [{work_order_id, kind,
     #                                                                  priority: [old, new]}]
     skipped: list[int] = field(default_factory=list)  # changed by someone else meanwhile
+    offers: list[Offer] = field(default_factory=list)  # insertion offers of new P1s
 
     def summary(self) -> str:
-        return (f"{len(self.at_risk)} newly at risk, {len(self.breached)} newly breached, "
+        text = (f"{len(self.at_risk)} newly at risk, {len(self.breached)} newly breached, "
                 f"{len(self.escalated)} escalations, {len(self.skipped)} skipped (changed "
                 "meanwhile)")
+        if self.offers:
+            text += (f", {sum(o.offered for o in self.offers)} of {len(self.offers)} new P1s "
+                     "with an insertion proposal")
+        return text
 
 
 def _candidates(now: datetime, margin: timedelta):
@@ -102,13 +112,26 @@ def assess(wo: WorkOrder, now: datetime, margin: timedelta
     return flags, new_breaches
 
 
+def _insertion_note(wo: WorkOrder, new_priority: int, offer: Offer | None) -> str:
+    if offer is not None and offer.proposal is not None:
+        data = offer.proposal.proposal
+        return (f" Emergency insertion proposal {offer.proposal.id}: technician "
+                f"{offer.proposal.technician_id}, ETA {data['eta']}, "
+                f"{len(data['eta_changes'])} ETAs change; accept it on the dispatch board or "
+                f"POST /api/v1/work-orders/{wo.id}/insertion/accept.")
+    if offer is not None:
+        return f" No emergency insertion proposed: {offer.reason}"
+    if new_priority == 1 and wo.status is WorkOrderStatus.NEW:
+        return f" Propose an emergency insertion: POST /api/v1/work-orders/{wo.id}/insertion."
+    return ""
+
+
 def _notify(wo: WorkOrder, kind: str, old_priority: int, new_priority: int,
-            now: datetime) -> Interaction:
+            now: datetime, offer: Offer | None = None) -> Interaction:
     due = (wo.response_due_at if kind == "response" else wo.resolution_due_at)
     raised = (f"Priority raised from P{old_priority} to P{new_priority}."
               if new_priority != old_priority else f"Priority stays P{old_priority} (highest).")
-    insertion = (f" Propose an emergency insertion: POST /api/v1/work-orders/{wo.id}/insertion."
-                 if new_priority == 1 and wo.status is WorkOrderStatus.NEW else "")
+    insertion = _insertion_note(wo, new_priority, offer)
     return Interaction(
         customer_id=wo.customer_id,
         channel=InteractionChannel.NOTIFICATION,
@@ -122,8 +145,10 @@ def _notify(wo: WorkOrder, kind: str, old_priority: int, new_priority: int,
 
 
 def watch(session: Session, actor: Actor, *, now: datetime | None = None,
-          risk_minutes: int = DEFAULT_RISK_MINUTES) -> WatchReport:
-    """Flag and escalate; flushes, the caller commits."""
+          risk_minutes: int = DEFAULT_RISK_MINUTES, timezone: str | None = None
+          ) -> WatchReport:
+    """Flag and escalate; flushes, the caller commits. With `timezone` (the dispatch day's),
+    a new work order escalated to P1 gets its insertion offer."""
     now = now or utcnow()
     margin = timedelta(minutes=risk_minutes)
     report = WatchReport()
@@ -154,13 +179,21 @@ def watch(session: Session, actor: Actor, *, now: datetime | None = None,
         for state, ids in ((BREACHED, report.breached), (AT_RISK, report.at_risk)):
             if any(previous.get(k) != f["state"] == state for k, f in flags.items()):
                 ids.append(wo.id)
+        # Read the work order as updated (priority, version) before anything uses it.
+        session.expire(wo)
+        offer = None
+        if timezone is not None and new_breaches and wo.status is WorkOrderStatus.NEW:
+            offer = offer_if_emergency(session, wo, old_priority, actor, timezone=timezone,
+                                       now=now)
+            if offer is not None:
+                report.offers.append(offer)
         priority = old_priority
         for kind in new_breaches:
             raised = max(1, priority - 1)
-            session.add(_notify(wo, kind, priority, raised, now))
+            session.add(_notify(wo, kind, priority, raised, now,
+                                offer if raised == 1 and priority > 1 else None))
             report.escalated.append({"work_order_id": wo.id, "kind": kind,
                                      "priority": [priority, raised]})
             priority = raised
-        session.expire(wo)
     session.flush()
     return report

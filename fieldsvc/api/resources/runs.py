@@ -21,6 +21,7 @@ from fieldsvc.extensions import db
 from fieldsvc.models import OptimizationRun, Technician, WorkOrder
 from fieldsvc.models.enums import RunStatus
 from fieldsvc.schemas.common import Day, ListArgs, StrictSchema
+from fieldsvc.schemas.insertion import ProposalSchema
 from fieldsvc.schemas.runs import RunSchema
 from fieldsvc.services import runs as service
 
@@ -149,37 +150,6 @@ class InsertionRequestSchema(StrictSchema):
 class AcceptSchema(StrictSchema):
     proposal_id = fields.Integer(load_default=None, validate=validate.Range(min=1),
                                  metadata={"description": "default: the latest proposal"})
-
-
-def _instant(**kwargs):
-    """An ISO 8601 time with offset, stored as text in the proposal."""
-    return fields.String(metadata={"format": "date-time"}, **kwargs)
-
-
-class EtaChangeSchema(Schema):
-    work_order_id = fields.Integer()
-    old_start = _instant()
-    new_start = _instant()
-    new_end = _instant()
-    eta = _instant()
-
-
-class ProposalSchema(Schema):
-    id = fields.Integer()
-    work_order_id = fields.Integer()
-    run_id = fields.Integer()
-    plan_date = fields.Date()
-    technician_id = fields.Integer()
-    start = _instant(attribute="proposal.start")
-    end = _instant(attribute="proposal.end")
-    eta = _instant(attribute="proposal.eta")
-    eta_changes = fields.List(fields.Nested(EtaChangeSchema), attribute="proposal.eta_changes")
-    displaced = fields.List(fields.Integer(), attribute="proposal.displaced", metadata={
-        "description": "work orders taken out of the plan to make room (back to new)"})
-    seconds = fields.Float(attribute="proposal.seconds",
-                           metadata={"description": "search time"})
-    created_at = fields.AwareDateTime()
-    accepted_at = fields.AwareDateTime(allow_none=True)
 
 
 insertion_blp = Blueprint(

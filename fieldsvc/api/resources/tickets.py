@@ -12,12 +12,13 @@ from flask_smorest import Blueprint
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, get_or_404, register_crud
 from fieldsvc.api.resources.work_orders import RESOURCE as WORK_ORDERS
+from fieldsvc.api.resources.work_orders import answer
 from fieldsvc.context import current_actor
 from fieldsvc.extensions import db
 from fieldsvc.models import Ticket
 from fieldsvc.schemas.common import check_references
 from fieldsvc.schemas.tickets import TicketListArgs, TicketSchema, TicketUpdateSchema
-from fieldsvc.schemas.work_orders import TicketWorkOrderSchema, WorkOrderSchema
+from fieldsvc.schemas.work_orders import TicketWorkOrderSchema, WorkOrderEventSchema
 from fieldsvc.services import tickets as service
 
 
@@ -65,17 +66,18 @@ register_crud(blp, RESOURCE)
 @blp.route("/<int:ident>/work-orders")
 class TicketWorkOrders(MethodView):
     @blp.arguments(TicketWorkOrderSchema)
-    @blp.response(201, WorkOrderSchema)
+    @blp.response(201, WorkOrderEventSchema)
     @blp.doc(summary="Open a work order for a ticket",
              description="Customer, asset, priority, summary and description default to the "
-                         "ticket's; the ticket moves to in_progress.")
+                         "ticket's; the ticket moves to in_progress. A P1 work order comes "
+                         "with its emergency insertion offer (`insertion`).")
     def post(self, data, ident):
         ticket = get_or_404(RESOURCE, ident)
         check_references(db.session, TicketWorkOrderSchema(), data)
-        work_order = service.create_work_order_from_ticket(db.session, ticket, data,
-                                                           current_actor())
+        actor = current_actor()
+        work_order = service.create_work_order_from_ticket(db.session, ticket, data, actor)
         location = url_for(f"work_orders.{WORK_ORDERS.name}_item", ident=work_order.id)
-        return work_order, 201, {"Location": location}
+        return answer(db.session, work_order, None, actor), 201, {"Location": location}
 
 
 blueprints = [blp]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, get_or_404, list_query, paginate, register_crud
 from fieldsvc.context import current_actor
+from fieldsvc.dispatch.offer import offer_if_emergency
 from fieldsvc.extensions import db
 from fieldsvc.models import Site, WorkOrder, WorkOrderTransition, utcnow
 from fieldsvc.schemas.common import ListArgs, check_references, page_schema
@@ -22,6 +23,7 @@ from fieldsvc.schemas.work_orders import (
     TransitionOutSchema,
     TransitionSchema,
     WorkOrderCreateSchema,
+    WorkOrderEventSchema,
     WorkOrderListArgs,
     WorkOrderSchema,
     WorkOrderUpdateSchema,
@@ -50,6 +52,34 @@ def _by_breach(stmt, breached):
     return stmt.where(clause if breached else ~clause)
 
 
+class Answer:
+    """A created or changed work order as the API answers it (`WorkOrderEventSchema`): the
+    work order, plus the insertion offer when the change made it P1."""
+
+    def __init__(self, work_order: WorkOrder, insertion) -> None:
+        self.work_order, self.insertion = work_order, insertion
+
+    def __getattr__(self, name):
+        return getattr(self.work_order, name)
+
+
+def answer(session, work_order: WorkOrder, old_priority: int | None, actor) -> Answer:
+    """The answer to a create (`old_priority` None) or change of `work_order`."""
+    return Answer(work_order, offer_if_emergency(
+        session, work_order, old_priority, actor,
+        timezone=current_app.config["DEFAULT_TIMEZONE"]))
+
+
+def _create(session, data, actor) -> Answer:
+    return answer(session, service.create_work_order(session, data, actor), None, actor)
+
+
+def _update(session, work_order, data, actor) -> Answer:
+    before = work_order.priority
+    service.update_work_order(session, work_order, data, actor)
+    return answer(session, work_order, before, actor)
+
+
 RESOURCE = Resource(
     name="work-orders",
     label="work order",
@@ -74,8 +104,10 @@ RESOURCE = Resource(
     search=(WorkOrder.summary, WorkOrder.description),
     options=(selectinload(WorkOrder.skills), selectinload(WorkOrder.parts),
              selectinload(WorkOrder.time_windows)),
-    create=service.create_work_order,
-    update=service.update_work_order,
+    create=_create,
+    update=_update,
+    created_schema=WorkOrderEventSchema,
+    updated_schema=WorkOrderEventSchema,
     delete=service.delete_work_order,
 )
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from fieldsvc.api.crud import list_query, paginate
 from fieldsvc.api.resources.tickets import RESOURCE as TICKETS
 from fieldsvc.console import bp
+from fieldsvc.console.dispatch import offer_emergency
 from fieldsvc.console.forms import AssignForm, FollowUpForm, TicketForm, TicketWorkOrderForm
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.console.views import (
@@ -245,5 +246,6 @@ def ticket_work_order(ident: int):
             return _render_ticket(get_or_404(db.session, Ticket, ident), work=form,
                                   status=422)
         flash(_("Work order %(id)s opened.", id=job.id))
+        offer_emergency(job, None)
         return redirect(url_for("console.ticket", ident=ticket.id))
     return _render_ticket(ticket, work=form, status=422)
