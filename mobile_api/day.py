@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,9 +86,45 @@ def _minutes(a: datetime | None, b: datetime | None) -> int | None:
     return max(0, round((b - a).total_seconds() / 60))
 
 
+# The job query reads plain columns (no ORM instances: a day is built often) and hands
+# each job's parts out as light records with the models' attribute names.
+_ENTITIES = (
+    ("wo", WorkOrder, ("id", "version", "status", "eta_at", "type", "priority", "summary",
+                       "description", "scheduled_start_at", "scheduled_end_at",
+                       "estimated_minutes", "response_due_at", "resolution_due_at",
+                       "customer_id", "asset_id", "checklist", "started_at", "arrived_at",
+                       "completed_at", "resolution", "resolution_code", "first_time_fix",
+                       "hold_reason", "cannot_complete_reason")),
+    ("customer", Customer, ("id", "name", "tier", "contact_name", "phone", "mobile",
+                            "email")),
+    ("site", Site, ("id", "name", "address", "city", "latitude", "longitude",
+                    "access_hours", "notes")),
+    ("asset", Asset, ("id", "serial_number", "vin", "install_date", "warranty_end",
+                      "notes")),
+    ("product", Product, ("id", "code", "name", "kind", "manufacturer")),
+)
+
+
+class _Record(SimpleNamespace):
+    """One entity's columns of a job row, read like the model's attributes."""
+
+
+def _split(row) -> tuple:
+    """A job row as (work order, customer, site, asset | None, product | None, notes,
+    labour minutes)."""
+    out, i = [], 0
+    for _, _, names in _ENTITIES:
+        values = row[i:i + len(names)]
+        i += len(names)
+        # An outer-joined entity that is absent comes back as all NULL (ids are NOT NULL).
+        out.append(_Record(**dict(zip(names, values, strict=True))) if values[0] is not None else None)
+    return (*out, row[i], row[i + 1])
+
+
+@cache
 def _job_select():
-    return (select(WorkOrder, Customer, Site, Asset, Product, JobReport.notes,
-                   JobReport.labor_minutes)
+    columns = [getattr(model, name) for _, model, names in _ENTITIES for name in names]
+    return (select(*columns, JobReport.notes, JobReport.labor_minutes)
             .join(Customer, Customer.id == WorkOrder.customer_id)
             .join(Site, Site.id == WorkOrder.site_id)
             .outerjoin(Asset, Asset.id == WorkOrder.asset_id)
@@ -95,22 +132,33 @@ def _job_select():
             .outerjoin(JobReport, JobReport.work_order_id == WorkOrder.id))
 
 
+@cache
+def _day_stmt():
+    return (_job_select().where(WorkOrder.technician_id == bindparam("technician_id"),
+                                WorkOrder.scheduled_start_at >= bindparam("start"),
+                                WorkOrder.scheduled_start_at < bindparam("end"),
+                                WorkOrder.status.in_(ON_ROUTE))
+            .order_by(WorkOrder.scheduled_start_at, WorkOrder.id))
+
+
+@cache
+def _jobs_stmt():
+    return (_job_select().where(WorkOrder.id.in_(_IDS["wo_ids"]),
+                                WorkOrder.technician_id == bindparam("technician_id"))
+            .order_by(WorkOrder.scheduled_start_at, WorkOrder.id))
+
+
 def day_rows(session: Session, technician: Technician, day: date) -> list:
     start, end = day_bounds(technician, day)
-    return session.execute(
-        _job_select().where(WorkOrder.technician_id == technician.id,
-                            WorkOrder.scheduled_start_at >= start,
-                            WorkOrder.scheduled_start_at < end,
-                            WorkOrder.status.in_(ON_ROUTE))
-        .order_by(WorkOrder.scheduled_start_at, WorkOrder.id)).all()
+    return [_split(r) for r in session.execute(
+        _day_stmt(), {"technician_id": technician.id, "start": start, "end": end})]
 
 
 def job_rows(session: Session, technician_id: int, ids: list[int]) -> list:
     if not ids:
         return []
-    return session.execute(
-        _job_select().where(WorkOrder.id.in_(ids), WorkOrder.technician_id == technician_id)
-        .order_by(WorkOrder.scheduled_start_at, WorkOrder.id)).all()
+    return [_split(r) for r in session.execute(
+        _jobs_stmt(), {"technician_id": technician_id, "wo_ids": list(ids)})]
 
 
 def _grouped(rows, key) -> dict[Any, list]:
@@ -198,7 +246,7 @@ def _customer_files_stmt():
 
 
 def build_jobs(session: Session, technician: Technician, rows: list) -> list[dict[str, Any]]:
-    """Full job documents for rows of `_job_select()`; four queries whatever their number."""
+    """Full job documents for `day_rows`/`job_rows`; four queries whatever their number."""
     if not rows:
         return []
     wo_ids = [r[0].id for r in rows]
