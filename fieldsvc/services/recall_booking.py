@@ -228,6 +228,10 @@ def reserve(session: Session, dealership: Dealership, campaign: RecallCampaign, 
     reservation hands its places and bookings back to the shared pool.
     """
     ensure_day(session, dealership, day, place_minutes(session, campaign))
+    # Lock the shared row (a no-op write) so reservation changes of a day run one at a
+    # time and read each other's result; bookings still race only on conditional UPDATEs.
+    session.execute(update(LEDGER).where(*_shared(dealership.id, day))
+                    .values(capacity=LEDGER.c.capacity))
     shared = ledger_row(session, dealership.id, None, day)
     own = ledger_row(session, dealership.id, campaign.id, day)
     if places is None:

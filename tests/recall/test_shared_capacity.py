@@ -276,3 +276,37 @@ def test_campaigns_of_different_remedy_lengths_share_places_of_the_longest(clien
     codes = [_book(client, short, v, dealer, tomorrow).status_code for v in recall.vins(short)]
     assert codes == [201, 409, 409]
     assert recall.ledger(dealer.id, None, tomorrow) == (2, 2)
+
+
+def test_concurrent_reservations_of_a_day_add_up(app, client, recall, tomorrow):
+    """Four clerks reserve 2 places each for different campaigns of a 5-place day at once."""
+    import threading
+
+    dealer = recall.dealership(places=5)
+    campaigns = [recall.campaign() for _ in range(4)]
+    _reserve(client, dealer, tomorrow, None, None)  # the day's row exists before the race
+    barrier = threading.Barrier(len(campaigns))
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    url = cap_url(dealer, tomorrow)
+
+    def put(campaign_id):
+        own = app.test_client()
+        own.environ_base.update(client.environ_base)
+        barrier.wait()
+        response = own.put(url, json={"campaign_id": campaign_id, "capacity": 2})
+        with lock:
+            codes.append(response.status_code)
+
+    threads = [threading.Thread(target=put, args=(c.id,)) for c in campaigns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(codes) == [200, 200, 422, 422]
+    rows = _ledger_rows(app)
+    shared = [r for r in rows if r[2] is None]
+    reservations = [r for r in rows if r[2] is not None]
+    assert [r[3] for r in reservations] == [2, 2]
+    assert (shared[0][3], shared[0][5]) == (1, 4)  # 1 place left, 4 reserved
