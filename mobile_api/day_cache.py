@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import Flask, Response, current_app
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.models.mobile import DayVersion
@@ -70,12 +69,13 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = DayCache(app.config["MOBILE_DAY_CACHE_SIZE"])
 
 
-_VERSION = select(func.count(), func.coalesce(func.sum(DayVersion.n), 0),
-                  func.coalesce(func.sum(DayVersion.generation), 0))
+_VERSION = (f"SELECT count(*), coalesce(sum(n), 0), coalesce(sum(generation), 0) "
+            f"FROM {DayVersion.__tablename__}")
 
 
 def data_version(session: Session) -> tuple:
-    return tuple(session.execute(_VERSION).one())
+    # Plain SQL on the request's connection and transaction: it runs on every request.
+    return tuple(session.connection().exec_driver_sql(_VERSION).one())
 
 
 def render(doc: dict) -> tuple[str, bytes]:
