@@ -310,3 +310,29 @@ def test_concurrent_reservations_of_a_day_add_up(app, client, recall, tomorrow):
     reservations = [r for r in rows if r[2] is not None]
     assert [r[3] for r in reservations] == [2, 2]
     assert (shared[0][3], shared[0][5]) == (1, 4)  # 1 place left, 4 reserved
+
+
+def test_day_of_service_and_reinvite_keep_and_take_the_right_pools(client, recall, tomorrow):
+    from tests.recall.conftest import today_utc
+
+    today = today_utc()
+    dealer = recall.dealership(places=3)
+    a, b = recall.campaign(), recall.campaign()
+    mine, theirs = recall.owner(a), recall.owner(b)
+    assert _reserve(client, dealer, today, a, 1).status_code == 200
+    done = _book(client, a, mine.vin, dealer, today).json
+    missed = _book(client, b, theirs.vin, dealer, today).json
+    assert client.post(f"{URL}/{done['id']}/complete", json={}).status_code == 200
+    assert client.post(f"{URL}/{missed['id']}/no-show", json={}).status_code == 200
+    # Completed and no-show keep their places, each in its own pool.
+    assert recall.ledger(dealer.id, a.id, today) == (1, 1)
+    assert recall.ledger(dealer.id, None, today) == (2, 1)
+    again = client.post(f"{URL}/{missed['id']}/reinvite",
+                        json={"dealership_id": dealer.id, "day": tomorrow.isoformat()})
+    assert again.status_code == 200 and again.json["status"] == "invited"
+    # The new invitation holds a shared place of tomorrow; the missed day stays used.
+    assert recall.ledger(dealer.id, b.id, tomorrow) == (3, 1)
+    assert recall.ledger(dealer.id, None, today) == (2, 1)
+    booked = client.post(f"{URL}/{missed['id']}/book", json={})
+    assert booked.status_code == 200 and booked.json["status"] == "booked"
+    assert recall.ledger(dealer.id, b.id, tomorrow) == (3, 1)
