@@ -45,6 +45,7 @@ from fieldsvc.context import Actor
 from fieldsvc.errors import Conflict, InvalidInput, NotFound
 from fieldsvc.models import (
     Asset,
+    AuditEntry,
     CampaignVin,
     Dealership,
     DealershipDay,
@@ -186,6 +187,23 @@ def release_place(session: Session, appointment: RecallAppointment) -> None:
     appointment.pool_id = None
 
 
+def _audit_places(session: Session, actor: Actor, before, after_id: int | None,
+                  what: dict[str, Any]) -> None:
+    """Record a hand-made change of places (core UPDATEs pass by the ORM's audit hook)."""
+    after = session.execute(select(LEDGER.c.capacity, LEDGER.c.reserved, LEDGER.c.booked)
+                            .where(LEDGER.c.id == after_id)).first() if after_id else None
+    changes = {**{k: [v, v] for k, v in what.items()},  # what the row is: unchanged
+               "capacity": [before.capacity if before else None,
+                            after.capacity if after else None]}
+    if after is not None and before is not None and after.reserved != before.reserved:
+        changes["reserved"] = [before.reserved, after.reserved]
+    session.execute(AuditEntry.__table__.insert().values(
+        at=utcnow(), actor_id=actor.id, actor_name=actor.name, source=actor.source,
+        action="delete" if after is None else "create" if before is None else "update",
+        entity_type="dealership_day",
+        entity_id=str(after_id or (before.id if before else "")), changes=changes))
+
+
 def override_capacity(session: Session, dealership: Dealership, day: date,
                       capacity: int | None, actor: Actor) -> None:
     """Set the day's places by hand, or (None) return to the formula.
@@ -201,11 +219,16 @@ def override_capacity(session: Session, dealership: Dealership, day: date,
         overridden = False
     else:
         places, overridden = capacity, True
+    before = ledger_row(session, dealership.id, None, day)
     left = places - LEDGER.c.reserved
     done = session.execute(update(LEDGER).where(
         *_shared(dealership.id, day), LEDGER.c.booked <= left,
     ).values(capacity=left, overridden=overridden))
-    if done.rowcount != 1:
+    if done.rowcount == 1:
+        _audit_places(session, actor, before, before.id, {
+            "dealership_id": dealership.id, "day": day.isoformat(), "pool": "shared",
+            "day_places": capacity})
+    else:
         row = ledger_row(session, dealership.id, None, day)
         if row.reserved > places:
             raise Conflict(
@@ -234,10 +257,14 @@ def reserve(session: Session, dealership: Dealership, campaign: RecallCampaign, 
                     .values(capacity=LEDGER.c.capacity))
     shared = ledger_row(session, dealership.id, None, day)
     own = ledger_row(session, dealership.id, campaign.id, day)
+    what = {"dealership_id": dealership.id, "day": day.isoformat(), "pool": "reserved",
+            "campaign_id": campaign.id}
     if places is None:
         if own is not None:
             _end_reservation(session, shared.id, own)
+            _audit_places(session, actor, own, None, what)
         return
+    before = own
     if own is None:
         if places > shared.capacity:
             raise _too_many(campaign, day, places, shared.capacity)
@@ -272,6 +299,7 @@ def reserve(session: Session, dealership: Dealership, campaign: RecallCampaign, 
                 "that.", booked=now.booked)
         session.execute(update(LEDGER).where(LEDGER.c.id == shared.id).values(
             capacity=LEDGER.c.capacity - delta, reserved=LEDGER.c.reserved + delta))
+    _audit_places(session, actor, before, own.id, what)
 
 
 def _too_many(campaign: RecallCampaign, day: date, wanted: int, available: int):

@@ -336,3 +336,19 @@ def test_day_of_service_and_reinvite_keep_and_take_the_right_pools(client, recal
     booked = client.post(f"{URL}/{missed['id']}/book", json={})
     assert booked.status_code == 200 and booked.json["status"] == "booked"
     assert recall.ledger(dealer.id, b.id, tomorrow) == (3, 1)
+
+
+def test_places_set_by_hand_are_audited(client, recall, tomorrow):
+    dealer = recall.dealership(places=4)
+    a = recall.campaign()
+    _reserve(client, dealer, tomorrow, None, 6)
+    _reserve(client, dealer, tomorrow, a, 2)
+    _reserve(client, dealer, tomorrow, a, 3)
+    _reserve(client, dealer, tomorrow, a, None)
+    _reserve(client, dealer, tomorrow, a, 9)  # refused: leaves no trace
+    items = client.get("/api/v1/audit-log", query_string={
+        "entity_type": "dealership_day", "per_page": 50, "sort": "id"}).json["items"]
+    trail = [(e["action"], e["changes"]["pool"][1], e["changes"]["capacity"][1])
+             for e in items if "pool" in (e["changes"] or {})]
+    assert trail == [("update", "shared", 6), ("create", "reserved", 2),
+                     ("update", "reserved", 3), ("delete", "reserved", None)]
