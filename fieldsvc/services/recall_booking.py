@@ -168,13 +168,11 @@ def take_place(session: Session, dealership: Dealership, campaign: RecallCampaig
     if pool_id is None:
         row = pool_of(session, dealership.id, campaign.id, day)
         capacity = row.capacity if row else 0
-        which = (f"reserved for campaign {campaign.code}"
-                 if row is not None and row.campaign_id is not None
-                 else "shared by the campaigns")
+        pool = "reserved" if row is not None and row.campaign_id is not None else "shared"
         raise DayFull(
             f"{dealership.name} has no free place for campaign {campaign.code} on "
-            f"{day.isoformat()} ({capacity} of {capacity} places {which} taken).",
-            dealership_id=dealership.id, day=day.isoformat(), capacity=capacity)
+            f"{day.isoformat()} ({capacity} of {capacity} taken).",
+            dealership_id=dealership.id, day=day.isoformat(), capacity=capacity, pool=pool)
     return pool_id
 
 

@@ -47,7 +47,8 @@ def test_two_campaigns_racing_for_a_shared_day_get_exactly_its_places(app, clien
     results = _race(app, client, bodies)
     codes = sorted(code for code, _ in results)
     assert codes == [201] * places + [409] * (len(bodies) - places), results
-    assert all(body["type"].endswith("/day-full") for code, body in results if code == 409)
+    assert all(body["type"].endswith("/day-full") and body["pool"] == "shared"
+               for code, body in results if code == 409)
     # One ledger row, the shared pool, full; it counts exactly the appointments.
     assert _ledger_rows(app) == [(dealer.id, tomorrow, None, places, places, 0, False)]
     assert len(recall.appointments()) == places
@@ -82,7 +83,7 @@ def test_a_reservation_is_its_campaigns_alone(client, recall, tomorrow):
     # A books from its reservation only (the shared places are B's to take, and taken).
     assert _book(client, a, av[0], dealer, tomorrow).status_code == 201
     full = _book(client, a, av[1], dealer, tomorrow)
-    assert full.status_code == 409 and "reserved for campaign" in full.json["detail"]
+    assert full.status_code == 409 and full.json["pool"] == "reserved"
     # Ending the reservation hands its place and booking back to the shared pool.
     assert _reserve(client, dealer, tomorrow, a, None).status_code == 200
     assert recall.ledger(dealer.id, a.id, tomorrow) == (4, 4)
