@@ -209,3 +209,24 @@ def test_a_p1_opened_from_a_ticket_says_why_nothing_was_inserted(app, make, disp
     with app.app_context():
         assert db.session.query(WorkOrder).filter_by(ticket_id=ticket.id).count() == 2
         db.session.remove()
+
+
+def test_a_failing_proposal_never_fails_the_create(app, make, dispatcher):
+    skill, _, _ = _world(make)
+    run = _published(dispatcher, app)
+    # A stored plan that cannot be read (damaged data): the search itself breaks.
+    with app.app_context():
+        from fieldsvc.models import OptimizationRun
+
+        stored = db.session.get(OptimizationRun, run["id"])
+        stored.result = {**stored.result, "plan": {"routes": "damaged"}}
+        db.session.commit()
+        db.session.remove()
+    created = dispatcher.post("/api/v1/work-orders", json=_new_work_order(make, skill, 1))
+    assert created.status_code == 201, created.json
+    offer = created.json["insertion"]
+    assert offer["offered"] is False and "could not be computed" in offer["reason"]
+    with app.app_context():
+        assert db.session.get(WorkOrder, created.json["id"]).status.value == "new"
+        db.session.remove()
+    assert _proposals(app) == 0
