@@ -209,7 +209,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FIELD=VALUE",
         help="OR-Tools search parameter override, e.g. local_search_operators.use_cross=false",
     )
+    ap.add_argument(
+        "--rr-temp",
+        default=None,
+        metavar="T0,TF",
+        help="annealing temperatures as multiples of the mean arc cost (ruin_recreate.py)",
+    )
     args = ap.parse_args(argv)
+    if args.rr_temp:
+        from scheduler import ruin_recreate
+
+        ruin_recreate.T0_FACTOR, ruin_recreate.TF_FACTOR = map(float, args.rr_temp.split(","))
     params: dict = {"overrides": {} if args.no_preset else dict(PRESET)}
     for item in args.set:
         key, _, raw = item.partition("=")

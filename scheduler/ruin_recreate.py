@@ -32,8 +32,8 @@ CHUNK_SECONDS = 0.02  # wall time per kernel call between clock checks
 NEIGHBOURS = 40  # neighbour list length per customer (seeds of the string removals)
 # Simulated-annealing temperature from T0 to Tf over the phase, as multiples of the mean
 # arc cost of the starting plan.
-T0_FACTOR = 0.3
-TF_FACTOR = 0.003
+T0_FACTOR = 1.0
+TF_FACTOR = 0.01
 
 
 def skip_reason(inst: Instance) -> str | None:
