@@ -60,6 +60,9 @@ def install_limiter(app: Flask) -> Limiter:
         headers_enabled=True,
     )
     limiter.init_app(app)
+    # Reads are never limited (the write limit exempts them, the login limit is on a POST):
+    # say so first, so a GET skips the limiter's per-request evaluation altogether.
+    limiter.request_filter(lambda: request.method in SAFE_METHODS)
     app.extensions["fieldsvc_limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, rate_limited)
     return limiter
