@@ -33,7 +33,7 @@ SPLIT_DEPTH = 0.5
 BLINK = 0.01
 LOG_NO_BLINK = np.log(1.0 - BLINK)  # positions between blinks are geometric
 # Insertion looks first at the routes of this many nearest neighbours (and empty routes).
-K_INSERT = 20
+K_INSERT = 40
 
 
 def _jit(fn=None, **kw):
