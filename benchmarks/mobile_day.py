@@ -449,7 +449,7 @@ def main() -> None:
     ap.add_argument("--warmup-seconds", type=float, default=30,
                     help="seconds of load before measuring (wrk)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rate", type=float, default=0,
