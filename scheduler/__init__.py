@@ -27,7 +27,12 @@ hard-to-staff work first); OR-Tools' LP scheduling inside the search is off by d
 (``SolveParams.lp_scheduling``), which lets the local search make several times more moves. Days with more than 300 jobs are split into territories (k-means on the
 technicians' homes, each job to the territory of its nearest qualified technician) that
 are solved one after the other; a final pass inserts leftovers anywhere they fit, swapping
-out lower-priority work when needed. ``SolveParams.threads`` is informational: OR-Tools
+out lower-priority work when needed. On problems without breaks, absences, parts, pinned
+starts and the other features listed in ``ruin_recreate.py``, OR-Tools gets 30 % of the time
+limit and an own compiled ruin-and-recreate phase (SISR, numba) the rest
+(``SolveParams.ruin_recreate``); the first such solve in a process loads the compiled kernel
+from numba's cache (≈0.2-0.5 s) or, without a cache, compiles it (≈8-12 s); either is counted
+in that solve's time, so a cold compile makes the first solve overrun a short time limit. ``SolveParams.threads`` is informational: OR-Tools
 routing search is single-threaded.
 
 Hard constraints: skills and levels, shifts (plus overtime allowance), absences, breaks,
