@@ -38,6 +38,15 @@ def _reset_schema(app) -> None:
         upgrade()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _optimizer_kernel_loaded():
+    """Load (or compile, on a fresh checkout) the optimizer's kernel once per session, as the
+    run workers do when they start, so that no timed solve in a test pays for it."""
+    from scheduler.ruin_recreate import warm_up
+
+    warm_up()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def app(request, tmp_path_factory):
     url = _database_url(request.param, tmp_path_factory)
