@@ -142,8 +142,10 @@ class DayVersion(Base):
     table the technician's day is read from, whichever path writes it (ORM, Core, SQL by
     hand). The version of the data is the sum of the rows; `generation` is random for each
     row inserted, so emptying the table never brings an old version back. On PostgreSQL a
-    transaction bumps one of 16 rows (chosen by its transaction id) once, so concurrent
-    writers rarely wait for each other; SQLite has one writer at a time and one row.
+    transaction marks itself once (a row of its own in `mobile_day_bump`, a table of the
+    migration only) and a deferred trigger bumps one of 16 rows (chosen by its transaction
+    id) at COMMIT, as its last act: writers never deadlock on the counter and wait for each
+    other only while committing. SQLite has one writer at a time and one row.
     """
 
     __tablename__ = "mobile_day_version"

@@ -291,3 +291,28 @@ def test_every_table_the_day_reads_bumps_the_version(app, backend, make, tech_cl
     with app.app_context():
         watched = _watched_tables(backend)
     assert read - watched == set()
+
+
+def test_a_writer_left_open_holds_up_no_other_writer_through_the_version(app, backend, world):
+    """The version is bumped at COMMIT, so an open transaction locks no shared counter row:
+    other transactions (whatever their counter slot) write and commit without waiting."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    with app.app_context():
+        engine = db.engine
+        with engine.connect() as open_tx:
+            open_tx.execute(text("UPDATE technician SET name = name WHERE id = :i"),
+                            {"i": world.tech.id})
+            before = open_tx.execute(text("SELECT coalesce(sum(n), 0) FROM mobile_day_version"))
+            before = before.scalar()
+            for _ in range(48):  # 48 transaction ids cover all 16 slots
+                with engine.connect() as other:
+                    other.execute(text("SET LOCAL lock_timeout = '3s'"))
+                    other.execute(text("UPDATE customer SET name = name WHERE id = :i"),
+                                  {"i": world.customer.id})
+                    other.commit()
+            open_tx.rollback()
+        with engine.connect() as check:
+            after = check.execute(text("SELECT coalesce(sum(n), 0) FROM mobile_day_version"))
+            assert after.scalar() == before + 48  # each committed writer bumped it once
+            assert check.execute(text("SELECT count(*) FROM mobile_day_bump")).scalar() == 0

@@ -27,17 +27,32 @@ WATCHED = (
 )
 SLOTS = 16
 
-PG_FUNCTION = f"""
+# PostgreSQL: a statement trigger on each watched table marks the transaction once (a row
+# of its own in mobile_day_bump: no shared row is locked while the transaction still works);
+# a deferred constraint trigger on that row bumps the shared counter at COMMIT, as the
+# transaction's last act. Holding a counter row is then never followed by waiting for
+# another lock, so writers cannot deadlock on it, and they wait for each other only while
+# committing. The counter still becomes visible atomically with the data it versions.
+PG_MARK = """
+CREATE FUNCTION mobile_day_version_mark() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Once per transaction (a rolled-back savepoint forgets the flag with the mark).
+    IF current_setting('fieldsvc.day_version_marked', true) IS DISTINCT FROM 'yes' THEN
+        INSERT INTO mobile_day_bump (txid) VALUES (txid_current());
+        PERFORM set_config('fieldsvc.day_version_marked', 'yes', true);
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+PG_BUMP = f"""
 CREATE FUNCTION mobile_day_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Once per transaction (a rolled-back savepoint forgets the flag with the bump).
-    IF current_setting('fieldsvc.day_version_bumped', true) IS DISTINCT FROM 'yes' THEN
-        INSERT INTO mobile_day_version AS v (slot, n, generation)
-        VALUES ((txid_current() % {SLOTS})::smallint, 1,
-                floor(random() * 2147483647)::bigint)
-        ON CONFLICT (slot) DO UPDATE SET n = v.n + 1;
-        PERFORM set_config('fieldsvc.day_version_bumped', 'yes', true);
-    END IF;
+    DELETE FROM mobile_day_bump WHERE txid = NEW.txid;
+    INSERT INTO mobile_day_version AS v (slot, n, generation)
+    VALUES ((NEW.txid % {SLOTS})::smallint, 1, floor(random() * 2147483647)::bigint)
+    ON CONFLICT (slot) DO UPDATE SET n = v.n + 1;
     RETURN NULL;
 END
 $$
@@ -58,11 +73,19 @@ def upgrade():
     sa.PrimaryKeyConstraint('slot', name=op.f('pk_mobile_day_version'))
     )
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(PG_FUNCTION)
+        op.create_table('mobile_day_bump',
+        sa.Column('txid', sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint('txid', name=op.f('pk_mobile_day_bump'))
+        )
+        op.execute(PG_MARK)
+        op.execute(PG_BUMP)
+        op.execute("CREATE CONSTRAINT TRIGGER mobile_day_version_at_commit AFTER INSERT ON "
+                   "mobile_day_bump DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                   "EXECUTE FUNCTION mobile_day_version_bump()")
         for table in WATCHED:
             op.execute(f"CREATE TRIGGER mobile_day_version AFTER INSERT OR UPDATE OR DELETE "
                        f"OR TRUNCATE ON {table} FOR EACH STATEMENT "
-                       f"EXECUTE FUNCTION mobile_day_version_bump()")
+                       f"EXECUTE FUNCTION mobile_day_version_mark()")
     else:
         for table in WATCHED:
             for event in ("INSERT", "UPDATE", "DELETE"):
@@ -74,6 +97,8 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         for table in WATCHED:
             op.execute(f"DROP TRIGGER mobile_day_version ON {table}")
+        op.drop_table('mobile_day_bump')
+        op.execute("DROP FUNCTION mobile_day_version_mark()")
         op.execute("DROP FUNCTION mobile_day_version_bump()")
     else:
         for table in WATCHED:
