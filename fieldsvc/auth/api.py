@@ -10,6 +10,7 @@ from fieldsvc.auth import tokens
 from fieldsvc.auth.login import authenticate
 from fieldsvc.context import current_actor
 from fieldsvc.extensions import db
+from fieldsvc.models import AuthToken, User
 from fieldsvc.schemas.common import StrictSchema
 from fieldsvc.services.erasure import erase_customer
 from fieldsvc.storage import storage_for
@@ -51,6 +52,12 @@ class ErasureSchema(StrictSchema):
     audit_entries_scrubbed = fields.Integer()
 
 
+def _caller() -> tuple[AuthToken, User]:
+    """The token of this request and its user, as ORM objects (the gate keeps only ids)."""
+    token = db.session.get(AuthToken, g.auth_token_id)
+    return token, db.session.get(User, g.auth_user_id)
+
+
 auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
                      description="API tokens: issue, refresh, revoke")
 
@@ -74,8 +81,9 @@ def issue_token(data):
 @auth_blp.response(200, TokenSchema)
 @auth_blp.doc(summary="Exchange a valid token for a new one (the old one is revoked)")
 def refresh_token():
-    tokens.revoke(db.session, g.auth_token)
-    raw, _ = tokens.issue(db.session, g.auth_user, current_app.config["TOKEN_TTL_SECONDS"])
+    token, user = _caller()
+    tokens.revoke(db.session, token)
+    raw, _ = tokens.issue(db.session, user, current_app.config["TOKEN_TTL_SECONDS"])
     return _token_answer(raw)
 
 
@@ -83,17 +91,17 @@ def refresh_token():
 @auth_blp.response(204)
 @auth_blp.doc(summary="Revoke the token sent with this request")
 def revoke_token():
-    tokens.revoke(db.session, g.auth_token)
+    tokens.revoke(db.session, _caller()[0])
 
 
 @auth_blp.route("/me", methods=["GET"])
 @auth_blp.response(200, MeSchema)
 @auth_blp.doc(summary="Who this token belongs to")
 def me():
-    user = g.auth_user
+    token, user = _caller()
     return {"id": user.id, "username": user.username, "full_name": user.full_name,
             "role": user.role.value, "technician_id": user.technician_id,
-            "dealership_id": user.dealership_id, "token_expires_at": g.auth_token.expires_at}
+            "dealership_id": user.dealership_id, "token_expires_at": token.expires_at}
 
 
 erasure_blp = Blueprint("customer-erasure", __name__, url_prefix="/api/v1/customers",

@@ -16,6 +16,7 @@ from fieldsvc.auth.limits import bearer_from_header
 from fieldsvc.auth.login import actor_for
 from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
+from fieldsvc.transaction import begin, first_statement
 
 PUBLIC_API_PATHS = frozenset({"/api/v1/auth/token", "/api/openapi.json", "/api/docs"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -43,13 +44,16 @@ def _api_request() -> None:
     if raw is None:
         raise Unauthorized("Send 'Authorization: Bearer <token>'; get a token from "
                            "POST /api/v1/auth/token.")
-    found = tokens.resolve(db.session, raw, tokens.API)
-    if found is None:
+    # The token lookup is the request's first statement: reads start without a
+    # transaction, and a dead pooled connection is replaced here (see transaction.py).
+    session = db.session()  # this request's Session itself, not the scoped proxy
+    begin(session)
+    bearer = first_statement(session, lambda: tokens.resolve_bearer(session, raw))
+    if bearer is None:
         raise Unauthorized("The token is invalid, expired or revoked.", error="invalid_token")
-    token, user = found
-    g.auth_token = token
-    g.auth_user = user
-    g.auth_actor = actor_for(user, "api")
+    g.auth_token_id = bearer.token_id
+    g.auth_user_id = bearer.user_id
+    g.auth_actor = bearer.actor
     if request.url_rule is None:  # unknown path or method: routing answers 404/405
         return
     body = request.get_json(silent=True) if request.is_json else None

@@ -11,10 +11,12 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from fieldsvc.context import Actor
 from fieldsvc.models import AuthToken, User
 from fieldsvc.models.base import utcnow
 
@@ -58,6 +60,40 @@ def resolve(session: Session, raw: str | None, kind: str = API,
     if token.revoked_at is not None or token.expires_at <= now or not user.active:
         return None
     return token, user
+
+
+class Bearer(NamedTuple):
+    """Who a live API token speaks for: what every API request needs, without ORM objects."""
+
+    token_id: int
+    user_id: int
+    actor: Actor
+
+
+@cache
+def _bearer_stmt():
+    # Plain Core on the tables, only the columns the gate needs: every API request runs it.
+    t, u = AuthToken.__table__.c, User.__table__.c
+    return (select(t.id, t.expires_at, t.revoked_at, u.id, u.username, u.role,
+                   u.technician_id, u.dealership_id, u.active)
+            .select_from(AuthToken.__table__.join(User.__table__, u.id == t.user_id))
+            .where(t.token_hash == bindparam("token_hash"), t.kind == API))
+
+
+def resolve_bearer(session: Session, raw: str | None,
+                   now: datetime | None = None) -> Bearer | None:
+    """The live API token's holder (same rules as `resolve`), or None."""
+    if not raw or len(raw) > 200:
+        return None
+    row = session.connection().execute(_bearer_stmt(), {"token_hash": digest(raw)}).first()
+    if row is None:
+        return None
+    token_id, expires_at, revoked_at, user_id, username, role, tech_id, dealer_id, active = row
+    if revoked_at is not None or expires_at <= (now or utcnow()) or not active:
+        return None
+    return Bearer(token_id, user_id, Actor(id=user_id, name=username, source="api",
+                                           role=role.value, technician_id=tech_id,
+                                           dealership_id=dealer_id))
 
 
 def revoke(session: Session, token: AuthToken) -> None:
