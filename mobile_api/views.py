@@ -146,7 +146,7 @@ _NONE_MATCH_HEADER = {"in": "header", "name": "If-None-Match", "required": False
 
 
 @blp.route("/day")
-@blp.arguments(DayArgs, location="query", as_kwargs=True, unknown=RAISE)
+@blp.arguments(DayArgs(), location="query", as_kwargs=True, unknown=RAISE)
 @blp.doc(parameters=[_NONE_MATCH_HEADER])
 def day(date):
     """The technician's day: the route with ETAs and all each job needs, in one answer.
@@ -171,7 +171,7 @@ def job(job_id: int):
 
 
 @blp.route("/changes")
-@blp.arguments(ChangesArgs, location="query", as_kwargs=True, unknown=RAISE)
+@blp.arguments(ChangesArgs(), location="query", as_kwargs=True, unknown=RAISE)
 def changes_feed(limit: int, cursor: str | None = None):
     """Jobs assigned, unassigned or changed for you since `cursor`."""
     technician = _technician()
