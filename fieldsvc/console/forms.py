@@ -15,6 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from fieldsvc.models.enums import (
@@ -27,6 +28,16 @@ from fieldsvc.models.enums import (
 )
 
 
+class Select(SelectField):
+    """A select declared with (value, label) pairs; WTForms gets them as SelectChoice (it
+    deprecates tuples in declarations from 3.3 on)."""
+
+    def __init__(self, label=None, validators=None, choices=None, **kwargs):
+        if isinstance(choices, list):
+            choices = [SelectChoice(*c) if isinstance(c, tuple) else c for c in choices]
+        super().__init__(label, validators, choices=choices, **kwargs)
+
+
 def _choices(enum, blank: bool = False):
     out = [(e.value, e.value.replace("_", " ")) for e in enum]
     return [("", "—")] + out if blank else out
@@ -35,8 +46,8 @@ def _choices(enum, blank: bool = False):
 class CallForm(FlaskForm):
     """Log a contact with the customer (a call by default)."""
 
-    channel = SelectField("Channel", choices=_choices(InteractionChannel), default="call")
-    direction = SelectField("Direction", choices=[("inbound", "inbound"),
+    channel = Select("Channel", choices=_choices(InteractionChannel), default="call")
+    direction = Select("Direction", choices=[("inbound", "inbound"),
                                                   ("outbound", "outbound")],
                             default="inbound")
     calling_number = StringField("Calling number", validators=[Optional(), Length(max=40)])
@@ -53,7 +64,7 @@ class CustomerForm(FlaskForm):
     mobile = StringField("Mobile", validators=[Optional(), Length(max=40)])
     email = StringField("Email", validators=[Optional(), Length(max=254)])
     region = StringField("Region", validators=[Optional(), Length(max=80)])
-    tier = SelectField("Tier", choices=_choices(CustomerTier), default="standard")
+    tier = Select("Tier", choices=_choices(CustomerTier), default="standard")
 
 
 class TicketForm(FlaskForm):
@@ -61,15 +72,15 @@ class TicketForm(FlaskForm):
 
     customer_id = IntegerField("Customer", validators=[DataRequired(message="Choose the customer."),
                                                        NumberRange(min=1)])
-    category = SelectField("Category", choices=_choices(TicketCategory), default="request")
+    category = Select("Category", choices=_choices(TicketCategory), default="request")
     topic = StringField("Topic", validators=[Optional(), Length(max=120)])
-    channel = SelectField("Channel", choices=_choices(TicketChannel), default="phone")
-    product_id = SelectField("Product", choices=[], validate_choice=False)
-    asset_id = SelectField("Asset", choices=[], validate_choice=False)
+    channel = Select("Channel", choices=_choices(TicketChannel), default="phone")
+    product_id = Select("Product", choices=[], validate_choice=False)
+    asset_id = Select("Asset", choices=[], validate_choice=False)
     region = StringField("Region", validators=[Optional(), Length(max=80)])
     subject = StringField("Subject", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
-    priority = SelectField("Priority", choices=[("1", "P1"), ("2", "P2"), ("3", "P3"),
+    priority = Select("Priority", choices=[("1", "P1"), ("2", "P2"), ("3", "P3"),
                                                 ("4", "P4")], default="3")
     calling_number = StringField("Calling number", validators=[Optional(), Length(max=40)])
     route = BooleanField("Assign to an agent with the right skill", default=True)
@@ -78,19 +89,19 @@ class TicketForm(FlaskForm):
 class FollowUpForm(FlaskForm):
     """A note on the ticket (logged as an interaction) and/or a status change."""
 
-    status = SelectField("Status", choices=[("", "—")] + _choices(TicketStatus),
+    status = Select("Status", choices=[("", "—")] + _choices(TicketStatus),
                          validate_choice=False)
     notes = TextAreaField("Note", validators=[Optional(), Length(max=20_000)])
 
 
 class AssignForm(FlaskForm):
-    assigned_user_id = SelectField("Agent", choices=[], validate_choice=False)
+    assigned_user_id = Select("Agent", choices=[], validate_choice=False)
 
 
 class TicketWorkOrderForm(FlaskForm):
-    type = SelectField("Type", choices=_choices(WorkOrderType), default="breakdown")
-    site_id = SelectField("Site", choices=[], validate_choice=False)
-    priority = SelectField("Priority", choices=[("1", "P1"), ("2", "P2"), ("3", "P3"),
+    type = Select("Type", choices=_choices(WorkOrderType), default="breakdown")
+    site_id = Select("Site", choices=[], validate_choice=False)
+    priority = Select("Priority", choices=[("1", "P1"), ("2", "P2"), ("3", "P3"),
                                                 ("4", "P4")], default="3")
     estimated_minutes = IntegerField("Estimated minutes", default=60,
                                      validators=[Optional(), NumberRange(min=1, max=1440)])
@@ -99,7 +110,7 @@ class TicketWorkOrderForm(FlaskForm):
 class RecallBookingForm(FlaskForm):
     campaign_id = HiddenField()
     vin = HiddenField()
-    dealership_id = SelectField("Dealership", choices=[], validate_choice=False)
+    dealership_id = Select("Dealership", choices=[], validate_choice=False)
     day = DateField("Day", validators=[DataRequired(message="Choose a day.")])
 
 
