@@ -28,7 +28,6 @@ from fieldsvc.models import (
     Part,
     RecallCampaign,
     ServiceContract,
-    StockMovement,
     Technician,
     Ticket,
     Warehouse,
@@ -271,8 +270,8 @@ def transition(session: Session, rma: Rma, to: RmaStatus, actor: Actor,
 # The replacement is reserved and issued through the stock ledger. A technician's van
 # ships only for a swap on site, against the RMA's work order (stock.reserve/issue, so the
 # job's part line shows it). Any other warehouse ships by courier against the RMA itself:
-# the same guarded UPDATE of the stock level (stock._adjust: never below zero, one winner
-# for the last unit), a ledger row with rma_id and no work order.
+# stock.move_without_work_order: the same guarded UPDATE of the stock level (never below
+# zero, one winner for the last unit) and a ledger row with rma_id and no work order.
 
 def _source_problem(session: Session, warehouse: Warehouse | None,
                     work_order_id: int | None) -> str | None:
@@ -296,28 +295,15 @@ def _on_site(session: Session, rma: Rma, warehouse_id: int) -> bool:
     return session.get(Warehouse, warehouse_id).kind == WarehouseKind.VAN
 
 
-def _ledger(session: Session, rma: Rma, kind: MovementKind, actor: Actor, *,
-            from_id: int | None = None, to_id: int | None = None,
-            serial: str | None = None, note: str | None = None) -> StockMovement:
-    movement = StockMovement(kind=kind, part_id=rma.part_id, quantity=rma.quantity,
-                             from_warehouse_id=from_id, to_warehouse_id=to_id,
-                             rma_id=rma.id, serial_number=serial,
-                             note=note or f"{rma.number}", actor_id=actor.id)
-    session.add(movement)
-    session.flush()
-    return movement
-
-
 def _reserve_replacement(session: Session, rma: Rma, warehouse_id: int, actor: Actor) -> None:
     note = f"{rma.number}: replacement held"
     if _on_site(session, rma, warehouse_id):
         stock.reserve(session, rma.part_id, rma.quantity, warehouse_id, rma.work_order_id,
                       actor, rma_id=rma.id, note=note)
     else:
-        session.flush()
-        stock._adjust(session, warehouse_id, rma.part_id, reserved=rma.quantity,
-                      need_available=rma.quantity)
-        _ledger(session, rma, MovementKind.RESERVE, actor, from_id=warehouse_id, note=note)
+        stock.move_without_work_order(session, MovementKind.RESERVE, rma.part_id,
+                                      rma.quantity, warehouse_id, actor, rma_id=rma.id,
+                                      note=note)
     rma.replacement_warehouse_id = warehouse_id
     rma.replacement_reserved = rma.quantity
 
@@ -330,10 +316,9 @@ def _release_replacement(session: Session, rma: Rma, actor: Actor) -> None:
         stock.release(session, rma.part_id, rma.replacement_reserved, warehouse_id,
                       rma.work_order_id, actor, rma_id=rma.id, note=note)
     else:
-        session.flush()
-        stock._adjust(session, warehouse_id, rma.part_id, reserved=-rma.replacement_reserved,
-                      need_reserved=rma.replacement_reserved)
-        _ledger(session, rma, MovementKind.RELEASE, actor, from_id=warehouse_id, note=note)
+        stock.move_without_work_order(session, MovementKind.RELEASE, rma.part_id,
+                                      rma.replacement_reserved, warehouse_id, actor,
+                                      rma_id=rma.id, note=note)
     rma.replacement_reserved = 0
 
 
@@ -345,11 +330,9 @@ def _issue_replacement(session: Session, rma: Rma, warehouse_id: int, serial: st
                     actor, rma_id=rma.id, serial_number=serial, note=note)
     else:
         held = rma.replacement_reserved if rma.replacement_warehouse_id == warehouse_id else 0
-        session.flush()
-        stock._adjust(session, warehouse_id, rma.part_id, on_hand=-rma.quantity,
-                      reserved=-held, need_available=rma.quantity - held, need_reserved=held)
-        _ledger(session, rma, MovementKind.ISSUE, actor, from_id=warehouse_id, serial=serial,
-                note=note)
+        stock.move_without_work_order(session, MovementKind.ISSUE, rma.part_id,
+                                      rma.quantity, warehouse_id, actor, held=held,
+                                      rma_id=rma.id, serial_number=serial, note=note)
     rma.replacement_warehouse_id = warehouse_id
     rma.replacement_reserved = 0
 
@@ -502,11 +485,10 @@ def _close(session: Session, rma: Rma, data: dict[str, Any], actor: Actor, ctx: 
                        current_status=rma.status.value, return_deadline=str(
                            rma.return_deadline) if rma.return_deadline else None)
     if rma.disposition == Disposition.RETURN_TO_CUSTOMER.value and rma.part_id is not None:
-        session.flush()
-        stock._adjust(session, rma.quarantine_warehouse_id, rma.part_id,
-                      on_hand=-rma.quantity, need_available=rma.quantity)
-        _ledger(session, rma, MovementKind.ISSUE, actor, from_id=rma.quarantine_warehouse_id,
-                serial=rma.defective_serial, note=f"{rma.number}: repaired unit sent back")
+        stock.move_without_work_order(session, MovementKind.ISSUE, rma.part_id,
+                                      rma.quantity, rma.quarantine_warehouse_id, actor,
+                                      rma_id=rma.id, serial_number=rma.defective_serial,
+                                      note=f"{rma.number}: repaired unit sent back")
 
 
 def _cancel(session: Session, rma: Rma, data: dict[str, Any], actor: Actor, ctx: dict):

@@ -314,6 +314,36 @@ def scrap(session: Session, part_id: int, quantity: int, from_warehouse_id: int,
                  from_warehouse_id=from_warehouse_id, **extra)
 
 
+def move_without_work_order(session: Session, kind: MovementKind, part_id: int,
+                            quantity: int, warehouse_id: int, actor: Actor, *, held: int = 0,
+                            rma_id: int | None = None, serial_number: str | None = None,
+                            note: str | None = None) -> StockMovement:
+    """A movement out of `warehouse_id` against no work order: an RMA's replacement held,
+    given back or shipped by courier, a repaired unit sent back to its customer.
+
+    RESERVE holds `quantity` of the available stock; RELEASE gives back `quantity` held;
+    ISSUE takes `quantity` off the shelf, `held` of them out of what was reserved. Guarded
+    like every movement (409 when the stock does not allow it, nothing changed) and
+    written to the ledger.
+    """
+    session.flush()
+    if kind == MovementKind.RESERVE:
+        _adjust(session, warehouse_id, part_id, reserved=quantity, need_available=quantity)
+    elif kind == MovementKind.RELEASE:
+        _adjust(session, warehouse_id, part_id, reserved=-quantity, need_reserved=quantity)
+    elif kind == MovementKind.ISSUE:
+        _adjust(session, warehouse_id, part_id, on_hand=-quantity, reserved=-held,
+                need_available=quantity - held, need_reserved=held)
+    else:
+        raise ValueError(f"A {kind.value} movement needs a work order or a destination.")
+    movement = StockMovement(kind=kind, part_id=part_id, quantity=quantity,
+                             from_warehouse_id=warehouse_id, rma_id=rma_id,
+                             serial_number=serial_number, note=note, actor_id=actor.id)
+    session.add(movement)
+    session.flush()
+    return movement
+
+
 def release_work_order(session: Session, work_order: WorkOrder, actor: Actor,
                        note: str | None = None) -> list[StockMovement]:
     """Release every reservation a work order holds (used when it is cancelled)."""
