@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from fieldsvc.models.mobile import DayVersion
 from mobile_api.day import load_day
 
-DEFAULT_SIZE = 4096  # days kept per process (a rendered day is ~25 KB: ~100 MB at most)
 EXTENSION = "mobile_day_cache"
 
 
@@ -66,6 +65,7 @@ class DayCache:
 
 
 def init_app(app: Flask) -> None:
+    # FIELDSVC_MOBILE_DAY_CACHE_SIZE: days kept per process (a rendered day is ~25 KB).
     app.extensions[EXTENSION] = DayCache(app.config["MOBILE_DAY_CACHE_SIZE"])
 
 

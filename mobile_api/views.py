@@ -35,7 +35,6 @@ from mobile_api.schemas import (
 )
 from mobile_api.sync import Outcome, as_problem, run_action, sync
 
-DEFAULT_MAX_UPLOAD = 5 * 1024 * 1024
 _KEY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
                "schema": {"type": "string", "maxLength": 200},
                "description": "One per action; a replay returns the first answer."}
@@ -53,8 +52,6 @@ blp = Blueprint("mobile", __name__, url_prefix="/api/mobile/v1",
 @blp.record_once
 def _setup(state) -> None:
     changes.install()
-    state.app.config.setdefault("MOBILE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD)
-    state.app.config.setdefault("MOBILE_DAY_CACHE_SIZE", day_cache.DEFAULT_SIZE)
     day_cache.init_app(state.app)
 
 

@@ -78,5 +78,6 @@ def authenticate(session: Session, username: str, password: str, source: str) ->
 
 
 def actor_for(user: User, source: str) -> Actor:
+    """The actor a user acts as (a User, or any row with its columns under their names)."""
     return Actor(id=user.id, name=user.username, source=source, role=user.role.value,
                  technician_id=user.technician_id, dealership_id=user.dealership_id)

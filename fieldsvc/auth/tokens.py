@@ -16,6 +16,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from fieldsvc.auth.login import actor_for
 from fieldsvc.context import Actor
 from fieldsvc.models import AuthToken, User
 from fieldsvc.models.base import utcnow
@@ -57,9 +58,15 @@ def resolve(session: Session, raw: str | None, kind: str = API,
     if found is None:
         return None
     token, user = found
-    if token.revoked_at is not None or token.expires_at <= now or not user.active:
+    if not _live(token.revoked_at, token.expires_at, user.active, now):
         return None
     return token, user
+
+
+def _live(revoked_at: datetime | None, expires_at: datetime, active: bool,
+          now: datetime) -> bool:
+    """A token counts while it is not revoked, not expired, and its user is active."""
+    return revoked_at is None and expires_at > now and active
 
 
 class Bearer(NamedTuple):
@@ -74,8 +81,8 @@ class Bearer(NamedTuple):
 def _bearer_stmt():
     # Plain Core on the tables, only the columns the gate needs: every API request runs it.
     t, u = AuthToken.__table__.c, User.__table__.c
-    return (select(t.id, t.expires_at, t.revoked_at, u.id, u.username, u.role,
-                   u.technician_id, u.dealership_id, u.active)
+    return (select(t.id.label("token_id"), t.expires_at, t.revoked_at, u.id, u.username,
+                   u.role, u.technician_id, u.dealership_id, u.active)
             .select_from(AuthToken.__table__.join(User.__table__, u.id == t.user_id))
             .where(t.token_hash == bindparam("token_hash"), t.kind == API))
 
@@ -88,12 +95,10 @@ def resolve_bearer(session: Session, raw: str | None,
     row = session.connection().execute(_bearer_stmt(), {"token_hash": digest(raw)}).first()
     if row is None:
         return None
-    token_id, expires_at, revoked_at, user_id, username, role, tech_id, dealer_id, active = row
-    if revoked_at is not None or expires_at <= (now or utcnow()) or not active:
+    if not _live(row.revoked_at, row.expires_at, row.active, now or utcnow()):
         return None
-    return Bearer(token_id, user_id, Actor(id=user_id, name=username, source="api",
-                                           role=role.value, technician_id=tech_id,
-                                           dealership_id=dealer_id))
+    # The row carries the user's columns under their own names, as actor_for reads them.
+    return Bearer(row.token_id, row.id, actor_for(row, "api"))
 
 
 def revoke(session: Session, token: AuthToken) -> None:
