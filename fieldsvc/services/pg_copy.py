@@ -53,9 +53,8 @@ def insert_staged(session: Session, table: Table, columns: list[str], rows: list
     stage = f"stage_{table.name}"
     cols = ", ".join(columns)
     with _cursor(session) as cursor:
-        # Same column types as the target; dropped at commit (and here if a run in the same
-        # transaction left one behind).
-        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{stage}")
+        # Same column types as the target; dropped below, or at the end of a transaction
+        # that failed before.
         cursor.execute(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
                        f"SELECT 0 AS {STAGE_ORDER}, {cols} FROM {table.name} WITH NO DATA")
         _copy(cursor, stage, columns, rows, numbered=True)

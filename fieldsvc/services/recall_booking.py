@@ -122,20 +122,21 @@ def ensure_day(session: Session, dealership: Dealership, day: date,
     ).values(capacity=left))
 
 
+_POOL = (LEDGER.c.id, LEDGER.c.campaign_id, LEDGER.c.capacity, LEDGER.c.booked,
+         LEDGER.c.reserved, LEDGER.c.overridden)
+
+
 def ledger_row(session: Session, dealership_id: int, campaign_id: int | None, day: date):
     """(id, campaign_id, capacity, booked, reserved, overridden) of a pool, or None."""
     where = (_shared(dealership_id, day) if campaign_id is None
              else _reservation(dealership_id, campaign_id, day))
-    return session.execute(select(LEDGER.c.id, LEDGER.c.campaign_id, LEDGER.c.capacity,
-                                  LEDGER.c.booked, LEDGER.c.reserved, LEDGER.c.overridden)
-                           .where(*where)).first()
+    return session.execute(select(*_POOL).where(*where)).first()
 
 
 def pool_of(session: Session, dealership_id: int, campaign_id: int, day: date):
     """The row a campaign books from that day: its reservation, else the shared row."""
     return session.execute(
-        select(LEDGER.c.id, LEDGER.c.campaign_id, LEDGER.c.capacity, LEDGER.c.booked,
-               LEDGER.c.reserved, LEDGER.c.overridden)
+        select(*_POOL)
         .where(LEDGER.c.dealership_id == dealership_id, LEDGER.c.day == day,
                or_(LEDGER.c.campaign_id == campaign_id, LEDGER.c.campaign_id.is_(None)))
         .order_by(LEDGER.c.campaign_id.is_(None)).limit(1)).first()
