@@ -662,14 +662,18 @@ def eligible(inst: Instance, job: Job, v: VehicleDay) -> bool:
     return all(ok(inst, job, v) for ok in _ELIGIBILITY)
 
 
-def violations(problem: Problem, plan: Plan, travel: Travel) -> list[Violation]:
-    """Every rule's violations over every route of ``plan``, then over the plan as a whole."""
-    lines, out = timelines(problem, plan, travel)
+def violations(
+    problem: Problem, plan: Plan, travel: Travel, rules: Iterable[Rule] = RULES
+) -> list[Violation]:
+    """The rules' violations over every route of ``plan``, then over the plan as a whole."""
+    rules = tuple(rules)
+    lines, unreadable = timelines(problem, plan, travel)
+    out = [v for v in unreadable if any(v.code in r.codes for r in rules)]
     for tl in lines:
-        for rule in RULES:
+        for rule in rules:
             if rule.route is not None:
                 out.extend(rule.route(tl))
-    for rule in RULES:
+    for rule in rules:
         if rule.plan is not None:
             out.extend(rule.plan(problem, plan, lines))
     return out
