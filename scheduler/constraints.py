@@ -507,9 +507,8 @@ def skills_why(inst: Instance, job: Job, cands: list[VehicleDay]) -> Unassigned:
 
 
 def windows_admits(inst: Instance, job: Job, v: VehicleDay) -> bool:
-    """One of the job's windows overlaps the technician-day (a pinned start replaces the
-    windows and is tested with the drive, by ``reach_admits``)."""
-    if job.pinned_start is not None or not job.time_windows:
+    """One of the job's windows overlaps the technician-day."""
+    if not job.time_windows:
         return True
     return any(w.start <= v.latest_end and w.end >= v.earliest_start for w in job.time_windows)
 
@@ -572,7 +571,9 @@ def max_work_admits(inst: Instance, job: Job, v: VehicleDay) -> bool:
     return need <= v.max_span
 
 
-def max_work_why(inst: Instance, job: Job, cands: list[VehicleDay]) -> Unassigned:
+def max_work_why(inst: Instance, job: Job, cands: list[VehicleDay]) -> Unassigned | None:
+    if eligible(inst, job, inst.vehicles):
+        return None  # a day outside the windows may still take it at its pinned start
     return Unassigned(
         TOO_LONG, "the job does not fit in any qualified technician's maximum working time"
     )
@@ -653,13 +654,16 @@ RULES: tuple[Rule, ...] = (
 )  # fmt: skip
 RULE = {r.name: r for r in RULES}
 
-# Parts are left out: a technician whose van lacks them may still pick them up on the way.
-_ELIGIBILITY = tuple(r.admits for r in RULES if r.admits is not None)
 
-
-def eligible(inst: Instance, job: Job, v: VehicleDay) -> bool:
-    """May technician-day ``v`` serve ``job`` at all (parts aside)?"""
-    return all(ok(inst, job, v) for ok in _ELIGIBILITY)
+def eligible(inst: Instance, job: Job, cands: list[VehicleDay]) -> list[VehicleDay]:
+    """The technician-days of ``cands`` that may serve ``job``: those every rule admits but
+    two. Parts are left out (a van without them may pick them up on the way); so is the
+    windows overlap, which the reach test implies and a pinned start overrides (a job started
+    before its windows stays where it is)."""
+    for rule in RULES:
+        if rule.admits is not None and rule.name != "time_windows":
+            cands = [v for v in cands if rule.admits(inst, job, v)]
+    return cands
 
 
 def violations(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .constraints import RULES, capacity_exhausted, parts_available, parts_reason
+from .constraints import RULES, capacity_exhausted, eligible, parts_available, parts_reason
 from .instance import Instance
 from .model import Job, Unassigned
 
@@ -31,6 +31,7 @@ def reason(inst: Instance, job: Job, plan: Plan | None = None) -> Unassigned:
             if why is not None:
                 return why
         cands = kept
-    if not parts_available(inst, job, cands):
+    allowed = eligible(inst, job, inst.vehicles)
+    if not parts_available(inst, job, allowed):
         return parts_reason(inst, job)
-    return capacity_exhausted(cands)
+    return capacity_exhausted(allowed)

@@ -124,7 +124,7 @@ class Instance:
         hit = self._allowed_memo.get(id(job))
         if hit is not None and hit[0] is job:
             return list(hit[1])
-        out = [v.index for v in self.vehicles if eligible(self, job, v)]
+        out = [v.index for v in eligible(self, job, self.vehicles)]
         self._allowed_memo[id(job)] = (job, out)
         return list(out)
 

@@ -263,11 +263,22 @@ def test_an_engine_that_encodes_a_rule_keeps_it(rule, engine):
     assert plan.routes
 
 
-def test_explanations_name_the_first_rule_no_technician_day_passes():
-    p = day(jobs=[job("A", 10, 60, required_skills={"gas": 1}, demand=99)])
-    inst = Instance(p)
-    # Skills come before capacity in the catalogue: the reason is the missing skill.
-    assert c.RULES.index(c.RULE["skills"]) < c.RULES.index(c.RULE["capacity"])
-    assert reason(inst, p.jobs[0]).code == "no_skill"
-    p2 = day(techs=[tech(capacity=5)], jobs=[job("A", 10, 60, demand=9)])
-    assert reason(Instance(p2), p2.jobs[0]).code == "demand_exceeds_capacity"
+@pytest.mark.parametrize(
+    ("t", "j", "code", "words"),
+    [
+        (tech(), job("X", 3, pinned_technician="T9"), "pinned_technician_unavailable", "unknown"),
+        (tech(), job("X", 3, required_skills={"gas": 1}), "no_skill", "gas level ≥ 1"),
+        (tech(), job("X", 3, time_windows=[window(8, 9, day=2)]), "no_skilled_technician_on_day",
+         "time windows"),
+        (tech(capacity=5), job("X", 3, demand=9), "demand_exceeds_capacity", "load (9)"),
+        # Home 8:00 + 40 min: the window closing 8:30 cannot be met.
+        (tech(), job("X", 40, time_windows=[window(7, 8.5)]), "time_window_unreachable", "08:40"),
+        (tech(max_work=H), job("X", 3, 90), "duration_exceeds_shift", "maximum working time"),
+        (tech(), job("X", 3, parts={"valve": 1}), "parts_unavailable", "valve x1"),
+        (tech(), job("X", 3), "capacity_exhausted", "the 1 qualified technician"),
+    ],
+)  # fmt: skip
+def test_the_explanation_names_the_first_rule_no_technician_day_passes(t, j, code, words):
+    p = day([t], [j])
+    u = reason(Instance(p), j)
+    assert u.code == code and words in u.reason
