@@ -280,8 +280,8 @@ def time_windows(tl: Timeline) -> Iterator[Violation]:
     while the warehouse is open."""
     for leg in tl.visits:
         job, wh, s = leg.job, leg.warehouse, leg.stop
-        late = job is not None and job.time_windows and not job.started
-        if late and not in_window(s.start, job.time_windows):
+        windowed = job is not None and job.time_windows and not job.started
+        if windowed and not in_window(s.start, job.time_windows):
             yield tl.bad("time_window", f"{job.id} starts at {s.start} outside its windows", job.id)
         if wh is not None and wh.opening and not wh.opening.contains(s.start):
             yield tl.bad("warehouse_closed", f"{wh.id} closed at pickup")
