@@ -7,7 +7,16 @@ import time
 from dataclasses import dataclass, field, replace
 
 from . import explain
-from .instance import Instance, VehicleDay, arrival_after, parts_cover
+from .constraints import (
+    break_first,
+    break_slot,
+    load_fits,
+    parts_cover,
+    start_windows,
+    window_start,
+    within_max_work,
+)
+from .instance import Instance, VehicleDay, arrival_after
 from .model import (
     CAPACITY_EXHAUSTED,
     STOP_ABSENCE,
@@ -21,7 +30,6 @@ from .model import (
     Problem,
     Route,
     Stop,
-    TimeWindow,
     Unassigned,
 )
 from .objective import objective_parts
@@ -58,15 +66,6 @@ class Schedule:
     last_point: int = 0
 
 
-def _window_start(t: int, windows: list[TimeWindow]) -> int | None:
-    if not windows:
-        return t
-    for w in sorted(windows, key=lambda w: w.start):
-        if t <= w.end:
-            return max(t, w.start)
-    return None
-
-
 def schedule(inst: Instance, v: VehicleDay, items: list[Item]) -> Schedule | None:
     """Earliest times for ``items`` in order on vehicle ``v`` (None when infeasible).
 
@@ -86,24 +85,14 @@ def schedule(inst: Instance, v: VehicleDay, items: list[Item]) -> Schedule | Non
 
     def place_service(t0: int, travel: int, floor: int, dur: int, windows) -> int | None:
         arrival = arrival_after(t0, travel, [p for p in pauses_after(t0)])
-        s = _window_start(max(arrival, floor), windows)
+        s = window_start(max(arrival, floor), windows)
         for _ in range(20):
             if s is None:
                 return None
             clash = [p for p in pauses_after(t0) if p[0] < s + dur and p[1] > s]
             if not clash:
                 return s
-            s = _window_start(max(p[1] for p in clash), windows)
-        return None
-
-    def free_slot(t0: int, b) -> int | None:
-        """Earliest start >= t0 for break b clear of the other pauses."""
-        s = max(t0, b.window.start)
-        for _ in range(20):
-            clash = [p for p in absences + placed if p[0] < s + b.duration and p[1] > s]
-            if not clash:
-                return s if s <= b.window.end else None
-            s = max(p[1] for p in clash)
+            s = window_start(max(p[1] for p in clash), windows)
         return None
 
     targets = [*items, None]
@@ -117,10 +106,7 @@ def schedule(inst: Instance, v: VehicleDay, items: list[Item]) -> Schedule | Non
         else:
             job = problem.jobs[item.job]
             nxt_point, dur, floor = inst.job_point[item.job], job.duration_for(v.tech), item.floor
-            if job.pinned_start is not None:
-                windows = [TimeWindow(job.pinned_start, job.pinned_start)]
-            else:
-                windows = list(job.time_windows)
+            windows = start_windows(job)
         travel = int(inst.dur[point, nxt_point])
         s = place_service(t, travel, floor, dur, windows)
         if s is None:
@@ -129,8 +115,8 @@ def schedule(inst: Instance, v: VehicleDay, items: list[Item]) -> Schedule | Non
         # and any that fit into the waiting time without delaying the visit.
         keep = []
         for b in pending:
-            at = free_slot(t, b)
-            must = s + dur > b.window.end and item is not None
+            at = break_slot(t, b, absences + placed)
+            must = item is not None and break_first(b, s + dur)
             if at is None:
                 if must:
                     return None
@@ -150,7 +136,7 @@ def schedule(inst: Instance, v: VehicleDay, items: list[Item]) -> Schedule | Non
             end = arrival_after(t, travel, pauses_after(t))
             # Breaks not taken yet happen after the return.
             for b in pending:
-                at = free_slot(max(end, t), b)
+                at = break_slot(max(end, t), b, absences + placed)
                 if at is None:
                     return None
                 placed.append((at, at + b.duration, STOP_BREAK))
@@ -158,9 +144,9 @@ def schedule(inst: Instance, v: VehicleDay, items: list[Item]) -> Schedule | Non
             if visits and not [p for p in placed + absences if start <= p[0] < visits[0].start]:
                 start = max(start, visits[0].start - visits[0].travel)
                 visits[0].arrival = max(visits[0].arrival, start + visits[0].travel)
-            if end > v.latest_end or (v.max_span is not None and end - start > v.max_span):
+            if end > v.latest_end or not within_max_work(v.max_span, start, end):
                 return None
-            if v.tech.capacity is not None and load > v.tech.capacity:
+            if not load_fits(v.tech, load):
                 return None
             return Schedule(start, end, visits, sorted(placed + absences), travel, point)
         arrival = arrival_after(t, travel, pauses_after(t))

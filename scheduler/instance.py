@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .constraints import eligible, latest_return, parts_cover
 from .matrix import CachedProvider, GeodesicProvider, StaticMatrix, lazy_pairs
 from .model import Break, Job, Location, Problem, Shift, Technician, Warehouse
 
@@ -30,10 +31,6 @@ class VehicleDay:
     max_span: int | None
     breaks: list[Break] = field(default_factory=list)
     absences: list[tuple[int, int]] = field(default_factory=list)
-
-
-def parts_cover(stock: dict[str, int], parts: dict[str, int]) -> bool:
-    return all(stock.get(p, 0) >= q for p, q in parts.items())
 
 
 class Instance:
@@ -81,7 +78,7 @@ class Instance:
         return k
 
     def _add_vehicle(self, ti: int, t: Technician, s: Shift) -> None:
-        latest_end = s.end + max(0, t.overtime_allowance)
+        latest_end = latest_return(t, s)
         earliest = s.start
         # A job already started on this day lets the route begin before the shift start.
         for j in self.problem.jobs:
@@ -119,52 +116,17 @@ class Instance:
 
     # -- eligibility -------------------------------------------------------------------------
 
-    def window_fits(self, job: Job, v: VehicleDay, duration: int) -> bool:
-        """Can the job start in one of its windows while the vehicle is on duty?"""
-        jp = self.point(job.location)
-        lo = v.earliest_start + int(self.dur[v.start_point, jp])
-        hi = v.latest_end - duration - int(self.dur[jp, v.end_point])
-        if job.pinned_start is not None:
-            return lo <= job.pinned_start <= hi or job.started
-        if not job.time_windows:
-            return lo <= hi
-        return any(max(lo, w.start) <= min(hi, w.end) for w in job.time_windows)
-
     def allowed_vehicles(self, job: Job) -> list[int]:
-        """Vehicles that may serve the job, ignoring parts (time, skills, pins, capacity).
+        """Vehicles that may serve the job, ignoring parts (the catalogue's eligibility).
 
         Memoised per job object (the territory split, the model and the repair pass all ask).
         """
         hit = self._allowed_memo.get(id(job))
         if hit is not None and hit[0] is job:
             return list(hit[1])
-        out = self._allowed_vehicles(job)
+        out = [v.index for v in eligible(self, job, self.vehicles)]
         self._allowed_memo[id(job)] = (job, out)
         return list(out)
-
-    def _allowed_vehicles(self, job: Job) -> list[int]:
-        out = []
-        for v in self.vehicles:
-            t = v.tech
-            if job.pinned_technician is not None and t.id != job.pinned_technician:
-                continue
-            if not job.qualified(t):
-                continue
-            if t.capacity is not None and job.demand > t.capacity:
-                continue
-            if not self.window_fits(job, v, job.duration_for(t)):
-                continue
-            if v.max_span is not None and not job.started:
-                jp = self.point(job.location)
-                need = (
-                    int(self.dur[v.start_point, jp])
-                    + job.duration_for(t)
-                    + int(self.dur[jp, v.end_point])
-                )
-                if need > v.max_span:
-                    continue
-            out.append(v.index)
-        return out
 
     def warehouse_for(self, job: Job) -> int | None:
         """The warehouse nearest to the job that stocks all its parts, if any."""
