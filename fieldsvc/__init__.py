@@ -66,7 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_web(app)
 
     from fieldsvc.console import register_console
-    from fieldsvc.portal import register_portal
+    from fieldsvc.recall.portal import register_portal
 
     register_console(app)
     register_portal(app)

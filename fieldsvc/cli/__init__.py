@@ -20,6 +20,7 @@ def cli() -> None:
 # Every module of this package adds its commands to `cli` with @cli.command on import.
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     importlib.import_module(f"{__name__}.{_info.name}")
+importlib.import_module("fieldsvc.recall.cli")
 
 
 def main() -> None:

@@ -19,8 +19,6 @@ from fieldsvc.models import (
     AssetContract,
     Customer,
     Interaction,
-    RecallAppointment,
-    RecallCampaign,
     ServiceContract,
     Site,
     Ticket,
@@ -28,6 +26,7 @@ from fieldsvc.models import (
     WorkOrder,
 )
 from fieldsvc.models.enums import AppointmentStatus, TicketStatus, WorkOrderStatus
+from fieldsvc.recall.models import RecallAppointment, RecallCampaign
 from fieldsvc.services.phones import phone_key
 
 SEARCH_LIMIT = 50

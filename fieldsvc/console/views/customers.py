@@ -17,16 +17,17 @@ from fieldsvc.console.views import allowed, attach_errors, get_or_404, present, 
 from fieldsvc.context import current_actor
 from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
-from fieldsvc.models import Customer, Dealership, Interaction, RecallAppointment, User, utcnow
+from fieldsvc.models import Customer, Interaction, User, utcnow
 from fieldsvc.models.enums import AppointmentStatus
+from fieldsvc.recall import booking as recall_booking
+from fieldsvc.recall.models import Dealership, RecallAppointment
+from fieldsvc.recall.schemas import BookingInputSchema
 from fieldsvc.schemas.common import check_references
 from fieldsvc.schemas.customers import CustomerSchema
 from fieldsvc.schemas.interactions import InteractionInputSchema
-from fieldsvc.schemas.recalls import BookingInputSchema
 from fieldsvc.services import customer_view as view_service
 from fieldsvc.services import customers as customer_service
 from fieldsvc.services import interactions as interaction_service
-from fieldsvc.services import recall_booking
 
 
 def _tz() -> ZoneInfo:

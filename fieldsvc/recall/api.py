@@ -11,7 +11,10 @@ from fieldsvc.api.crud import MAX_ID, Resource, get_or_404, paginate, register_c
 from fieldsvc.context import current_actor
 from fieldsvc.errors import InvalidInput
 from fieldsvc.extensions import db
-from fieldsvc.models import (
+from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
+from fieldsvc.recall import allocation, booking, ics
+from fieldsvc.recall import services as service
+from fieldsvc.recall.models import (
     CampaignVin,
     Dealership,
     DealershipHoliday,
@@ -19,10 +22,7 @@ from fieldsvc.models import (
     RecallCampaign,
     RecallCampaignProduct,
 )
-from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
-from fieldsvc.schemas.common import ListArgs, check_references, page_schema
-from fieldsvc.schemas.pm_plans import Day
-from fieldsvc.schemas.recalls import (
+from fieldsvc.recall.schemas import (
     AcceptInputSchema,
     AllocateInputSchema,
     AllocationSchema,
@@ -50,10 +50,8 @@ from fieldsvc.schemas.recalls import (
     VinListInputSchema,
     VinsAddedSchema,
 )
-from fieldsvc.services import recall_allocation as allocation
-from fieldsvc.services import recall_booking as booking
-from fieldsvc.services import recall_ics as ics
-from fieldsvc.services import recalls as service
+from fieldsvc.schemas.common import ListArgs, check_references, page_schema
+from fieldsvc.schemas.pm_plans import Day
 
 # Campaigns -------------------------------------------------------------------------------
 

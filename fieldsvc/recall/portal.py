@@ -20,16 +20,17 @@ from fieldsvc.auth.decorators import roles_required
 from fieldsvc.context import current_actor
 from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
-from fieldsvc.models import Customer, Dealership, RecallAppointment, RecallCampaign
+from fieldsvc.models import Customer
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
-from fieldsvc.schemas.recalls import (
+from fieldsvc.recall import booking
+from fieldsvc.recall import services as service
+from fieldsvc.recall.models import Dealership, RecallAppointment, RecallCampaign
+from fieldsvc.recall.schemas import (
     BookingInputSchema,
     CancelInputSchema,
     CapacityDayInputSchema,
     RescheduleInputSchema,
 )
-from fieldsvc.services import recall_booking as booking
-from fieldsvc.services import recalls as service
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 CALENDAR_DAYS = 14
