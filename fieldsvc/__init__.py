@@ -66,10 +66,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_web(app)
 
     from fieldsvc.console import register_console
-    from fieldsvc.recall.portal import register_portal
+    from fieldsvc.recall.blueprint import web_blueprints as recall_pages
 
     register_console(app)
-    register_portal(app)
+    for blp in recall_pages:
+        app.register_blueprint(blp)
 
     from fieldsvc.console.dispatch import register_dispatch_console
 

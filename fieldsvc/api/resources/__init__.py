@@ -14,7 +14,7 @@ def blueprints() -> list:
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
         found.extend(module.blueprints)
-    from fieldsvc.recall import api as recall_api
+    from fieldsvc.recall.blueprint import api_blueprints as recall_blueprints
 
-    found.extend(recall_api.blueprints)
+    found.extend(recall_blueprints)
     return found
