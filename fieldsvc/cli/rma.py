@@ -7,7 +7,6 @@ from datetime import datetime
 import click
 from flask.cli import with_appcontext
 
-from fieldsvc.cli import cli
 from fieldsvc.cli.support import cli_actor, fail_on_problem
 from fieldsvc.extensions import db
 from fieldsvc.models.base import utcnow
@@ -26,7 +25,7 @@ def _moment(ctx, param, value):
     return moment
 
 
-@cli.group("rma")
+@click.group("rma")
 def rma_group() -> None:
     """Return material authorizations."""
 

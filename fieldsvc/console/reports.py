@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     current_app,
     flash,
@@ -281,6 +280,3 @@ def voc_csv():
         "Content-Disposition":
             f'attachment; filename="voice-of-customer-{part}-{start}-{end}.csv"'})
 
-
-def register_reports_console(app: Flask) -> None:
-    app.register_blueprint(bp)
