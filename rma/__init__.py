@@ -2,7 +2,7 @@
 
 May import `fieldsvc`; `fieldsvc` imports this package only in fieldsvc/blueprints.py, to
 call `register(app)`, which adds rma's tables to the shared metadata, its API and console
-blueprints and its command.
+blueprints and its command (`fieldsvc rma flag-overdue`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ def register(app: Flask) -> None:
     /api/v1/reports/returns) and the console's RMA form to `app`."""
     import rma.models  # noqa: F401 - the rma tables join the shared metadata
     from rma.api import blueprints
+    from rma.cli import rma_group
     from rma.console import bp as console_bp
 
     api = app.extensions["fieldsvc_api"]
     for blp in blueprints:
         api.register_blueprint(blp)
     app.register_blueprint(console_bp)
+    app.cli.add_command(rma_group)

@@ -1,8 +1,9 @@
 """The `fieldsvc` command line (SPEC §6): every command honours DATABASE_URL.
 
-COMMANDS below is the whole list; a command is a plain click command in its module and is
+COMMANDS below is the whole list of fieldsvc's own commands; a command is a plain click command in its module and is
 added here. Plugins add theirs to the app's own group when they are registered
-(see fieldsvc.blueprints), and `fieldsvc` finds them there.
+(see fieldsvc.blueprints), and `fieldsvc` finds them there: `fieldsvc rma flag-overdue`
+comes from rma/cli.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import click
 from flask.cli import FlaskGroup
 
 from fieldsvc import create_app
-from fieldsvc.cli import core, demo, dispatch, erase, imports, mobile, pm, rma, scheduler
+from fieldsvc.cli import core, demo, dispatch, erase, imports, mobile, pm, scheduler
 from fieldsvc.recall import cli as recall
 
 
@@ -31,7 +32,6 @@ COMMANDS: list[click.Command] = [
     dispatch.optimize,                   # optimize
     pm.pm_generate,                      # pm-generate
     recall.recall_group,                 # recall allocate
-    rma.rma_group,                       # rma flag-overdue
     mobile.purge_keys_command,           # mobile-purge-keys
     scheduler.scheduler_command,         # scheduler
     scheduler.sla_watch_command,         # sla-watch

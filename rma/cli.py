@@ -35,7 +35,7 @@ def rma_group() -> None:
 @with_appcontext
 def flag_overdue(now):
     """Flag overdue faulty-unit returns once each and mark the customer's charge."""
-    from rma.services import flag_overdue_returns  # fieldsvc imports rma only lazily
+    from rma.services import flag_overdue_returns
 
     with cli_actor() as actor, fail_on_problem():
         flagged = flag_overdue_returns(db.session, now=now or utcnow(), actor=actor)
