@@ -15,6 +15,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 import fieldsvc
+from fieldsvc.extensions import db
 from fieldsvc.hooks import Hooks, hooks_of
 from fieldsvc.models import Customer
 from fieldsvc.recall.blueprint import add_routes
@@ -51,6 +52,14 @@ def test_fieldsvc_reads_no_table_by_name_from_the_metadata():
     for path, source in _sources("fieldsvc"):
         assert "metadata.tables" not in source, path
         assert 'table("rma"' not in source, path
+
+
+def test_mobile_tables_live_in_mobile_api():
+    assert not (ROOT / "fieldsvc" / "models" / "mobile.py").exists()
+    from mobile_api import models
+
+    assert {models.IdempotencyKey.__table__.name, models.DayVersion.__table__.name} <= set(
+        db.metadata.tables)
 
 
 def test_recall_lives_in_one_package():
