@@ -32,8 +32,8 @@ from fieldsvc.recall.schemas import (
     RescheduleInputSchema,
 )
 
-# Its URLs are in blueprint.py.
-bp = Blueprint("portal", __name__, url_prefix="/portal")
+# Its URLs are in blueprint.py, its pages in templates/portal/ next to this module.
+bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
 CALENDAR_DAYS = 14
 PAGE_SIZE = 100
 
