@@ -225,7 +225,6 @@ appointments = Resource(
 )
 
 
-
 def _appointment_action(schema, func, summary: str):
     """POST /recall-appointments/{id}/<action>: load (scoped), call the service, dump."""
 
