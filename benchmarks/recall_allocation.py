@@ -137,9 +137,10 @@ def fill(url: str, dealerships: int, days: int, places: int, vins: int) -> dict:
     from fieldsvc import create_app
     from fieldsvc.auth.tokens import digest
     from fieldsvc.extensions import db
-    from fieldsvc.models import AuthToken, CampaignVin, Dealership, RecallCampaign, User
+    from fieldsvc.models import AuthToken, User
     from fieldsvc.models.base import utcnow
     from fieldsvc.models.enums import CampaignStatus, Role
+    from fieldsvc.recall.models import CampaignVin, Dealership, RecallCampaign
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     raw = secrets.token_urlsafe(32)

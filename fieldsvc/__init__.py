@@ -46,9 +46,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                      compare_type=True)
     audit.install(Session)
 
-    # The RMA package registers its models with the shared metadata on import.
-    import rma.models  # noqa: F401
-
     register_error_handlers(app)
 
     from fieldsvc import auth
@@ -58,24 +55,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     register_request_transaction(app)
 
-    from fieldsvc.api import register_api
-    from fieldsvc.web import register_web
+    # Every blueprint, page and plugin is listed in fieldsvc/blueprints.py.
+    from fieldsvc.blueprints import register_blueprints
 
-    register_api(app)
-    auth.register_api(app)
-    register_web(app)
-
-    from fieldsvc.console import register_console
-    from fieldsvc.portal import register_portal
-
-    register_console(app)
-    register_portal(app)
-
-    from fieldsvc.console.dispatch import register_dispatch_console
-
-    register_dispatch_console(app)
-
-    from fieldsvc.console.reports import register_reports_console
-
-    register_reports_console(app)
+    register_blueprints(app)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from sqlalchemy import text
 
 from fieldsvc.errors import Problem
@@ -34,6 +34,3 @@ def index():
         return redirect(url_for("console.home"))
     return redirect(url_for("web.api_docs"))
 
-
-def register_web(app: Flask) -> None:
-    app.register_blueprint(bp)

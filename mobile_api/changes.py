@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from fieldsvc.errors import InvalidInput
 from fieldsvc.models import Technician, WorkOrder
 from fieldsvc.models.base import utcnow
-from fieldsvc.models.mobile import JobChange
 from mobile_api.day import build_jobs, job_rows
+from mobile_api.models import JobChange
 
 SETTLE_SECONDS = 5
 MAX_LIMIT = 500

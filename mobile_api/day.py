@@ -35,8 +35,6 @@ from fieldsvc.models import (
     Customer,
     Part,
     Product,
-    RecallAppointment,
-    RecallCampaign,
     Site,
     StockLevel,
     Technician,
@@ -48,8 +46,9 @@ from fieldsvc.models import (
 from fieldsvc.models.base import UTCDateTime
 from fieldsvc.models.enums import AppointmentStatus, RmaStatus, TicketStatus
 from fieldsvc.models.enums import WorkOrderStatus as S
-from fieldsvc.models.mobile import Attachment, JobChange, JobReport
+from fieldsvc.recall.models import RecallAppointment, RecallCampaign
 from fieldsvc.services.work_orders import TRANSITIONS
+from mobile_api.models import Attachment, JobChange, JobReport
 from rma.models import Rma
 
 HISTORY_LENGTH = 5

@@ -25,8 +25,8 @@ from datetime import date
 from flask import Flask, Response, current_app
 from sqlalchemy.orm import Session
 
-from fieldsvc.models.mobile import DayVersion
 from mobile_api.day import load_day
+from mobile_api.models import DayVersion
 
 EXTENSION = "mobile_day_cache"
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models.base import utcnow
-from fieldsvc.models.mobile import IdempotencyKey
+from mobile_api.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 IN_PROGRESS, DONE = "in_progress", "done"

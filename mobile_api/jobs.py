@@ -21,12 +21,12 @@ from fieldsvc.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from fieldsvc.models import Part, Site, Technician, WorkOrder
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import WorkOrderStatus as S
-from fieldsvc.models.mobile import Attachment, JobReport, LocationPing
 from fieldsvc.services import stock
 from fieldsvc.services import work_orders as work_order_service
 from fieldsvc.storage import Storage
 from mobile_api.changes import was_assigned
 from mobile_api.day import build_jobs, day_bounds, etag, job_rows
+from mobile_api.models import Attachment, JobReport, LocationPing
 from scheduler.matrix import GeodesicProvider
 from scheduler.model import Location
 

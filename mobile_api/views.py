@@ -14,7 +14,7 @@ from flask import Response, current_app, json, request, send_file
 from flask_smorest import Blueprint
 from marshmallow import RAISE, ValidationError
 
-import fieldsvc.models.mobile  # noqa: F401 - registers the mobile tables
+import mobile_api.models  # noqa: F401 - registers the mobile tables
 from fieldsvc.context import current_actor
 from fieldsvc.errors import PROBLEM_MIMETYPE, Forbidden, InvalidInput, NotFound, Problem
 from fieldsvc.extensions import db

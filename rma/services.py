@@ -22,11 +22,8 @@ from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import (
     Asset,
     AssetContract,
-    CampaignPart,
-    CampaignVin,
     Customer,
     Part,
-    RecallCampaign,
     ServiceContract,
     Technician,
     Ticket,
@@ -43,6 +40,7 @@ from fieldsvc.models.enums import (
     RmaType,
     WarehouseKind,
 )
+from fieldsvc.recall.models import CampaignPart, CampaignVin, RecallCampaign
 from fieldsvc.services import stock
 from rma.models import Disposition, InspectionResult, Rma, RmaTransition
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from fieldsvc.models import (
     Asset,
     Customer,
-    Dealership,
     Part,
     Product,
     ServiceContract,
@@ -25,6 +24,7 @@ from fieldsvc.models import (
     WorkOrder,
 )
 from fieldsvc.models.enums import ProductKind, WarehouseKind, WorkOrderType
+from fieldsvc.recall.models import Dealership
 from fieldsvc.services.phones import phone_key
 
 _seq = itertools.count(1)

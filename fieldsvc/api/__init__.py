@@ -1,4 +1,7 @@
-"""The REST API under /api/v1: one blueprint per resource, OpenAPI from the schemas."""
+"""The REST API under /api/v1: one blueprint per resource, OpenAPI from the schemas.
+
+The blueprints are listed in fieldsvc/blueprints.py.
+"""
 
 from __future__ import annotations
 
@@ -31,9 +34,4 @@ def register_api(app: Flask) -> FieldsvcApi:
         },
     )
     app.extensions["fieldsvc_api"] = api
-
-    from fieldsvc.api import resources
-
-    for blp in resources.blueprints():
-        api.register_blueprint(blp)
     return api

@@ -72,7 +72,8 @@ def init_app(app: Flask) -> None:
 
 
 def register_api(app: Flask) -> None:
-    from fieldsvc.auth.api import auth_blp, erasure_blp
+    """Document bearer tokens and limit logins; the auth blueprints are registered already
+    (fieldsvc/blueprints.py)."""
     from fieldsvc.auth.limits import limit_login
 
     api = app.extensions["fieldsvc_api"]
@@ -82,6 +83,4 @@ def register_api(app: Flask) -> None:
                        "'Authorization: Bearer <token>'. It expires after expires_in seconds.",
     })
     api.spec.options["security"] = [{"bearerAuth": []}]
-    api.register_blueprint(auth_blp)
-    api.register_blueprint(erasure_blp)
     limit_login(app, "auth.issue_token")

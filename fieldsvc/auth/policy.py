@@ -23,7 +23,8 @@ from sqlalchemy import Select, false
 
 from fieldsvc.context import Actor
 from fieldsvc.errors import Forbidden, NotFound
-from fieldsvc.models import Dealership, RecallAppointment, Technician, WorkOrder
+from fieldsvc.models import Technician, WorkOrder
+from fieldsvc.recall.models import Dealership, RecallAppointment
 
 READ, CREATE, UPDATE, DELETE = "read", "create", "update", "delete"
 WRITE = frozenset({CREATE, UPDATE, DELETE})

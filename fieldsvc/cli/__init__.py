@@ -1,14 +1,19 @@
-"""The `fieldsvc` command line (SPEC §6): every command honours DATABASE_URL."""
+"""The `fieldsvc` command line (SPEC §6): every command honours DATABASE_URL.
+
+COMMANDS below is the whole list of fieldsvc's own commands; a command is a plain click command in its module and is
+added here. Plugins add theirs to the app's own group when they are registered
+(see fieldsvc.blueprints), and `fieldsvc` finds them there: `fieldsvc rma flag-overdue`
+comes from rma/cli.py.
+"""
 
 from __future__ import annotations
-
-import importlib
-import pkgutil
 
 import click
 from flask.cli import FlaskGroup
 
 from fieldsvc import create_app
+from fieldsvc.cli import core, demo, dispatch, erase, imports, mobile, pm, scheduler
+from fieldsvc.recall import cli as recall
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
@@ -17,9 +22,23 @@ def cli() -> None:
     """Field service management: serve the app, manage data, plan technicians."""
 
 
-# Every module of this package adds its commands to `cli` with @cli.command on import.
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    importlib.import_module(f"{__name__}.{_info.name}")
+COMMANDS: list[click.Command] = [
+    core.serve,                          # serve
+    core.create_user_command,            # create-user
+    demo.demo_command,                   # demo
+    demo.seed_demo_command,              # seed-demo
+    erase.erase_customer_command,        # erase-customer
+    imports.import_command,              # import KIND FILE
+    dispatch.optimize,                   # optimize
+    pm.pm_generate,                      # pm-generate
+    recall.recall_group,                 # recall allocate
+    mobile.purge_keys_command,           # mobile-purge-keys
+    scheduler.scheduler_command,         # scheduler
+    scheduler.sla_watch_command,         # sla-watch
+    scheduler.worker_command,            # worker
+]
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -6,13 +6,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from fieldsvc.cli import cli
 from fieldsvc.cli.support import cli_actor, fail_on_problem
 from fieldsvc.extensions import db
 from fieldsvc.services.users import create_user
 
 
-@cli.command("serve")
+@click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @with_appcontext
@@ -23,7 +22,7 @@ def serve(host: str, port: int) -> None:
     run_server(current_app._get_current_object(), host, port)
 
 
-@cli.command("create-user")
+@click.command("create-user")
 @click.option("--username", required=True)
 @click.option("--password", required=True)
 @click.option("--role", required=True,

@@ -9,7 +9,6 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from fieldsvc.cli import cli
 from fieldsvc.cli.support import cli_actor, fail_on_problem
 from fieldsvc.demo import DEFAULT_SEED, Summary, existing_data, seed_demo
 from fieldsvc.demo.data import DEMO_USERS
@@ -47,7 +46,7 @@ def _print_logins() -> None:
         click.echo(f"  {username:<11} {password:<22} {role}")
 
 
-@cli.command("seed-demo")
+@click.command("seed-demo")
 @click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int,
               help="Seed of the random generator: every name, number and serial follows it.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), callback=_parse_day,
@@ -72,7 +71,7 @@ def seed_demo_command(seed: int, today: date | None) -> None:
     _print_logins()
 
 
-@cli.command("demo")
+@click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Stop after migrating and seeding.")

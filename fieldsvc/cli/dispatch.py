@@ -9,7 +9,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
-from fieldsvc.cli import cli
 from fieldsvc.cli.support import cli_actor, fail_on_problem
 from fieldsvc.dispatch.runs import MAX_TIME_LIMIT, execute_run, request_run
 from fieldsvc.extensions import db
@@ -17,7 +16,7 @@ from fieldsvc.models.enums import RunStatus
 from scheduler.ruin_recreate import warm_up
 
 
-@cli.command("optimize")
+@click.command("optimize")
 @click.option("--date", "plan_date", required=True, type=click.DateTime(["%Y-%m-%d"]),
               help="first day to plan (YYYY-MM-DD)")
 @click.option("--territory", help="plan one territory (default: all technicians)")

@@ -6,14 +6,13 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from fieldsvc.cli import cli
 from fieldsvc.cli.support import cli_actor, fail_on_problem
 from fieldsvc.extensions import db
 from fieldsvc.services.erasure import erase_customer
 from fieldsvc.storage import storage_for
 
 
-@cli.command("erase-customer")
+@click.command("erase-customer")
 @click.argument("customer_id", type=click.IntRange(min=1))
 @with_appcontext
 def erase_customer_command(customer_id: int) -> None:

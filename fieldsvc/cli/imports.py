@@ -8,7 +8,6 @@ import time
 import click
 from flask.cli import with_appcontext
 
-from fieldsvc.cli import cli
 from fieldsvc.cli.support import cli_actor, fail_on_problem
 from fieldsvc.extensions import db
 from fieldsvc.imports import KINDS, ImportRejected, run_import
@@ -34,7 +33,7 @@ by line number, and nothing is written.
 """
 
 
-@cli.command("import", help=HELP)
+@click.command("import", help=HELP)
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--campaign", "campaign_code", help="Recall campaign code (vins only).")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from fieldsvc.cli import cli
 from fieldsvc.extensions import db
 
 
-@cli.command("mobile-purge-keys")
+@click.command("mobile-purge-keys")
 @click.option("--days", type=click.IntRange(min=7, max=3650), default=7, show_default=True,
               help="Keep keys younger than this many days (at least 7).")
 @with_appcontext

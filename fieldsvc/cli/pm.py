@@ -7,7 +7,6 @@ from datetime import datetime
 import click
 from flask.cli import with_appcontext
 
-from fieldsvc.cli import cli
 from fieldsvc.cli.support import cli_actor, fail_on_problem
 from fieldsvc.extensions import db
 from fieldsvc.models.base import utcnow
@@ -35,7 +34,7 @@ class AwareDateTime(click.ParamType):
         return moment
 
 
-@cli.command("pm-generate")
+@click.command("pm-generate")
 @click.option("--days", "horizon_days", type=click.IntRange(0, 366),
               help="look this many days ahead instead of each plan's lead time")
 @click.option("--now", "now", type=AwareDateTime(),

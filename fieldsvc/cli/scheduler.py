@@ -11,7 +11,6 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from fieldsvc.cli import cli
 from fieldsvc.cli.support import cli_actor, fail_on_problem
 from fieldsvc.extensions import db
 
@@ -36,7 +35,7 @@ def _logging() -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
-@cli.command("scheduler", help="Run the periodic jobs; exactly one scheduler is active.\n\n"
+@click.command("scheduler", help="Run the periodic jobs; exactly one scheduler is active.\n\n"
              "A second one waits as a standby, retrying the lock every few seconds, and takes "
              "over when the active one stops (PostgreSQL: advisory lock; SQLite: a lock file "
              "next to the database). Never start it inside web workers.\n" + SCHEDULE_HELP)
@@ -91,7 +90,7 @@ def scheduler_command():
         sys.exit(1)
 
 
-@cli.command("sla-watch")
+@click.command("sla-watch")
 @click.option("--risk-minutes", type=click.IntRange(0, 7 * 24 * 60), default=None,
               help="flag 'at risk' this long before a due time "
                    "[default: FIELDSVC_SLA_RISK_MINUTES or 60]")
@@ -113,7 +112,7 @@ def sla_watch_command(risk_minutes):
                    f"P{old} -> P{new}")
 
 
-@cli.command("worker")
+@click.command("worker")
 @click.option("--burst", is_flag=True, help="stop once the queue is empty")
 @with_appcontext
 def worker_command(burst):

@@ -1,5 +1,6 @@
 """The web console: sign in and out, the navigation shell, and the contact-center,
-ticket and list pages (views/). `register_console(app)` is the single entry point.
+ticket and list pages (views/). `init_console(app)` sets up languages and the shell;
+fieldsvc/blueprints.py registers the pages.
 
 Pages are server-rendered; each one says which (resource, action) of the access policy
 (fieldsvc.auth.policy) it needs, so the console and the API refuse the same things.
@@ -145,14 +146,7 @@ def _shell_context():
     return {"nav_links": navigation_for(current_user.user.role.value)}
 
 
-def register_console(app: Flask) -> None:
-    from fieldsvc.console.views import customers, lists, tickets  # noqa: F401 - add routes
-
+def init_console(app: Flask) -> None:
+    """Languages and the navigation shell; fieldsvc/blueprints.py registers the pages."""
     i18n.init_app(app)
     app.context_processor(_shell_context)
-    app.register_blueprint(bp)
-    # The RMA form belongs to the rma package (fieldsvc never calls rma's services); this
-    # import only registers its page, as fieldsvc/api/resources/rmas.py does for its API.
-    from rma.console import bp as rma_console
-
-    app.register_blueprint(rma_console)

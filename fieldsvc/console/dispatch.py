@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    Flask,
     abort,
     current_app,
     flash,
@@ -324,6 +323,3 @@ def map_view():
     return render_template("console/dispatch/map.html", board=data, view=view,
                            territories=_territories())
 
-
-def register_dispatch_console(app: Flask) -> None:
-    app.register_blueprint(bp)

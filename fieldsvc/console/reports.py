@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     current_app,
     flash,
@@ -29,6 +28,7 @@ from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
 from fieldsvc.errors import InvalidInput
 from fieldsvc.extensions import db
+from fieldsvc.hooks import hooks_of
 from fieldsvc.models import Site, Technician
 from fieldsvc.services import kpis as kpi_service
 from fieldsvc.services import voice_of_customer as voc_service
@@ -246,7 +246,8 @@ def voice_of_customer():
     if not errors:
         data = voc_service.report(db.session, start, end,
                                   current_app.config["DEFAULT_TIMEZONE"], groups,
-                                  values["region"] or None, int(values["top"]))
+                                  values["region"] or None, int(values["top"]),
+                                  hooks=hooks_of(current_app))
         trend = line_chart([(m["month"], m["tickets"]) for m in data["months"]])
         busiest = [m for m in data["months"] if m["tickets"]]
         if busiest:
@@ -274,13 +275,11 @@ def voc_csv():
         return Response("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), 422,
                         mimetype="text/plain")
     data = voc_service.report(db.session, start, end, current_app.config["DEFAULT_TIMEZONE"],
-                              groups, values["region"] or None, int(values["top"]))
+                              groups, values["region"] or None, int(values["top"]),
+                              hooks=hooks_of(current_app))
     part = "faults" if request.args.get("part") == "faults" else "tickets"
     body = voc_service.faults_csv(data) if part == "faults" else voc_service.tickets_csv(data)
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition":
             f'attachment; filename="voice-of-customer-{part}-{start}-{end}.csv"'})
 
-
-def register_reports_console(app: Flask) -> None:
-    app.register_blueprint(bp)

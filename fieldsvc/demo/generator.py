@@ -34,13 +34,8 @@ from fieldsvc.models import (
     Asset,
     AssetContract,
     AuditEntry,
-    CampaignPart,
-    CampaignPhase,
-    CampaignVin,
     Certification,
     Customer,
-    Dealership,
-    DealershipHoliday,
     Interaction,
     MeterReading,
     Part,
@@ -49,8 +44,6 @@ from fieldsvc.models import (
     PmPlanPart,
     PmPlanSkill,
     Product,
-    RecallCampaign,
-    RecallCampaignProduct,
     ServiceContract,
     Shift,
     Site,
@@ -79,6 +72,15 @@ from fieldsvc.models.enums import (
     WarehouseKind,
     WorkOrderStatus,
     WorkOrderType,
+)
+from fieldsvc.recall.models import (
+    CampaignPart,
+    CampaignPhase,
+    CampaignVin,
+    Dealership,
+    DealershipHoliday,
+    RecallCampaign,
+    RecallCampaignProduct,
 )
 from fieldsvc.services import stock
 from fieldsvc.services.phones import phone_key

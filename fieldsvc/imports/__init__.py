@@ -44,7 +44,8 @@ from fieldsvc.context import Actor
 from fieldsvc.errors import NotFound
 from fieldsvc.imports.kinds import IMPORTERS
 from fieldsvc.imports.reader import ImportRejected, read_rows
-from fieldsvc.models import AuditEntry, RecallCampaign
+from fieldsvc.models import AuditEntry
+from fieldsvc.recall.models import RecallCampaign
 
 KINDS = tuple(IMPORTERS)
 

@@ -22,7 +22,6 @@ from fieldsvc.demo.vin import VIN_RE
 from fieldsvc.imports.reader import Columns, Row
 from fieldsvc.models import (
     Asset,
-    CampaignVin,
     Customer,
     Part,
     Product,
@@ -35,6 +34,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import WarehouseKind
+from fieldsvc.recall.models import CampaignVin
 from fieldsvc.schemas.catalog import AssetSchema
 from fieldsvc.schemas.customers import CustomerSchema, SiteSchema
 from fieldsvc.schemas.inventory import PartSchema

@@ -1,4 +1,8 @@
-"""The domain model (SPEC §3), one aggregate per module."""
+"""The domain model (SPEC §3), one aggregate per module.
+
+Feature packages keep their own models (`fieldsvc.recall.models`); they are imported at the
+end so that importing this package registers every core table on the shared metadata.
+"""
 
 from fieldsvc.models.audit import AuditEntry
 from fieldsvc.models.base import Base, utcnow
@@ -10,17 +14,6 @@ from fieldsvc.models.inventory import Part, StockLevel, StockMovement, Warehouse
 from fieldsvc.models.optimization import OptimizationRun
 from fieldsvc.models.pm import PmPlan, PmPlanAsset, PmPlanPart, PmPlanSkill
 from fieldsvc.models.product import Asset, AssetContract, MeterReading, Product
-from fieldsvc.models.recall import (
-    CampaignPart,
-    CampaignPhase,
-    CampaignVin,
-    Dealership,
-    DealershipDay,
-    DealershipHoliday,
-    RecallAppointment,
-    RecallCampaign,
-    RecallCampaignProduct,
-)
 from fieldsvc.models.report import ServiceIndexWeight
 from fieldsvc.models.ticket import Ticket
 from fieldsvc.models.token import AuthToken
@@ -42,15 +35,14 @@ from fieldsvc.models.workforce import (
 )
 
 __all__ = [
-    "Absence", "Asset", "AssetContract", "AuditEntry", "AuthToken", "Base", "CampaignPart",
-    "CampaignPhase",
-    "CampaignVin", "Certification", "Customer", "Dealership", "DealershipDay",
-    "DealershipHoliday", "InsertionProposal", "Interaction", "MeterReading", "OptimizationRun",
-    "Part", "PmPlan",
-    "PmPlanAsset", "PmPlanPart", "PmPlanSkill", "Product", "RecallAppointment",
-    "RecallCampaign", "RecallCampaignProduct", "ServiceContract", "Shift", "Site", "Skill",
-    "ServiceIndexWeight", "SlaTarget", "StockLevel", "StockMovement", "Technician",
-    "TechnicianSkill", "Ticket",
-    "User", "WorkOrder", "WorkOrderPart", "WorkOrderSkill", "WorkOrderTransition",
-    "WorkOrderWindow", "Warehouse", "utcnow",
+    "Absence", "Asset", "AssetContract", "AuditEntry", "AuthToken", "Base", "Certification",
+    "Customer", "InsertionProposal", "Interaction", "MeterReading", "OptimizationRun", "Part",
+    "PmPlan", "PmPlanAsset", "PmPlanPart", "PmPlanSkill", "Product", "ServiceContract",
+    "ServiceIndexWeight", "Shift", "Site", "Skill", "SlaTarget", "StockLevel", "StockMovement",
+    "Technician", "TechnicianSkill", "Ticket", "User", "WorkOrder", "WorkOrderPart",
+    "WorkOrderSkill", "WorkOrderTransition", "WorkOrderWindow", "Warehouse", "utcnow",
 ]
+
+# A plain module import (no names): it also works when fieldsvc.recall.models is the
+# first module imported and is still loading (it imports fieldsvc.models.base first).
+import fieldsvc.recall.models  # noqa: E402,F401

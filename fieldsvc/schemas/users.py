@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from fieldsvc.models import Dealership, Technician
+from fieldsvc.models import Technician
 from fieldsvc.models.enums import Role
+from fieldsvc.recall.models import Dealership
 from fieldsvc.schemas.common import Ref, StrictSchema, Text
 from fieldsvc.services.users import MIN_PASSWORD_LENGTH
 

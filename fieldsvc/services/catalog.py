@@ -22,16 +22,14 @@ from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import (
     Asset,
     AssetContract,
-    CampaignVin,
     MeterReading,
     PmPlanAsset,
     Product,
-    RecallAppointment,
-    RecallCampaignProduct,
     Site,
     Ticket,
     WorkOrder,
 )
+from fieldsvc.recall.models import CampaignVin, RecallAppointment, RecallCampaignProduct
 
 # Phone clocks drift; a reading stamped a little ahead of the server is still "now".
 CLOCK_SKEW = timedelta(minutes=5)

@@ -10,17 +10,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from fieldsvc.extensions import db
+from fieldsvc.hooks import Hooks
 from fieldsvc.models import (
     Asset,
     AssetContract,
     Customer,
     Interaction,
-    RecallAppointment,
-    RecallCampaign,
     ServiceContract,
     Site,
     Ticket,
@@ -28,6 +26,7 @@ from fieldsvc.models import (
     WorkOrder,
 )
 from fieldsvc.models.enums import AppointmentStatus, TicketStatus, WorkOrderStatus
+from fieldsvc.recall.models import RecallAppointment, RecallCampaign
 from fieldsvc.services.phones import phone_key
 
 SEARCH_LIMIT = 50
@@ -79,15 +78,12 @@ class CustomerView:
     agents: dict[int, User]
 
 
-def _rma_table() -> Table | None:
-    # RMAs belong to the rma package; the console reads its table from the shared metadata
-    # (fieldsvc does not import rma) and shows the rows as they are.
-    return db.metadata.tables.get("rma")
-
-
-def customer_view(session: Session, customer: Customer, today: date,
+def customer_view(session: Session, customer: Customer, today: date, hooks: Hooks,
                   history_limit: int = 200) -> CustomerView:
-    """Everything about one customer, newest first, in a bounded number of queries."""
+    """Everything about one customer, newest first, in a bounded number of queries.
+
+    RMAs come from the rma plugin through `hooks.customer_rmas` (none when no plugin
+    registered one)."""
     cid = customer.id
     sites = list(session.scalars(select(Site).where(Site.customer_id == cid).order_by(Site.id)))
     assets = list(session.scalars(select(Asset).where(Asset.customer_id == cid)
@@ -110,10 +106,7 @@ def customer_view(session: Session, customer: Customer, today: date,
     tickets = list(session.scalars(
         select(Ticket).where(Ticket.customer_id == cid)
         .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(history_limit)))
-    table = _rma_table()
-    rmas = list(session.execute(
-        select(table).where(table.c.customer_id == cid).order_by(table.c.id.desc())
-        .limit(history_limit)).mappings()) if table is not None else []
+    rmas = hooks.customer_rmas(session, cid, history_limit) if hooks.customer_rmas else []
     recalls = list(session.scalars(
         select(RecallAppointment).where(RecallAppointment.customer_id == cid,
                                         RecallAppointment.status.in_(OPEN_RECALLS))

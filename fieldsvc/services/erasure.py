@@ -22,18 +22,11 @@ from sqlalchemy.orm import Session, scoped_session
 
 from fieldsvc.context import Actor
 from fieldsvc.errors import NotFound
-from fieldsvc.models import (
-    AuditEntry,
-    Customer,
-    Interaction,
-    RecallAppointment,
-    Site,
-    Ticket,
-    WorkOrder,
-)
+from fieldsvc.models import AuditEntry, Customer, Interaction, Site, Ticket, WorkOrder
 from fieldsvc.models.base import utcnow
-from fieldsvc.models.mobile import Attachment, JobReport
+from fieldsvc.recall.models import RecallAppointment
 from fieldsvc.storage import Storage
+from mobile_api.models import Attachment, JobReport
 
 ERASED = "[erased]"
 COORDINATE_DECIMALS = 2  # 0.01° of latitude ≈ 1.1 km

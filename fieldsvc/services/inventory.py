@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from fieldsvc.context import Actor
 from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import (
-    CampaignPart,
     Part,
     PmPlanPart,
     StockLevel,
@@ -24,6 +23,7 @@ from fieldsvc.models import (
     WorkOrderPart,
 )
 from fieldsvc.models.enums import WarehouseKind
+from fieldsvc.recall.models import CampaignPart
 from fieldsvc.services.catalog import ensure_unique, refuse_if_referenced
 
 # --- parts ----------------------------------------------------------------------------------

@@ -52,16 +52,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fieldsvc.errors import InvalidInput
-from fieldsvc.models import (
-    Dealership,
-    OptimizationRun,
-    RecallAppointment,
-    RecallCampaign,
-    ServiceIndexWeight,
-    Site,
-    Technician,
-    WorkOrder,
-)
+from fieldsvc.models import OptimizationRun, ServiceIndexWeight, Site, Technician, WorkOrder
 from fieldsvc.models.enums import (
     AppointmentStatus,
     CampaignStatus,
@@ -69,6 +60,7 @@ from fieldsvc.models.enums import (
     WorkOrderStatus,
     WorkOrderType,
 )
+from fieldsvc.recall.models import Dealership, RecallAppointment, RecallCampaign
 
 MAX_DAYS = 366
 REPEAT_WINDOW = timedelta(days=30)

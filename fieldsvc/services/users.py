@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldsvc.errors import Conflict, InvalidInput
-from fieldsvc.models import Dealership, Technician, User
+from fieldsvc.models import Technician, User
 from fieldsvc.models.enums import Role
+from fieldsvc.recall.models import Dealership
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8

@@ -19,23 +19,18 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import column, func, select, table
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.errors import InvalidInput
+from fieldsvc.hooks import Hooks
 from fieldsvc.models import Asset, Product, Ticket, WorkOrder
-from fieldsvc.models.base import UTCDateTime
 from fieldsvc.models.enums import WorkOrderStatus
 from fieldsvc.services.kpis import Period, check_period
 
 GROUPS = ("category", "topic", "product", "region")
 DEFAULT_TOP = 10
 MAX_TOP = 100
-
-# The RMA table, read as plain rows: fieldsvc does not import the rma package.
-_rma = table("rma", column("asset_id"), column("failure_code"),
-             column("inspection_failure_code"), column("created_at", UTCDateTime()))
-
 
 def parse_groups(raw: str | None) -> list[str]:
     """`category,region` → ["category", "region"] in the order given; 422 when unknown or
@@ -121,11 +116,12 @@ def _sort_key(path: tuple, counts: list[Counter], month: str) -> tuple:
     return tuple(key)
 
 
-def recurring_faults(session: Session, period: Period, top: int = DEFAULT_TOP
+def recurring_faults(session: Session, period: Period, hooks: Hooks, top: int = DEFAULT_TOP
                      ) -> list[dict[str, Any]]:
     """The `top` (product model, code) pairs by count: resolution codes of work orders
     completed in the period plus failure codes (confirmed at inspection, else reported) of
-    RMAs opened in it; ties by product code and code."""
+    RMAs opened in it, as the rma plugin counts them (`hooks.rma_faults`); ties by product
+    code and code."""
     found: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: {"work_orders": 0,
                                                                         "rmas": 0})
     wo_stmt = (select(Asset.product_id, WorkOrder.resolution_code, func.count())
@@ -137,15 +133,9 @@ def recurring_faults(session: Session, period: Period, top: int = DEFAULT_TOP
                .group_by(Asset.product_id, WorkOrder.resolution_code))
     for product_id, code, n in session.execute(wo_stmt):
         found[(product_id, code)]["work_orders"] += n
-    code = func.coalesce(_rma.c.inspection_failure_code, _rma.c.failure_code)
-    rma_stmt = (select(Asset.product_id, code, func.count())
-                .select_from(_rma)
-                .join(Asset, Asset.id == _rma.c.asset_id)
-                .where(code.is_not(None),
-                       _rma.c.created_at >= period.start_at,
-                       _rma.c.created_at < period.end_at)
-                .group_by(Asset.product_id, code))
-    for product_id, fault, n in session.execute(rma_stmt):
+    rma_counts = hooks.rma_faults(session, period.start_at, period.end_at) \
+        if hooks.rma_faults else ()
+    for product_id, fault, n in rma_counts:
         found[(product_id, fault)]["rmas"] += n
     products = {p.id: p for p in session.scalars(
         select(Product).where(Product.id.in_({pid for pid, _ in found} or {0})))}
@@ -158,7 +148,8 @@ def recurring_faults(session: Session, period: Period, top: int = DEFAULT_TOP
 
 
 def report(session: Session, start: date, end: date, timezone: str, groups: list[str],
-           territory: str | None = None, top: int = DEFAULT_TOP) -> dict[str, Any]:
+           territory: str | None = None, top: int = DEFAULT_TOP, *, hooks: Hooks
+           ) -> dict[str, Any]:
     """Tickets per month by the grouping, and the recurring faults per product model."""
     check_period(start, end)
     if not 1 <= top <= MAX_TOP:
@@ -167,7 +158,7 @@ def report(session: Session, start: date, end: date, timezone: str, groups: list
     tickets = ticket_rows(session, period, groups)
     return {"from": start, "to": end, "timezone": timezone, "group": groups,
             "region": territory, **tickets,
-            "recurring_faults": recurring_faults(session, period, top)}
+            "recurring_faults": recurring_faults(session, period, hooks, top)}
 
 
 FAULT_COLUMNS = ("product_id", "product_code", "product_name", "code", "work_orders", "rmas",

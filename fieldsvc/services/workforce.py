@@ -13,7 +13,6 @@ from fieldsvc.models import (
     Absence,
     Certification,
     PmPlanSkill,
-    RecallCampaign,
     Shift,
     Skill,
     Technician,
@@ -24,6 +23,7 @@ from fieldsvc.models import (
     WorkOrderSkill,
 )
 from fieldsvc.models.enums import WarehouseKind
+from fieldsvc.recall.models import RecallCampaign
 from fieldsvc.services.catalog import ensure_unique, refuse_if_referenced
 
 # --- skills ---------------------------------------------------------------------------------

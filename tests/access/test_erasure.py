@@ -142,8 +142,8 @@ def test_cli_erase_customer(app, runner, customer_with_history):
 
 def test_erasure_removes_signatures_photos_and_report_notes(client, make, app):
     from fieldsvc.extensions import db
-    from fieldsvc.models.mobile import Attachment, JobReport
     from fieldsvc.storage import storage_for
+    from mobile_api.models import Attachment, JobReport
 
     site = make.site()
     order = make.work_order(site=site)

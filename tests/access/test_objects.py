@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 
 from fieldsvc.extensions import db
-from fieldsvc.models import RecallAppointment, RecallCampaign, WorkOrder
+from fieldsvc.models import WorkOrder
 from fieldsvc.models.enums import WorkOrderStatus
+from fieldsvc.recall.models import RecallAppointment, RecallCampaign
 
 
 @pytest.fixture

@@ -15,12 +15,8 @@ from fieldsvc.demo.vin import has_valid_check_digit
 from fieldsvc.extensions import db
 from fieldsvc.models import (
     Asset,
-    CampaignVin,
     Customer,
-    Dealership,
     Product,
-    RecallCampaign,
-    RecallCampaignProduct,
     Shift,
     Site,
     StockLevel,
@@ -34,6 +30,7 @@ from fieldsvc.models import (
     WorkOrderWindow,
 )
 from fieldsvc.models.enums import MovementKind, WorkOrderStatus, WorkOrderType
+from fieldsvc.recall.models import CampaignVin, Dealership, RecallCampaign, RecallCampaignProduct
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 TODAY = "2026-11-21"  # a Saturday: the next working day is Sunday, a full shift

@@ -10,16 +10,15 @@ from fieldsvc.extensions import db
 from fieldsvc.models import (
     Asset,
     AuditEntry,
-    CampaignVin,
     Customer,
     Part,
-    RecallCampaign,
     Shift,
     Site,
     Technician,
     TechnicianSkill,
     Warehouse,
 )
+from fieldsvc.recall.models import CampaignVin, RecallCampaign
 
 
 def count(app, model) -> int:

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from fieldsvc.extensions import db
-from fieldsvc.models import RecallAppointment
 from fieldsvc.models.enums import AppointmentStatus
+from fieldsvc.recall.models import RecallAppointment
 from tests.factories import Factories
 from tests.recall.conftest import Recall, today_utc
 

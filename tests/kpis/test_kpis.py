@@ -9,12 +9,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 import scheduler
-from fieldsvc.models import (
-    OptimizationRun,
-    RecallAppointment,
-    RecallCampaign,
-    ServiceIndexWeight,
-)
+from fieldsvc.models import OptimizationRun, ServiceIndexWeight
 from fieldsvc.models.enums import (
     AppointmentStatus,
     CampaignStatus,
@@ -22,6 +17,7 @@ from fieldsvc.models.enums import (
     WorkOrderStatus,
     WorkOrderType,
 )
+from fieldsvc.recall.models import RecallAppointment, RecallCampaign
 from fieldsvc.services.kpis import DEFAULT_WEIGHTS
 
 URL = "/api/v1/reports/kpis"

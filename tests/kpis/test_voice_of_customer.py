@@ -104,7 +104,7 @@ def test_recurring_faults_from_work_orders_and_rmas(client, make, ctx):
     make.work_order(site=site, asset_id=asset.id, resolution_code="FUSER",
                     status=WorkOrderStatus.COMPLETED, completed_at=at(4, 1))  # outside
     # Two RMAs on the printer: one reported FUSER, one confirmed FUSER at inspection
-    # (reported as ROLLER); written as plain rows, as fieldsvc reads them.
+    # (reported as ROLLER); written as plain rows, counted by the rma plugin (its hook).
     for n, (reported, confirmed) in enumerate([("FUSER", None), ("ROLLER", "FUSER")]):
         ctx.execute(text(
             "INSERT INTO rma (number, type, status, customer_id, asset_id, quantity, "

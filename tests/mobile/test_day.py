@@ -88,7 +88,7 @@ def test_day_needs_a_valid_date(tech_client, world):
 
 
 def test_day_shows_the_customers_open_rmas_and_recalls(make, tech_client, world):
-    from fieldsvc.models import RecallAppointment, RecallCampaign
+    from fieldsvc.recall.models import RecallAppointment, RecallCampaign
     from rma.models import Rma
 
     s = make.session

@@ -15,14 +15,9 @@ from sqlalchemy import text
 
 from fieldsvc.context import SYSTEM
 from fieldsvc.extensions import db
-from fieldsvc.models import (
-    RecallAppointment,
-    RecallCampaign,
-    Ticket,
-    WorkOrderPart,
-    WorkOrderWindow,
-)
+from fieldsvc.models import Ticket, WorkOrderPart, WorkOrderWindow
 from fieldsvc.models.enums import TicketStatus, WorkOrderStatus
+from fieldsvc.recall.models import RecallAppointment, RecallCampaign
 from fieldsvc.services import stock
 from rma.models import Rma
 from tests.mobile.conftest import today

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from fieldsvc.extensions import db
 from fieldsvc.models import StockLevel, StockMovement, WorkOrder, WorkOrderPart
 from fieldsvc.models import WorkOrderTransition as T
-from fieldsvc.models.mobile import Attachment, JobReport, LocationPing
+from mobile_api.models import Attachment, JobReport, LocationPing
 from tests.mobile.conftest import today
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

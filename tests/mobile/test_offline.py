@@ -11,8 +11,8 @@ import mobile_api.changes
 from fieldsvc.extensions import db
 from fieldsvc.models import StockMovement, WorkOrder
 from fieldsvc.models import WorkOrderTransition as T
-from fieldsvc.models.mobile import IdempotencyKey
 from mobile_api import idempotency as idem
+from mobile_api.models import IdempotencyKey
 from tests.mobile.conftest import today
 
 

@@ -5,7 +5,8 @@ from datetime import date, time
 import pytest
 
 from fieldsvc.extensions import db
-from fieldsvc.models import (
+from fieldsvc.models.enums import AppointmentStatus
+from fieldsvc.recall.models import (
     CampaignPhase,
     CampaignVin,
     Dealership,
@@ -13,8 +14,7 @@ from fieldsvc.models import (
     RecallAppointment,
     RecallCampaign,
 )
-from fieldsvc.models.enums import AppointmentStatus
-from fieldsvc.services.recalls import daily_capacity
+from fieldsvc.recall.services import daily_capacity
 
 VIN1, VIN2, VIN3 = "1HGCM82633A004352", "JH4KA7561PC008269", "WVWZZZ1JZXW000001"
 

@@ -6,8 +6,9 @@ from datetime import date, timedelta
 import pytest
 
 from fieldsvc.extensions import db
-from fieldsvc.models import AssetContract, CampaignPart, CampaignVin, RecallCampaign
+from fieldsvc.models import AssetContract
 from fieldsvc.models.enums import CampaignStatus
+from fieldsvc.recall.models import CampaignPart, CampaignVin, RecallCampaign
 from rma.models import Rma, RmaTransition
 from rma.services import next_number
 

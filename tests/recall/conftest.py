@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fieldsvc.extensions import db
-from fieldsvc.models import (
+from fieldsvc.models.enums import CampaignStatus
+from fieldsvc.recall.models import (
     CampaignPart,
     CampaignPhase,
     CampaignVin,
@@ -17,7 +18,6 @@ from fieldsvc.models import (
     RecallAppointment,
     RecallCampaign,
 )
-from fieldsvc.models.enums import CampaignStatus
 
 _vins = itertools.count(1)
 _ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fieldsvc.services.recalls import check_digit
+from fieldsvc.recall.services import check_digit
 
 URL = "/api/v1/recall-appointments"
 

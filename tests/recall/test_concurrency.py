@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from fieldsvc.extensions import db
-from fieldsvc.models import DealershipDay, RecallAppointment
+from fieldsvc.recall.models import DealershipDay, RecallAppointment
 
 URL = "/api/v1/recall-appointments"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fieldsvc.extensions import db
-from fieldsvc.models import DealershipDay
+from fieldsvc.recall.models import DealershipDay
 from tests.recall.test_concurrency import _race
 
 URL = "/api/v1/recall-appointments"

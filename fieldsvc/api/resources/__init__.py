@@ -1,17 +1,2 @@
-"""REST resource blueprints: every module here exposes a `blueprints` list.
-
-Modules are discovered by name, so adding a resource means adding a module, nothing else.
-"""
-
-from __future__ import annotations
-
-import importlib
-import pkgutil
-
-
-def blueprints() -> list:
-    found = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        found.extend(module.blueprints)
-    return found
+"""REST resource blueprints: every module here exposes a `blueprints` list, and
+fieldsvc/blueprints.py lists the modules (adding a resource means adding it there too)."""

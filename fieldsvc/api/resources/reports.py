@@ -15,6 +15,7 @@ from marshmallow import RAISE
 from fieldsvc.api import API_PREFIX
 from fieldsvc.context import current_actor
 from fieldsvc.extensions import db
+from fieldsvc.hooks import hooks_of
 from fieldsvc.schemas.reports import KpiArgs, VocArgs, WeightsInfoSchema, WeightsSchema
 from fieldsvc.services import kpis as kpi_service
 from fieldsvc.services import voice_of_customer as voc_service
@@ -72,7 +73,8 @@ class VoiceOfCustomer(MethodView):
         groups = voc_service.parse_groups(args["group"])
         data = voc_service.report(db.session, args["from_"], args["to"],
                                   current_app.config["DEFAULT_TIMEZONE"], groups,
-                                  args.get("region"), args["top"])
+                                  args.get("region"), args["top"],
+                                  hooks=hooks_of(current_app))
         if args["format"] == "csv":
             name = f"voice-of-customer-{args['part']}-{args['from_']}-{args['to']}.csv"
             body = (voc_service.faults_csv(data) if args["part"] == "faults"

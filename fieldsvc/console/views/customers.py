@@ -17,16 +17,18 @@ from fieldsvc.console.views import allowed, attach_errors, get_or_404, present, 
 from fieldsvc.context import current_actor
 from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
-from fieldsvc.models import Customer, Dealership, Interaction, RecallAppointment, User, utcnow
+from fieldsvc.hooks import hooks_of
+from fieldsvc.models import Customer, Interaction, User, utcnow
 from fieldsvc.models.enums import AppointmentStatus
+from fieldsvc.recall import booking as recall_booking
+from fieldsvc.recall.models import Dealership, RecallAppointment
+from fieldsvc.recall.schemas import BookingInputSchema
 from fieldsvc.schemas.common import check_references
 from fieldsvc.schemas.customers import CustomerSchema
 from fieldsvc.schemas.interactions import InteractionInputSchema
-from fieldsvc.schemas.recalls import BookingInputSchema
 from fieldsvc.services import customer_view as view_service
 from fieldsvc.services import customers as customer_service
 from fieldsvc.services import interactions as interaction_service
-from fieldsvc.services import recall_booking
 
 
 def _tz() -> ZoneInfo:
@@ -45,7 +47,7 @@ def _render_customer(customer: Customer, call_form: CallForm | None = None,
                      booking_form: RecallBookingForm | None = None, status: int = 200,
                      number: str | None = None, booking_errors: list[str] | None = None):
     today = utcnow().astimezone(_tz()).date()
-    data = view_service.customer_view(db.session, customer, today)
+    data = view_service.customer_view(db.session, customer, today, hooks_of(current_app))
     if call_form is None:
         call_form = CallForm(calling_number=number or customer.phone or customer.mobile or "",
                              occurred_at=request.args.get("call_started", ""))

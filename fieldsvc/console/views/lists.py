@@ -21,7 +21,6 @@ from fieldsvc.api.crud import Resource, list_query, paginate
 from fieldsvc.api.resources import pm_plans as pm_api
 from fieldsvc.api.resources.catalog import assets as ASSETS
 from fieldsvc.api.resources.inventory import PartListArgs
-from fieldsvc.api.resources.recalls import campaigns as CAMPAIGNS
 from fieldsvc.api.resources.work_orders import RESOURCE as WORK_ORDERS
 from fieldsvc.api.resources.workforce import technicians as TECHNICIANS
 from fieldsvc.console import bp
@@ -40,6 +39,7 @@ from fieldsvc.models import (
     WorkOrderTransition,
 )
 from fieldsvc.models.enums import CampaignStatus, WorkOrderStatus, WorkOrderType
+from fieldsvc.recall.api import campaigns as CAMPAIGNS
 from fieldsvc.schemas.common import ListArgs
 from fieldsvc.schemas.stock import StockLevelListArgs
 

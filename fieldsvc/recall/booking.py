@@ -46,11 +46,6 @@ from fieldsvc.errors import Conflict, InvalidInput, NotFound
 from fieldsvc.models import (
     Asset,
     AuditEntry,
-    CampaignVin,
-    Dealership,
-    DealershipDay,
-    RecallAppointment,
-    RecallCampaign,
     Site,
     Warehouse,
     WorkOrder,
@@ -59,8 +54,15 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.enums import AppointmentStatus as A
 from fieldsvc.models.enums import CampaignStatus, WarehouseKind, WorkOrderStatus, WorkOrderType
+from fieldsvc.recall.models import (
+    CampaignVin,
+    Dealership,
+    DealershipDay,
+    RecallAppointment,
+    RecallCampaign,
+)
+from fieldsvc.recall.services import daily_capacity, normalize_vin, place_minutes
 from fieldsvc.services import stock
-from fieldsvc.services.recalls import daily_capacity, normalize_vin, place_minutes
 from fieldsvc.services.work_orders import create_work_order
 
 LEDGER = DealershipDay.__table__

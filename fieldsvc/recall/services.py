@@ -12,23 +12,18 @@ from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
 from fieldsvc.errors import Conflict, InvalidInput, NotFound
-from fieldsvc.models import (
-    Asset,
+from fieldsvc.models import Asset, Customer, Part, Product, Site, User
+from fieldsvc.models.enums import AppointmentStatus, CampaignStatus, Role
+from fieldsvc.recall.models import (
     CampaignPart,
     CampaignPhase,
     CampaignVin,
-    Customer,
     Dealership,
     DealershipDay,
     DealershipHoliday,
-    Part,
-    Product,
     RecallAppointment,
     RecallCampaign,
-    Site,
-    User,
 )
-from fieldsvc.models.enums import AppointmentStatus, CampaignStatus, Role
 from fieldsvc.services.pm_plans import RuleError, zone
 
 # ISO 3779: 17 characters, digits and capital letters except I, O and Q.

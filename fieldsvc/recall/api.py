@@ -1,4 +1,5 @@
-"""/api/v1/recall-campaigns, /api/v1/dealerships and /api/v1/recall-appointments."""
+"""The recall REST views: /api/v1/recall-campaigns, /api/v1/dealerships,
+/api/v1/recall-appointments and /api/v1/recalls. Their URLs are in blueprint.py."""
 
 from flask import Response
 from flask.views import MethodView
@@ -7,11 +8,14 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from sqlalchemy import select
 
 from fieldsvc.api import API_PREFIX
-from fieldsvc.api.crud import MAX_ID, Resource, get_or_404, paginate, register_crud
+from fieldsvc.api.crud import MAX_ID, Resource, get_or_404, paginate
 from fieldsvc.context import current_actor
 from fieldsvc.errors import InvalidInput
 from fieldsvc.extensions import db
-from fieldsvc.models import (
+from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
+from fieldsvc.recall import allocation, booking, ics
+from fieldsvc.recall import services as service
+from fieldsvc.recall.models import (
     CampaignVin,
     Dealership,
     DealershipHoliday,
@@ -19,10 +23,7 @@ from fieldsvc.models import (
     RecallCampaign,
     RecallCampaignProduct,
 )
-from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
-from fieldsvc.schemas.common import ListArgs, check_references, page_schema
-from fieldsvc.schemas.pm_plans import Day
-from fieldsvc.schemas.recalls import (
+from fieldsvc.recall.schemas import (
     AcceptInputSchema,
     AllocateInputSchema,
     AllocationSchema,
@@ -50,10 +51,8 @@ from fieldsvc.schemas.recalls import (
     VinListInputSchema,
     VinsAddedSchema,
 )
-from fieldsvc.services import recall_allocation as allocation
-from fieldsvc.services import recall_booking as booking
-from fieldsvc.services import recall_ics as ics
-from fieldsvc.services import recalls as service
+from fieldsvc.schemas.common import ListArgs, check_references, page_schema
+from fieldsvc.schemas.pm_plans import Day
 
 # Campaigns -------------------------------------------------------------------------------
 
@@ -92,7 +91,6 @@ campaigns = Resource(
 campaigns_blp = Blueprint("recall_campaigns", __name__,
                           url_prefix=f"{API_PREFIX}/recall-campaigns",
                           description="Recall campaigns and their affected VINs")
-register_crud(campaigns_blp, campaigns)
 
 
 class VinListArgs(ListArgs):
@@ -100,7 +98,6 @@ class VinListArgs(ListArgs):
     matched = fields.Boolean(metadata={"description": "Only VINs linked (or not) to an asset"})
 
 
-@campaigns_blp.route("/<int:ident>/vins")
 class CampaignVins(MethodView):
     @campaigns_blp.arguments(VinListArgs, location="query", unknown=RAISE)
     @campaigns_blp.response(200, page_schema(CampaignVinSchema))
@@ -149,14 +146,12 @@ dealerships = Resource(
 )
 dealerships_blp = Blueprint("dealerships", __name__, url_prefix=f"{API_PREFIX}/dealerships",
                             description="Dealerships: hours, bays and holidays")
-register_crud(dealerships_blp, dealerships)
 
 
 class HolidayListArgs(ListArgs):
     pass
 
 
-@dealerships_blp.route("/<int:ident>/holidays")
 class DealershipHolidays(MethodView):
     @dealerships_blp.arguments(HolidayListArgs, location="query", unknown=RAISE)
     @dealerships_blp.response(200, page_schema(HolidaySchema))
@@ -176,7 +171,6 @@ class DealershipHolidays(MethodView):
         return service.add_holiday(db.session, dealership, data, current_actor())
 
 
-@dealerships_blp.route("/<int:ident>/holidays/<int:holiday_id>")
 class DealershipHolidayItem(MethodView):
     @dealerships_blp.response(204)
     @dealerships_blp.doc(summary="Remove a holiday")
@@ -229,14 +223,11 @@ appointments = Resource(
         actions=frozenset({"list", "get", "create"}),
         label="recall appointment",
 )
-register_crud(appointments_blp, appointments)
 
 
+def _appointment_action(schema, func, summary: str):
+    """POST /recall-appointments/{id}/<action>: load (scoped), call the service, dump."""
 
-def _appointment_action(path: str, schema, func, summary: str):
-    """POST /recall-appointments/{id}/<path>: load (scoped), call the service, dump."""
-
-    @appointments_blp.route(f"/<int:ident>/{path}", endpoint=f"appointment_{func.__name__}")
     class Action(MethodView):
         @appointments_blp.arguments(schema)
         @appointments_blp.response(200, AppointmentSchema)
@@ -249,21 +240,23 @@ def _appointment_action(path: str, schema, func, summary: str):
     return Action
 
 
-_appointment_action("book", AcceptInputSchema, booking.accept,
-                    "Accept an invitation (its proposed place, or another free one)")
-_appointment_action("reschedule", RescheduleInputSchema, booking.reschedule,
-                    "Move to another free day or dealership (the old place is released)")
-_appointment_action("cancel", CancelInputSchema, booking.cancel,
-                    "Cancel and release the place")
-_appointment_action("complete", CompleteInputSchema, booking.complete,
-                    "Day of service: remedy done (creates the completed recall work order)")
-_appointment_action("no-show", NoShowInputSchema, booking.no_show,
-                    "Day of service: the owner did not come")
-_appointment_action("reinvite", ReinviteInputSchema, booking.reinvite,
-                    "Invite a no-show or cancelled owner again")
+AcceptAppointment = _appointment_action(
+    AcceptInputSchema, booking.accept,
+    "Accept an invitation (its proposed place, or another free one)")
+RescheduleAppointment = _appointment_action(
+    RescheduleInputSchema, booking.reschedule,
+    "Move to another free day or dealership (the old place is released)")
+CancelAppointment = _appointment_action(
+    CancelInputSchema, booking.cancel, "Cancel and release the place")
+CompleteAppointment = _appointment_action(
+    CompleteInputSchema, booking.complete,
+    "Day of service: remedy done (creates the completed recall work order)")
+NoShowAppointment = _appointment_action(
+    NoShowInputSchema, booking.no_show, "Day of service: the owner did not come")
+ReinviteAppointment = _appointment_action(
+    ReinviteInputSchema, booking.reinvite, "Invite a no-show or cancelled owner again")
 
 
-@appointments_blp.route("/<int:ident>/ics")
 class AppointmentIcs(MethodView):
     @appointments_blp.response(200, content_type="text/calendar",
                                description="An iCalendar (RFC 5545) VEVENT")
@@ -288,7 +281,6 @@ def _campaign_arg(ident: int | None, field: str = "campaign_id") -> RecallCampai
     return campaign
 
 
-@dealerships_blp.route("/<int:ident>/capacity")
 class DealershipCapacity(MethodView):
     @dealerships_blp.arguments(CapacityArgs, location="query", unknown=RAISE)
     @dealerships_blp.response(200, CapacitySchema)
@@ -303,7 +295,6 @@ class DayPath(Schema):
     day = Day(required=True)
 
 
-@dealerships_blp.route("/<int:ident>/capacity/<day>")
 class DealershipCapacityDay(MethodView):
     @dealerships_blp.arguments(CapacityOverrideSchema)
     @dealerships_blp.response(200, CapacitySchema)
@@ -328,7 +319,6 @@ class DealershipCapacityDay(MethodView):
 # Allocation and progress ----------------------------------------------------------------
 
 
-@campaigns_blp.route("/<int:ident>/allocate")
 class CampaignAllocate(MethodView):
     @campaigns_blp.arguments(AllocateInputSchema)
     @campaigns_blp.response(200, AllocationSchema)
@@ -339,7 +329,6 @@ class CampaignAllocate(MethodView):
                                    horizon_days=data["horizon_days"])
 
 
-@campaigns_blp.route("/<int:ident>/progress")
 class CampaignProgress(MethodView):
     @campaigns_blp.response(200, ProgressSchema)
     @campaigns_blp.doc(summary="Progress per campaign, dealership and region")
@@ -354,7 +343,6 @@ recalls_blp = Blueprint("recalls", __name__, url_prefix=f"{API_PREFIX}/recalls",
                         description="Recall look-ups for agents and dealerships")
 
 
-@recalls_blp.route("/lookup")
 class RecallLookup(MethodView):
     @recalls_blp.arguments(LookupArgs, location="query", unknown=RAISE)
     @recalls_blp.response(200, LookupSchema)
@@ -362,5 +350,3 @@ class RecallLookup(MethodView):
     def get(self, args):
         return service.lookup(db.session, args["vin"], current_actor())
 
-
-blueprints = [campaigns_blp, dealerships_blp, appointments_blp, recalls_blp]

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fieldsvc.errors import Conflict
-from fieldsvc.models import RecallAppointment, utcnow
+from fieldsvc.models import utcnow
 from fieldsvc.models.enums import AppointmentStatus as A
+from fieldsvc.recall.models import RecallAppointment
 
 _STATUS = {A.INVITED: "TENTATIVE", A.BOOKED: "CONFIRMED", A.COMPLETED: "CONFIRMED",
            A.NO_SHOW: "CONFIRMED", A.CANCELLED: "CANCELLED"}

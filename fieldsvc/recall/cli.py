@@ -6,14 +6,13 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from fieldsvc.cli import cli
 from fieldsvc.cli.support import cli_actor, fail_on_problem
 from fieldsvc.extensions import db
-from fieldsvc.models import RecallCampaign
-from fieldsvc.services.recall_allocation import DEFAULT_HORIZON_DAYS, allocate
+from fieldsvc.recall.allocation import DEFAULT_HORIZON_DAYS, allocate
+from fieldsvc.recall.models import RecallCampaign
 
 
-@cli.group("recall")
+@click.group("recall")
 def recall_group() -> None:
     """Recall campaigns."""
 

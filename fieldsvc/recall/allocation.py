@@ -2,7 +2,7 @@
 
 Reads the affected vehicles and the free places from the database, lets
 `scheduler.recall.allocate` (a min-cost flow) choose, then writes the invitations: each
-takes its place in the ledger (invitations hold capacity, see recall_booking), one
+takes its place in the ledger (invitations hold capacity, see booking), one
 conditional UPDATE per dealership-day, so a booking made meanwhile is never overrun. The
 places offered are the campaign's reservation on a day where it has one, else the
 shared pool's free places, net of every campaign's bookings and invitations: allocating
@@ -27,21 +27,18 @@ from sqlalchemy.orm import Session, aliased
 
 from fieldsvc.context import Actor
 from fieldsvc.errors import Conflict
-from fieldsvc.models import (
-    Asset,
+from fieldsvc.models import Asset, Customer, Site, utcnow
+from fieldsvc.models.enums import AppointmentStatus as A
+from fieldsvc.recall.booking import check_bookable, take_places
+from fieldsvc.recall.models import (
     CampaignVin,
-    Customer,
     Dealership,
     DealershipDay,
     DealershipHoliday,
     RecallAppointment,
     RecallCampaign,
-    Site,
-    utcnow,
 )
-from fieldsvc.models.enums import AppointmentStatus as A
-from fieldsvc.services.recall_booking import check_bookable, take_places
-from fieldsvc.services.recalls import daily_capacity, place_minutes
+from fieldsvc.recall.services import daily_capacity, place_minutes
 from scheduler import recall as solver
 
 DEFAULT_HORIZON_DAYS = 30

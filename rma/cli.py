@@ -7,7 +7,6 @@ from datetime import datetime
 import click
 from flask.cli import with_appcontext
 
-from fieldsvc.cli import cli
 from fieldsvc.cli.support import cli_actor, fail_on_problem
 from fieldsvc.extensions import db
 from fieldsvc.models.base import utcnow
@@ -26,7 +25,7 @@ def _moment(ctx, param, value):
     return moment
 
 
-@cli.group("rma")
+@click.group("rma")
 def rma_group() -> None:
     """Return material authorizations."""
 
@@ -36,7 +35,7 @@ def rma_group() -> None:
 @with_appcontext
 def flag_overdue(now):
     """Flag overdue faulty-unit returns once each and mark the customer's charge."""
-    from rma.services import flag_overdue_returns  # fieldsvc imports rma only lazily
+    from rma.services import flag_overdue_returns
 
     with cli_actor() as actor, fail_on_problem():
         flagged = flag_overdue_returns(db.session, now=now or utcnow(), actor=actor)

@@ -1,6 +1,10 @@
 """What the technician's phone writes besides the work order: idempotency keys, the job
 report (checklist answers, notes, labour), attachments, location pings and the per-technician
-change feed the phone follows with a cursor."""
+change feed the phone follows with a cursor.
+
+The tables join fieldsvc's metadata (the same migrations create them) when this module is
+imported, which mobile_api/views.py does; the two work-order indexes below serve the phone's
+reads, so they are declared here, with the tables they go with."""
 
 from __future__ import annotations
 

@@ -6,11 +6,12 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from fieldsvc.context import current_actor
 from fieldsvc.extensions import db
-from fieldsvc.models import Customer, Dealership, RecallCampaign, Skill
+from fieldsvc.models import Customer, Skill
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
+from fieldsvc.recall.models import Dealership, RecallCampaign
+from fieldsvc.recall.services import owner_visible
 from fieldsvc.schemas.common import Latitude, Longitude, Name, Ref, StrictSchema, Text
 from fieldsvc.schemas.pm_plans import Day, IdList, PartNeedSchema, RowId, TimeZone, strict_patch
-from fieldsvc.services.recalls import owner_visible
 
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
                        error="Use letters, digits and . _ / - only.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -20,18 +20,20 @@ from fieldsvc.auth.decorators import roles_required
 from fieldsvc.context import current_actor
 from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
-from fieldsvc.models import Customer, Dealership, RecallAppointment, RecallCampaign
+from fieldsvc.models import Customer
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
-from fieldsvc.schemas.recalls import (
+from fieldsvc.recall import booking
+from fieldsvc.recall import services as service
+from fieldsvc.recall.models import Dealership, RecallAppointment, RecallCampaign
+from fieldsvc.recall.schemas import (
     BookingInputSchema,
     CancelInputSchema,
     CapacityDayInputSchema,
     RescheduleInputSchema,
 )
-from fieldsvc.services import recall_booking as booking
-from fieldsvc.services import recalls as service
 
-bp = Blueprint("portal", __name__, url_prefix="/portal")
+# Its URLs are in blueprint.py, its pages in templates/portal/ next to this module.
+bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
 CALENDAR_DAYS = 14
 PAGE_SIZE = 100
 
@@ -101,7 +103,6 @@ def _day_arg(name: str, default: date) -> date:
         return default
 
 
-@bp.get("")
 @roles_required("dealership")
 def home():
     dealership = _dealership()
@@ -132,7 +133,6 @@ def home():
         owner_of=lambda a: owners.get(a.customer_id) if a.customer_id in visible else None)
 
 
-@bp.post("/appointments")
 @roles_required("dealership")
 def book():
     dealership = _dealership()
@@ -148,7 +148,6 @@ def book():
     return redirect(url_for("portal.home"))
 
 
-@bp.post("/capacity")
 @roles_required("dealership")
 def set_capacity():
     """Set the places of a day, or a campaign's reservation of them (empty: undo)."""
@@ -174,7 +173,6 @@ def set_capacity():
     return redirect(url_for("portal.home"))
 
 
-@bp.post("/appointments/<int:ident>/reschedule")
 @roles_required("dealership")
 def reschedule(ident: int):
     appointment = _own_appointment(ident)
@@ -187,7 +185,6 @@ def reschedule(ident: int):
     return redirect(url_for("portal.home"))
 
 
-@bp.post("/appointments/<int:ident>/cancel")
 @roles_required("dealership")
 def cancel(ident: int):
     appointment = _own_appointment(ident)
@@ -200,7 +197,6 @@ def cancel(ident: int):
     return redirect(url_for("portal.home"))
 
 
-@bp.post("/appointments/<int:ident>/complete")
 @roles_required("dealership")
 def complete(ident: int):
     appointment = _own_appointment(ident)
@@ -208,7 +204,6 @@ def complete(ident: int):
     return redirect(url_for("portal.home"))
 
 
-@bp.post("/appointments/<int:ident>/no-show")
 @roles_required("dealership")
 def no_show(ident: int):
     appointment = _own_appointment(ident)
@@ -216,7 +211,6 @@ def no_show(ident: int):
     return redirect(url_for("portal.home"))
 
 
-@bp.get("/campaigns/<int:ident>/progress")
 @roles_required("dealership")
 def progress(ident: int):
     dealership = _dealership()
@@ -227,7 +221,3 @@ def progress(ident: int):
     return render_template("portal/progress.html", dealership=dealership, campaign=campaign,
                            report=report)
 
-
-def register_portal(app: Flask) -> None:
-    if "portal" not in app.blueprints:
-        app.register_blueprint(bp)
