@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from fieldsvc.errors import InvalidInput
 from fieldsvc.models import Technician, WorkOrder
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.mobile import JobChange
+from fieldsvc.problems import InvalidInput
 from mobile_api.day import build_jobs, job_rows
 
 SETTLE_SECONDS = 5

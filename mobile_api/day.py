@@ -29,7 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from fieldsvc.errors import Forbidden
 from fieldsvc.models import (
     Asset,
     Customer,
@@ -49,6 +48,7 @@ from fieldsvc.models.base import UTCDateTime
 from fieldsvc.models.enums import AppointmentStatus, RmaStatus, TicketStatus
 from fieldsvc.models.enums import WorkOrderStatus as S
 from fieldsvc.models.mobile import Attachment, JobChange, JobReport
+from fieldsvc.problems import Forbidden
 from fieldsvc.services.work_orders import TRANSITIONS
 from rma.models import Rma
 

@@ -29,9 +29,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.mobile import IdempotencyKey
+from fieldsvc.problems import Conflict, InvalidInput
 
 HEADER = "Idempotency-Key"
 IN_PROGRESS, DONE = "in_progress", "done"

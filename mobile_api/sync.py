@@ -15,8 +15,8 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import InvalidInput, Problem
 from fieldsvc.models import Technician
+from fieldsvc.problems import InvalidInput, Problem
 from mobile_api import idempotency as idem
 from mobile_api import jobs
 from mobile_api.day import etag

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from fieldsvc.errors import InvalidInput
 from fieldsvc.models import Asset, Product
+from fieldsvc.problems import InvalidInput
 from rma.models import InspectionResult, Rma
 
 GROUPS = ("month", "product", "failure_code")

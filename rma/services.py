@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import (
     Asset,
     AssetContract,
@@ -43,6 +42,7 @@ from fieldsvc.models.enums import (
     RmaType,
     WarehouseKind,
 )
+from fieldsvc.problems import Conflict, InvalidInput
 from fieldsvc.services import stock
 from rma.models import Disposition, InspectionResult, Rma, RmaTransition
 

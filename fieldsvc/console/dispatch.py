@@ -43,9 +43,9 @@ from fieldsvc.dispatch.offer import offer_if_emergency
 from fieldsvc.dispatch.publish import publish_run
 from fieldsvc.dispatch.queue import enqueue_after_commit
 from fieldsvc.dispatch.runs import request_run
-from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
 from fieldsvc.models import InsertionProposal, OptimizationRun, Technician, WorkOrder
+from fieldsvc.problems import Problem
 
 bp = Blueprint("console_dispatch", __name__, url_prefix="/console/dispatch")
 READERS = ("dispatcher", "manager", "admin")

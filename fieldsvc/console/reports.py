@@ -27,9 +27,9 @@ from sqlalchemy import select
 from fieldsvc.auth.decorators import roles_required
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
-from fieldsvc.errors import InvalidInput
 from fieldsvc.extensions import db
 from fieldsvc.models import Site, Technician
+from fieldsvc.problems import InvalidInput
 from fieldsvc.services import kpis as kpi_service
 from fieldsvc.services import voice_of_customer as voc_service
 

@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from fieldsvc.auth.decorators import roles_required
 from fieldsvc.context import current_actor
-from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
 from fieldsvc.models import Customer, Dealership, RecallAppointment, RecallCampaign
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
+from fieldsvc.problems import Problem
 from fieldsvc.schemas.recalls import (
     BookingInputSchema,
     CancelInputSchema,

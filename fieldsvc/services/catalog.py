@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import (
     Asset,
     AssetContract,
@@ -32,6 +31,7 @@ from fieldsvc.models import (
     Ticket,
     WorkOrder,
 )
+from fieldsvc.problems import Conflict, InvalidInput
 
 # Phone clocks drift; a reading stamped a little ahead of the server is still "now".
 CLOCK_SKEW = timedelta(minutes=5)

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import InvalidInput
 from fieldsvc.models import Asset, AssetContract, ServiceContract, SlaTarget, WorkOrder
+from fieldsvc.problems import InvalidInput
 from fieldsvc.services.catalog import ensure_unique, local_today, refuse_if_referenced
 
 _FIELDS = ("number", "customer_id", "name", "starts_on", "ends_on", "coverage_24x7",

@@ -21,7 +21,6 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, scoped_session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import NotFound
 from fieldsvc.models import (
     AuditEntry,
     Customer,
@@ -33,6 +32,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.mobile import Attachment, JobReport
+from fieldsvc.problems import NotFound
 from fieldsvc.storage import Storage
 
 ERASED = "[erased]"

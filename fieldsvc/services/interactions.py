@@ -10,10 +10,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import InvalidInput
 from fieldsvc.models import Customer, Interaction, Ticket, WorkOrder
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import Direction
+from fieldsvc.problems import InvalidInput
 from fieldsvc.services.phones import phone_key
 
 # Clocks differ a little between a phone system and the server; more is a mistake.

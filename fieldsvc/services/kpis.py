@@ -51,7 +51,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from fieldsvc.errors import InvalidInput
 from fieldsvc.models import (
     Dealership,
     OptimizationRun,
@@ -69,6 +68,7 @@ from fieldsvc.models.enums import (
     WorkOrderStatus,
     WorkOrderType,
 )
+from fieldsvc.problems import InvalidInput
 
 MAX_DAYS = 366
 REPEAT_WINDOW = timedelta(days=30)

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import Asset, Part, PmPlan, PmPlanPart, PmPlanSkill, Skill, WorkOrder
 from fieldsvc.models.base import utcnow
+from fieldsvc.problems import Conflict, InvalidInput
 
 NEXT_COUNT = 5
 # A work order is keyed by (plan, due day, asset): at most one occurrence per local day.

@@ -26,7 +26,6 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict
 from fieldsvc.models import (
     Asset,
     CampaignVin,
@@ -40,6 +39,7 @@ from fieldsvc.models import (
     utcnow,
 )
 from fieldsvc.models.enums import AppointmentStatus as A
+from fieldsvc.problems import Conflict
 from fieldsvc.services.recall_booking import check_bookable, take_places
 from fieldsvc.services.recalls import daily_capacity, place_minutes
 from scheduler import recall as solver

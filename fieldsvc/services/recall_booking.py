@@ -42,7 +42,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput, NotFound
 from fieldsvc.models import (
     Asset,
     AuditEntry,
@@ -59,6 +58,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.enums import AppointmentStatus as A
 from fieldsvc.models.enums import CampaignStatus, WarehouseKind, WorkOrderStatus, WorkOrderType
+from fieldsvc.problems import Conflict, InvalidInput, NotFound
 from fieldsvc.services import stock
 from fieldsvc.services.recalls import daily_capacity, normalize_vin, place_minutes
 from fieldsvc.services.work_orders import create_work_order

@@ -11,7 +11,6 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput, NotFound
 from fieldsvc.models import (
     Asset,
     CampaignPart,
@@ -29,6 +28,7 @@ from fieldsvc.models import (
     User,
 )
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus, Role
+from fieldsvc.problems import Conflict, InvalidInput, NotFound
 from fieldsvc.services.pm_plans import RuleError, zone
 
 # ISO 3779: 17 characters, digits and capital letters except I, O and Q.

@@ -22,10 +22,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import Part, StockLevel, StockMovement, Warehouse, WorkOrder, WorkOrderPart
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import MovementKind, WorkOrderStatus
+from fieldsvc.problems import Conflict, InvalidInput
 
 level_t = StockLevel.__table__
 wop_t = WorkOrderPart.__table__

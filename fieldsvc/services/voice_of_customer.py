@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session
 
-from fieldsvc.errors import InvalidInput
 from fieldsvc.models import Asset, Product, Ticket, WorkOrder
 from fieldsvc.models.base import UTCDateTime
 from fieldsvc.models.enums import WorkOrderStatus
+from fieldsvc.problems import InvalidInput
 from fieldsvc.services.kpis import Period, check_period
 
 GROUPS = ("category", "topic", "product", "region")

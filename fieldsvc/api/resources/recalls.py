@@ -9,7 +9,6 @@ from sqlalchemy import select
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import MAX_ID, Resource, get_or_404, paginate, register_crud
 from fieldsvc.context import current_actor
-from fieldsvc.errors import InvalidInput
 from fieldsvc.extensions import db
 from fieldsvc.models import (
     CampaignVin,
@@ -20,6 +19,7 @@ from fieldsvc.models import (
     RecallCampaignProduct,
 )
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
+from fieldsvc.problems import InvalidInput
 from fieldsvc.schemas.common import ListArgs, check_references, page_schema
 from fieldsvc.schemas.pm_plans import Day
 from fieldsvc.schemas.recalls import (

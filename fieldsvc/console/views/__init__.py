@@ -12,9 +12,9 @@ from marshmallow import ValidationError
 from fieldsvc.auth import policy
 from fieldsvc.auth.decorators import login_required
 from fieldsvc.console.i18n import gettext as _
-from fieldsvc.errors import Problem
+from fieldsvc.context import current_actor
+from fieldsvc.problems import NotFound, Problem
 
-MAX_ID = 2**63 - 1
 PER_PAGE = 25
 
 
@@ -50,10 +50,12 @@ def requires(resource: str, action: str = policy.READ):
 
 
 def get_or_404(session, model, ident: int):
-    obj = session.get(model, ident) if 0 < ident <= MAX_ID else None
-    if obj is None:
+    """The row if it exists and the signed-in user may see it (the policy's scopes); else
+    the console's 404 page."""
+    try:
+        return policy.get_or_404(session, model, ident, current_actor())
+    except NotFound:
         abort(404)
-    return obj
 
 
 def error_messages(exc: Exception) -> dict[str, list[str]]:

@@ -15,10 +15,10 @@ from fieldsvc.console.forms import CallForm, CustomerForm, DoneForm, RecallBooki
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.console.views import allowed, attach_errors, get_or_404, present, requires
 from fieldsvc.context import current_actor
-from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
 from fieldsvc.models import Customer, Dealership, Interaction, RecallAppointment, User, utcnow
 from fieldsvc.models.enums import AppointmentStatus
+from fieldsvc.problems import Problem
 from fieldsvc.schemas.common import check_references
 from fieldsvc.schemas.customers import CustomerSchema
 from fieldsvc.schemas.interactions import InteractionInputSchema
