@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from fieldsvc.dates import configured_zone_name
 from fieldsvc.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class ServiceContract(TimestampMixin, Base):
     coverage_days: Mapped[str] = mapped_column(String(7), default="012345")
     coverage_start: Mapped[time] = mapped_column(default=time(8, 0))
     coverage_end: Mapped[time] = mapped_column(default=time(17, 0))
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tehran")
+    timezone: Mapped[str] = mapped_column(String(64), default=configured_zone_name)
     pm_included: Mapped[bool] = mapped_column(default=False)
 
     customer: Mapped[Customer] = relationship()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from fieldsvc.context import Actor
 from fieldsvc.models import Asset, AssetContract, ServiceContract, SlaTarget, WorkOrder
 from fieldsvc.problems import InvalidInput
-from fieldsvc.services.catalog import ensure_unique, local_today, refuse_if_referenced
+from fieldsvc.services.catalog import ensure_unique, refuse_if_referenced
 
 _FIELDS = ("number", "customer_id", "name", "starts_on", "ends_on", "coverage_24x7",
            "coverage_days", "coverage_start", "coverage_end", "timezone", "pm_included")
@@ -23,8 +24,9 @@ def asset_ids(session: Session, contract_id: int) -> list[int]:
     ))
 
 
-def is_active(contract: ServiceContract) -> bool:
-    return contract.starts_on <= local_today() <= contract.ends_on
+def is_active(contract: ServiceContract, today: date) -> bool:
+    """Whether the contract runs on `today` (a local date: fieldsvc.dates)."""
+    return contract.starts_on <= today <= contract.ends_on
 
 
 def _check(session: Session, values: dict[str, Any], contract_id: int | None,

@@ -26,6 +26,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from fieldsvc.context import Actor
+from fieldsvc.dates import local_today
 from fieldsvc.models import (
     Asset,
     CampaignVin,
@@ -123,7 +124,7 @@ def allocate(session: Session, campaign: RecallCampaign, actor: Actor, *,
              candidates: int = solver.DEFAULT_CANDIDATES) -> dict[str, Any]:
     """Write invitations for the owners of the active phases; report who was left out, why."""
     check_bookable(campaign)
-    today = today or utcnow().date()
+    today = today or local_today()
     first_day = today + timedelta(days=1)
     last_day = today + timedelta(days=horizon_days)
     started = {_key(p.region): (p.region, max(p.starts_on, first_day))

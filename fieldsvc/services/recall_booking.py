@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -42,6 +41,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
+from fieldsvc.dates import today_in
 from fieldsvc.models import (
     Asset,
     AuditEntry,
@@ -60,8 +60,9 @@ from fieldsvc.models.enums import AppointmentStatus as A
 from fieldsvc.models.enums import CampaignStatus, WarehouseKind, WorkOrderStatus, WorkOrderType
 from fieldsvc.problems import Conflict, InvalidInput, NotFound
 from fieldsvc.services import stock
-from fieldsvc.services.recalls import daily_capacity, normalize_vin, place_minutes
+from fieldsvc.services.recalls import daily_capacity, place_minutes
 from fieldsvc.services.work_orders import create_work_order
+from fieldsvc.vin import normalize_vin
 
 LEDGER = DealershipDay.__table__
 APPOINTMENTS = RecallAppointment.__table__
@@ -80,11 +81,7 @@ class DayFull(Conflict):
 
 def local_today(dealership: Dealership, now: datetime | None = None) -> date:
     """Today at the dealership (its own time zone)."""
-    try:
-        tz = ZoneInfo(dealership.timezone or "UTC")
-    except (KeyError, ValueError):  # pragma: no cover - validated on write
-        tz = ZoneInfo("UTC")
-    return (now or utcnow()).astimezone(tz).date()
+    return today_in(dealership.timezone, now)
 
 
 def _insert(session: Session):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from fieldsvc.demo.vin import with_check_digit
 from fieldsvc.extensions import db
 from fieldsvc.models import (
     Asset,
@@ -20,6 +19,7 @@ from fieldsvc.models import (
     TechnicianSkill,
     Warehouse,
 )
+from fieldsvc.vin import with_check_digit
 
 
 def count(app, model) -> int:

@@ -8,6 +8,7 @@ from sqlalchemy import or_
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, get_or_404, paginate, register_crud
 from fieldsvc.context import current_actor
+from fieldsvc.dates import local_today
 from fieldsvc.extensions import db
 from fieldsvc.models import Asset, MeterReading, Product
 from fieldsvc.models.enums import ProductKind
@@ -60,7 +61,7 @@ class AssetListArgs(ListArgs):
 
 
 def _under_warranty(stmt, value: bool):
-    today = service.local_today()
+    today = local_today()
     if value:
         return stmt.where(Asset.warranty_end >= today)
     return stmt.where(or_(Asset.warranty_end.is_(None), Asset.warranty_end < today))
