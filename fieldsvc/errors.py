@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from fieldsvc.problems import PROBLEM_MIMETYPE, Conflict, InvalidInput, Problem
+from fieldsvc.problems import PROBLEM_MIMETYPE, Conflict, InvalidInput, Problem, invalid_input
 
 
 def problem_response(problem: Problem) -> Response:
@@ -69,8 +69,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError):
         db.session.rollback()
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        return problem_response(InvalidInput(messages))
+        return problem_response(invalid_input(exc))
 
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError):

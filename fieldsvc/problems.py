@@ -67,6 +67,18 @@ class InvalidInput(Problem):
         super().__init__(detail or "The request contains invalid fields.", errors=errors, **kw)
 
 
+def field_messages(exc: Any, schema_key: str = "_schema") -> dict[str, Any]:
+    """A marshmallow ValidationError's messages by field; messages about no one field (a
+    list) go under `schema_key`."""
+    messages = exc.messages
+    return dict(messages) if isinstance(messages, dict) else {schema_key: messages}
+
+
+def invalid_input(exc: Any) -> InvalidInput:
+    """The 422 problem of a marshmallow ValidationError."""
+    return InvalidInput(field_messages(exc))
+
+
 class Forbidden(Problem):
     status, title, slug = 403, "Forbidden", "forbidden"
 

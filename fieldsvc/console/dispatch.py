@@ -45,7 +45,7 @@ from fieldsvc.dispatch.queue import enqueue_after_commit
 from fieldsvc.dispatch.runs import request_run
 from fieldsvc.extensions import db
 from fieldsvc.models import InsertionProposal, OptimizationRun, Technician, WorkOrder
-from fieldsvc.problems import Problem
+from fieldsvc.problems import Problem, field_messages
 
 bp = Blueprint("console_dispatch", __name__, url_prefix="/console/dispatch")
 READERS = ("dispatcher", "manager", "admin")
@@ -112,7 +112,7 @@ def _id(value: str | None, name: str) -> int:
 
 def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
+        messages = field_messages(exc, schema_key="")
         base = _("The form contains invalid fields.")
     else:
         messages = exc.extensions.get("errors") or {}

@@ -21,7 +21,7 @@ from fieldsvc.context import current_actor
 from fieldsvc.extensions import db
 from fieldsvc.models import Customer, Dealership, RecallAppointment, RecallCampaign
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
-from fieldsvc.problems import Problem
+from fieldsvc.problems import Problem, field_messages
 from fieldsvc.schemas.recalls import (
     BookingInputSchema,
     CancelInputSchema,
@@ -69,7 +69,7 @@ def _form(names: tuple[str, ...], ints: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
+        messages = field_messages(exc, schema_key="")
     else:
         messages = exc.extensions.get("errors") or {}
     details = "; ".join(f"{k}: {' '.join(map(str, v if isinstance(v, list) else [v]))}"

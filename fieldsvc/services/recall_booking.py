@@ -36,8 +36,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
@@ -62,6 +60,7 @@ from fieldsvc.problems import Conflict, InvalidInput, NotFound
 from fieldsvc.services import stock
 from fieldsvc.services.recalls import daily_capacity, place_minutes
 from fieldsvc.services.work_orders import create_work_order
+from fieldsvc.sql import insert_ignore
 from fieldsvc.vin import normalize_vin
 
 LEDGER = DealershipDay.__table__
@@ -84,10 +83,6 @@ def local_today(dealership: Dealership, now: datetime | None = None) -> date:
     return today_in(dealership.timezone, now)
 
 
-def _insert(session: Session):
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def _shared(dealership_id: int, day: date):
     return (LEDGER.c.dealership_id == dealership_id, LEDGER.c.day == day,
             LEDGER.c.campaign_id.is_(None))
@@ -106,11 +101,11 @@ def ensure_day(session: Session, dealership: Dealership, day: date,
     (less the reserved places), as far as the places already taken allow.
     """
     places = daily_capacity(dealership, minutes, day)
-    stmt = _insert(session)(LEDGER).values(
-        dealership_id=dealership.id, campaign_id=None, day=day, capacity=places,
-        booked=0, reserved=0, overridden=False,
-    ).on_conflict_do_nothing(index_elements=["dealership_id", "day"],
-                             index_where=LEDGER.c.campaign_id.is_(None))
+    stmt = insert_ignore(
+        session.get_bind().dialect.name, LEDGER,
+        {"dealership_id": dealership.id, "campaign_id": None, "day": day, "capacity": places,
+         "booked": 0, "reserved": 0, "overridden": False},
+        index_elements=["dealership_id", "day"], index_where=LEDGER.c.campaign_id.is_(None))
     session.execute(stmt)
     left = places - LEDGER.c.reserved
     session.execute(update(LEDGER).where(
@@ -264,10 +259,11 @@ def reserve(session: Session, dealership: Dealership, campaign: RecallCampaign, 
     if own is None:
         if places > shared.capacity:
             raise _too_many(campaign, day, places, shared.capacity)
-        session.execute(_insert(session)(LEDGER).values(
-            dealership_id=dealership.id, campaign_id=campaign.id, day=day, capacity=0,
-            booked=0, reserved=0, overridden=True,
-        ).on_conflict_do_nothing(index_elements=["dealership_id", "campaign_id", "day"]))
+        session.execute(insert_ignore(
+            session.get_bind().dialect.name, LEDGER,
+            {"dealership_id": dealership.id, "campaign_id": campaign.id, "day": day,
+             "capacity": 0, "booked": 0, "reserved": 0, "overridden": True},
+            index_elements=["dealership_id", "campaign_id", "day"]))
         own = ledger_row(session, dealership.id, campaign.id, day)
     delta = places - own.capacity
     if delta > 0:  # from the shared pool first, then into the reservation

@@ -19,7 +19,7 @@ from fieldsvc.models import (
     RecallCampaignProduct,
 )
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
-from fieldsvc.problems import InvalidInput
+from fieldsvc.problems import InvalidInput, invalid_input
 from fieldsvc.schemas.common import ListArgs, check_references, page_schema
 from fieldsvc.schemas.pm_plans import Day
 from fieldsvc.schemas.recalls import (
@@ -314,7 +314,7 @@ class DealershipCapacityDay(MethodView):
         try:
             parsed = DayPath().load({"day": day})["day"]
         except ValidationError as exc:
-            raise InvalidInput(exc.messages) from None
+            raise invalid_input(exc) from None
         campaign = _campaign_arg(data["campaign_id"])
         if campaign is None:
             booking.override_capacity(db.session, dealership, parsed, data["capacity"],

@@ -13,7 +13,7 @@ from fieldsvc.auth import policy
 from fieldsvc.auth.decorators import login_required
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
-from fieldsvc.problems import NotFound, Problem
+from fieldsvc.problems import NotFound, Problem, field_messages
 
 PER_PAGE = 25
 
@@ -61,7 +61,7 @@ def get_or_404(session, model, ident: int):
 def error_messages(exc: Exception) -> dict[str, list[str]]:
     """Per-field messages of a marshmallow error or a Problem (422 errors, 409 detail)."""
     if isinstance(exc, ValidationError):
-        raw = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raw = field_messages(exc)
     else:
         raw = dict(getattr(exc, "extensions", {}).get("errors") or {})
         if not raw:
