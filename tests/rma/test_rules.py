@@ -2,6 +2,7 @@
 
 import threading
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -178,7 +179,9 @@ def test_overdue_returns_are_flagged_once(kit, make, app, runner):
         db.session.commit()
     early = kit.move(late["id"], to="closed")
     assert early.status_code == 409  # not back and not overdue yet
-    on_deadline = datetime.combine(deadline, datetime.min.time(), tzinfo=UTC) + timedelta(
+    # The deadline is a local date: 23:00 on it in the configured zone is still on time.
+    zone = ZoneInfo(app.config["DEFAULT_TIMEZONE"])
+    on_deadline = datetime.combine(deadline, datetime.min.time(), tzinfo=zone) + timedelta(
         hours=23)
     after = on_deadline + timedelta(days=1)
     with app.app_context():
