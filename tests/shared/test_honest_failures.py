@@ -35,3 +35,25 @@ def test_console_work_order_page_applies_the_object_policy(app, data, page_as,  
     assert api.status_code in (401, 404)
     dispatcher = page_as("dispatcher")
     assert dispatcher.get(f"/console/work-orders/{job.id}").status_code == 200
+
+
+def test_every_navigation_endpoint_is_registered(app):
+    from fieldsvc.console import NAVIGATION
+
+    missing = [endpoint for endpoint, *_ in NAVIGATION if endpoint not in app.view_functions]
+    assert missing == []
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "dispatcher", "agent"])
+def test_every_navigation_link_opens(app, page_as, role):  # noqa: F811
+    from fieldsvc.console import navigation_for
+
+    with app.test_request_context():
+        links = navigation_for(role)
+    assert links
+    client = page_as(role)
+    shell = client.get("/console").get_data(as_text=True)
+    for url, _label in links:
+        assert f'href="{url}"' in shell
+        response = client.get(url)
+        assert response.status_code == 200, (role, url, response.status_code)
