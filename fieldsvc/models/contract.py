@@ -13,7 +13,7 @@ from fieldsvc.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
     from fieldsvc.models.customer import Customer
-    from fieldsvc.models.product import Asset
+    from fieldsvc.models.product import Asset, AssetContract
 
 
 class ServiceContract(TimestampMixin, Base):
@@ -40,6 +40,9 @@ class ServiceContract(TimestampMixin, Base):
         back_populates="contract", cascade="all, delete-orphan", order_by="SlaTarget.priority"
     )
     assets: Mapped[list[Asset]] = relationship(secondary="asset_contract", viewonly=True)
+    # Read-only, as above; lists load the links of a whole page in one query.
+    asset_links: Mapped[list[AssetContract]] = relationship(
+        viewonly=True, order_by="AssetContract.asset_id")
 
 
 class SlaTarget(Base):

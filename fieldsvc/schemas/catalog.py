@@ -5,7 +5,6 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate
 
 from fieldsvc.dates import local_today
-from fieldsvc.extensions import db
 from fieldsvc.models import Customer, Product, Site
 from fieldsvc.models.enums import ProductKind
 from fieldsvc.schemas.common import Name, Ref, StrictSchema, Text
@@ -92,7 +91,7 @@ class AssetSchema(StrictSchema):
         return check_digit_valid(asset.vin)
 
     def _contract_ids(self, asset) -> list[int]:
-        return service.contract_ids(db.session, asset.id)
+        return [link.contract_id for link in asset.contract_links]
 
 
 class MeterReadingSchema(StrictSchema):

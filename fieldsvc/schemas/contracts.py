@@ -7,7 +7,6 @@ from datetime import time
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from fieldsvc.dates import configured_zone_name, local_today
-from fieldsvc.extensions import db
 from fieldsvc.models import Customer
 from fieldsvc.schemas.catalog import CODE_ERROR, CODE_RE, Stripped
 from fieldsvc.schemas.common import Name, Priority, Ref, StrictSchema, TimeZone
@@ -89,7 +88,7 @@ class ContractSchema(StrictSchema):
 
     def get_attribute(self, obj, attr, accessor):
         if attr == "asset_ids" and not isinstance(obj, dict):
-            return service.asset_ids(db.session, obj.id)
+            return [link.asset_id for link in obj.asset_links]
         return super().get_attribute(obj, attr, accessor)
 
     def _active(self, contract) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from fieldsvc.context import Actor
 from fieldsvc.models import Asset, AssetContract, ServiceContract, SlaTarget, WorkOrder
@@ -76,6 +77,13 @@ def _set_assets(session: Session, contract: ServiceContract, wanted: list[int]) 
     for asset_id in wanted:
         if asset_id not in have:
             session.add(AssetContract(contract_id=contract.id, asset_id=asset_id))
+    # The read-only link collections are reloaded on next access.
+    session.flush()
+    session.expire(contract, ["asset_links", "assets"])
+    for asset_id in set(wanted) | set(have):
+        asset = session.identity_map.get(identity_key(Asset, asset_id))
+        if asset is not None:
+            session.expire(asset, ["contract_links"])
 
 
 def create_contract(session: Session, data: dict[str, Any], actor: Actor) -> ServiceContract:
