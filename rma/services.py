@@ -45,6 +45,7 @@ from fieldsvc.models.enums import (
 )
 from fieldsvc.problems import Conflict, InvalidInput
 from fieldsvc.services import stock
+from fieldsvc.services.catalog import under_warranty
 from rma.models import Disposition, InspectionResult, Rma, RmaTransition
 
 NUMBER_PREFIX = "RMA"
@@ -137,7 +138,7 @@ def decide_entitlement(session: Session, asset: Asset | None, part_id: int | Non
     if asset is None:
         return EntitlementDecision(Entitlement.CHARGEABLE,
                                    "No asset given, so no warranty, contract or recall applies.")
-    if asset.warranty_end is not None and asset.warranty_end >= today:
+    if under_warranty(asset, today):
         return EntitlementDecision(
             Entitlement.WARRANTY, f"Under warranty until {asset.warranty_end.isoformat()}.")
     contract = session.scalar(

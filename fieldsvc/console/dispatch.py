@@ -36,6 +36,7 @@ from sqlalchemy import select
 from fieldsvc.auth.decorators import roles_required
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
+from fieldsvc.dates import local_today
 from fieldsvc.dispatch import board as board_service
 from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.mapview import build_map
@@ -76,7 +77,7 @@ def offer_emergency(work_order: WorkOrder, old_priority: int | None) -> None:
 
 
 def _today() -> date:
-    return datetime.now(_tz()).date()
+    return local_today()
 
 
 def _day(value: str | None) -> date | None:
