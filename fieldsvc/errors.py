@@ -52,8 +52,9 @@ def _http_exception(exc: HTTPException) -> Response | HTTPException:
         slug=slug,
     )
     response = problem_response(problem)
-    if exc.code == 405 and exc.valid_methods:
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    allowed = getattr(exc, "valid_methods", None)  # MethodNotAllowed's
+    if exc.code == 405 and allowed:
+        response.headers["Allow"] = ", ".join(allowed)
     return response
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import Insert
 
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+Insert = postgresql.Insert | sqlite.Insert
+_INSERTS: dict[str, Callable[[Table], Insert]] = {"postgresql": postgresql.insert,
+                                                   "sqlite": sqlite.insert}
 
 
 def insert_ignore(dialect: str, table: Table, values: dict[str, Any] | list[dict[str, Any]], *,
@@ -23,7 +25,7 @@ def insert_ignore(dialect: str, table: Table, values: dict[str, Any] | list[dict
     except KeyError:
         raise NotImplementedError(f"insert_ignore: {dialect} is not a supported database "
                                   "(PostgreSQL and SQLite are)") from None
-    stmt = insert(table).values(values)
+    stmt: Insert = insert(table).values(values)
     if index_elements is None:
         return stmt.on_conflict_do_nothing()
     return stmt.on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
 # Imported here, not inside the jobs: a broken import must stop the scheduler at start, not
@@ -34,6 +35,9 @@ from zoneinfo import ZoneInfo
 from fieldsvc.dates import today_in
 from fieldsvc.services.pm_generation import generate_due_work_orders
 from rma.services import flag_overdue_returns
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 log = logging.getLogger("fieldsvc.scheduler")
 
@@ -115,9 +119,10 @@ def nightly_replan(app) -> str | None:
     done: list[str] = []
     with app.app_context(), acting_as(_job_actor()) as actor:
         try:
-            territories = sorted(set(db.session.scalars(
+            territories = sorted({t for t in db.session.scalars(
                 select(Technician.territory).where(Technician.active.is_(True),
-                                                   Technician.territory.is_not(None)))))
+                                                   Technician.territory.is_not(None)))
+                if t is not None})
             for territory in territories:
                 exists = db.session.scalar(select(OptimizationRun.id).where(
                     OptimizationRun.plan_date == day, OptimizationRun.territory == territory,
@@ -233,8 +238,8 @@ class SchedulerLock:
     def __init__(self, database_url: str, lock_dir: str | None = None) -> None:
         self.url = database_url
         self.lock_dir = lock_dir
-        self._conn = None
-        self._file = None
+        self._conn: Connection | None = None
+        self._file: TextIO | None = None
 
     @property
     def is_postgresql(self) -> bool:
@@ -261,10 +266,11 @@ class SchedulerLock:
             # Its own connection, outside any pool: the lock lives as long as it does.
             engine = sa.create_engine(self.url, poolclass=NullPool)
             self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = bool(self._conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
-                                      {"k": ADVISORY_KEY}).scalar())
+        conn = self._conn
+        got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
+                                {"k": ADVISORY_KEY}).scalar())
         if not got:
-            self._conn.close()
+            conn.close()
             self._conn = None
         return got
 

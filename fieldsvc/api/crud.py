@@ -34,7 +34,7 @@ class Resource:
     """What a REST resource is made of; hooks receive (session, ..., actor)."""
 
     name: str
-    model: type
+    model: type[Any]
     schema: type[Schema]
     create_schema: type[Schema] | None = None
     update_schema: type[Schema] | None = None
@@ -113,7 +113,7 @@ def paginate(stmt: Select, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_query(resource: Resource, args: dict[str, Any]) -> Select:
-    stmt = select(resource.model)
+    stmt: Select[Any] = select(resource.model)
     if resource.options:
         stmt = stmt.options(*resource.options)
     stmt = apply_filters(stmt, args, resource)

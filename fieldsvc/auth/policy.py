@@ -186,7 +186,7 @@ def get_or_404(session: Session, model: type, ident: int, actor: Actor, *,
     The one lookup of a single row by id, for the API and the console alike: a row outside
     the actor's scope is "not found" too (its existence is not revealed).
     """
-    what = label or model.__tablename__.replace("_", " ")
+    what = label or str(getattr(model, "__tablename__", model.__name__)).replace("_", " ")
     obj = session.get(model, ident) if 0 < ident <= MAX_ID else None
     if obj is None:
         raise NotFound(f"No {what} with id {ident}.")
