@@ -5,6 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The deployment's time zone when FIELDSVC_TIMEZONE is not set.
+DEFAULT_TIMEZONE = "Asia/Tehran"
+
+# Periodic jobs of `fieldsvc scheduler`: the setting of each and its default schedule (a
+# cron line in the configured zone, a number of seconds, or "off").
+SCHEDULE_DEFAULTS = {
+    "FIELDSVC_SCHEDULE_PM_GENERATION": "3600",
+    "FIELDSVC_SCHEDULE_SLA_WATCH": "60",
+    "FIELDSVC_SCHEDULE_NIGHTLY_REPLAN": "0 22 * * *",
+    "FIELDSVC_SCHEDULE_RMA_OVERDUE": "3600",
+}
+
 
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None:
@@ -20,10 +32,16 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def default_timezone() -> str:
+    """The configured zone name, for code that runs outside an app (FIELDSVC_TIMEZONE)."""
+    return os.environ.get("FIELDSVC_TIMEZONE") or DEFAULT_TIMEZONE
+
+
 def from_environment(instance_path: str) -> dict:
     """Build the configuration mapping from environment variables.
 
-    Every key here is documented in README.md ("Configuration").
+    The only place that reads the environment; every key here is documented in README.md
+    ("Configuration").
     """
     env = os.environ
     default_db = "sqlite:///" + str(Path(instance_path) / "fieldsvc.sqlite3")
@@ -34,7 +52,7 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "API_MAX_PER_PAGE": int(env.get("FIELDSVC_MAX_PER_PAGE", "200")),
         "API_DEFAULT_PER_PAGE": int(env.get("FIELDSVC_DEFAULT_PER_PAGE", "50")),
-        "DEFAULT_TIMEZONE": env.get("FIELDSVC_TIMEZONE", "Asia/Tehran"),
+        "DEFAULT_TIMEZONE": env.get("FIELDSVC_TIMEZONE") or DEFAULT_TIMEZONE,
         "MAX_CONTENT_LENGTH": int(env.get("FIELDSVC_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         "TOKEN_TTL_SECONDS": int(env.get("FIELDSVC_TOKEN_TTL", "3600")),
         "RUN_QUEUE": env.get("FIELDSVC_RUN_QUEUE", "thread"),
@@ -50,4 +68,18 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _bool(env.get("FIELDSVC_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Sign-in and rate limits (fieldsvc.auth).
+        "LOGIN_MAX_FAILURES": int(env.get("FIELDSVC_LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_LOCK_SECONDS": int(env.get("FIELDSVC_LOGIN_LOCK_SECONDS", "900")),
+        "CONSOLE_SESSION_TTL_SECONDS": int(env.get("FIELDSVC_CONSOLE_SESSION_TTL",
+                                                   str(12 * 3600))),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": env.get("FIELDSVC_RATELIMIT", "on").lower()
+        not in {"0", "off", "false"},
+        "TOKEN_RATE_LIMIT": env.get("FIELDSVC_TOKEN_RATE_LIMIT", "10/minute"),
+        "WRITE_RATE_LIMIT": env.get("FIELDSVC_WRITE_RATE_LIMIT", "120/minute"),
+        # The scheduler process (scheduler.jobs, `fieldsvc scheduler`).
+        "SCHEDULES": {name: env.get(name, default) for name, default in SCHEDULE_DEFAULTS.items()},
+        "REPLAN_TIME_LIMIT": float(env.get("FIELDSVC_REPLAN_TIME_LIMIT", "60")),
+        "SCHEDULER_RETRY_SECONDS": float(env.get("FIELDSVC_SCHEDULER_RETRY_SECONDS", "5")),
     }

@@ -1,8 +1,9 @@
-"""Problem details (RFC 9457): one exception type, one JSON shape for every API error."""
+"""Error handlers: every API error becomes one application/problem+json shape.
+
+The problem types live in fieldsvc.problems (no Flask there); this module is the web side.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask import Flask, Response, json, request
 from marshmallow import ValidationError
@@ -10,71 +11,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-PROBLEM_MIMETYPE = "application/problem+json"
-TYPE_BASE = "https://fieldsvc.dev/problems/"
-
-
-class Problem(Exception):
-    """A domain or HTTP error that becomes an application/problem+json response."""
-
-    status = 400
-    title = "Bad request"
-    slug = "bad-request"
-
-    def __init__(
-        self,
-        detail: str | None = None,
-        *,
-        status: int | None = None,
-        title: str | None = None,
-        slug: str | None = None,
-        headers: dict[str, str] | None = None,
-        **extensions: Any,
-    ) -> None:
-        super().__init__(detail or title or self.title)
-        if status is not None:
-            self.status = status
-        if title is not None:
-            self.title = title
-        if slug is not None:
-            self.slug = slug
-        self.detail = detail
-        self.headers = headers or {}
-        self.extensions = extensions
-
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": TYPE_BASE + self.slug,
-            "title": self.title,
-            "status": self.status,
-        }
-        if self.detail:
-            body["detail"] = self.detail
-        body.update(self.extensions)
-        return body
-
-
-class NotFound(Problem):
-    status, title, slug = 404, "Not found", "not-found"
-
-
-class Conflict(Problem):
-    status, title, slug = 409, "Conflict", "conflict"
-
-
-class InvalidInput(Problem):
-    status, title, slug = 422, "Validation failed", "validation"
-
-    def __init__(self, errors: dict[str, Any], detail: str | None = None, **kw: Any) -> None:
-        super().__init__(detail or "The request contains invalid fields.", errors=errors, **kw)
-
-
-class Forbidden(Problem):
-    status, title, slug = 403, "Forbidden", "forbidden"
-
-
-class PreconditionFailed(Problem):
-    status, title, slug = 412, "Precondition failed", "precondition-failed"
+from fieldsvc.problems import PROBLEM_MIMETYPE, Conflict, InvalidInput, Problem, invalid_input
 
 
 def problem_response(problem: Problem) -> Response:
@@ -115,8 +52,9 @@ def _http_exception(exc: HTTPException) -> Response | HTTPException:
         slug=slug,
     )
     response = problem_response(problem)
-    if exc.code == 405 and exc.valid_methods:
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    allowed = getattr(exc, "valid_methods", None)  # MethodNotAllowed's
+    if exc.code == 405 and allowed:
+        response.headers["Allow"] = ", ".join(allowed)
     return response
 
 
@@ -132,8 +70,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError):
         db.session.rollback()
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        return problem_response(InvalidInput(messages))
+        return problem_response(invalid_input(exc))
 
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError):

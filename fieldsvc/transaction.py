@@ -18,8 +18,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor, reset_actor, set_actor
-from fieldsvc.errors import Conflict, problem_response
+from fieldsvc.errors import problem_response
 from fieldsvc.extensions import db
+from fieldsvc.problems import Conflict
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY = "fieldsvc_read_only"  # key in Session.info

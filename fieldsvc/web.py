@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from sqlalchemy import text
 
-from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
+from fieldsvc.problems import Problem
 
 bp = Blueprint("web", __name__)
 

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from fieldsvc.errors import InvalidInput
 from fieldsvc.models import Technician, WorkOrder
 from fieldsvc.models.base import utcnow
+from fieldsvc.problems import InvalidInput
 from mobile_api.day import build_jobs, job_rows
 from mobile_api.models import JobChange
 

@@ -29,7 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from fieldsvc.errors import Forbidden
 from fieldsvc.models import (
     Asset,
     Customer,
@@ -46,6 +45,7 @@ from fieldsvc.models import (
 from fieldsvc.models.base import UTCDateTime
 from fieldsvc.models.enums import AppointmentStatus, RmaStatus, TicketStatus
 from fieldsvc.models.enums import WorkOrderStatus as S
+from fieldsvc.problems import Forbidden
 from fieldsvc.recall.models import RecallAppointment, RecallCampaign
 from fieldsvc.services.work_orders import TRANSITIONS
 from mobile_api.models import Attachment, JobChange, JobReport

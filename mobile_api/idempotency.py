@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models.base import utcnow
+from fieldsvc.problems import Conflict, InvalidInput
+from fieldsvc.sql import insert_ignore
 from mobile_api.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -80,13 +79,7 @@ def fingerprint(method: str, path: str, payload: bytes) -> str:
 
 
 def _insert_ignoring_conflict(dialect: str, values: dict[str, Any]):
-    if dialect == "postgresql":
-        return pg_insert(table).values(values).on_conflict_do_nothing(
-            index_elements=["technician_id", "key"])
-    if dialect == "sqlite":
-        return sqlite_insert(table).values(values).on_conflict_do_nothing(
-            index_elements=["technician_id", "key"])
-    return insert(table).values(values)  # pragma: no cover - unsupported database
+    return insert_ignore(dialect, table, values, index_elements=["technician_id", "key"])
 
 
 def _decide(conn, row, method: str, path: str, fp: str, now) -> Claim:

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from fieldsvc.api.crud import MAX_ID
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Problem
 from fieldsvc.models import Part, Site, Technician, WorkOrder
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import WorkOrderStatus as S
+from fieldsvc.problems import Conflict, InvalidInput, NotFound, PreconditionFailed, Problem
 from fieldsvc.services import stock
 from fieldsvc.services import work_orders as work_order_service
 from fieldsvc.storage import Storage

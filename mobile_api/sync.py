@@ -15,8 +15,8 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import InvalidInput, Problem
 from fieldsvc.models import Technician
+from fieldsvc.problems import InvalidInput, Problem, invalid_input
 from mobile_api import idempotency as idem
 from mobile_api import jobs
 from mobile_api.day import etag
@@ -65,8 +65,7 @@ def run_action(session: Session, technician: Technician, actor: Actor, kind: str
 
 
 def as_problem(exc: ValidationError) -> InvalidInput:
-    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-    return InvalidInput(messages)
+    return invalid_input(exc)
 
 
 def _result(action: dict[str, Any], status: str, http_status: int, body: Any,

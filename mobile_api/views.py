@@ -16,9 +16,9 @@ from marshmallow import RAISE, ValidationError
 
 import mobile_api.models  # noqa: F401 - registers the mobile tables
 from fieldsvc.context import current_actor
-from fieldsvc.errors import PROBLEM_MIMETYPE, Forbidden, InvalidInput, NotFound, Problem
 from fieldsvc.extensions import db
 from fieldsvc.models import Technician
+from fieldsvc.problems import PROBLEM_MIMETYPE, Forbidden, InvalidInput, NotFound, Problem
 from fieldsvc.storage import storage_for
 from mobile_api import changes, day_cache, jobs
 from mobile_api import idempotency as idem

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.console.views import attach_errors, get_or_404, requires
 from fieldsvc.context import current_actor
-from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
 from fieldsvc.models import Asset, Customer, Ticket
 from fieldsvc.models.enums import RmaType
+from fieldsvc.problems import Problem
 from fieldsvc.schemas.common import check_references
 from rma.schemas import RmaInputSchema
 from rma.services import create_rma

@@ -3,16 +3,15 @@ model and failure code — the feedback to product design (SPEC §1, §6 Reports
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from fieldsvc.errors import InvalidInput
+from fieldsvc.csvfile import dicts_to_csv
 from fieldsvc.models import Asset, Product
+from fieldsvc.problems import InvalidInput
 from rma.models import InspectionResult, Rma
 
 GROUPS = ("month", "product", "failure_code")
@@ -90,9 +89,4 @@ def returns(session: Session, start: date, end: date, groups: list[str]) -> list
 def to_csv(rows: list[dict[str, Any]]) -> str:
     """The rows as CSV, with the columns of the grouping used."""
     columns = [c for c in CSV_COLUMNS if not rows or c in rows[0]] if rows else list(CSV_COLUMNS)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
-    return out.getvalue()
+    return dicts_to_csv(columns, rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
+from fieldsvc.dates import local_today
 from fieldsvc.models import (
     Asset,
     AssetContract,
@@ -40,8 +40,10 @@ from fieldsvc.models.enums import (
     RmaType,
     WarehouseKind,
 )
+from fieldsvc.problems import Conflict, InvalidInput
 from fieldsvc.recall.models import CampaignPart, CampaignVin, RecallCampaign
 from fieldsvc.services import stock
+from fieldsvc.services.catalog import under_warranty
 from rma.models import Disposition, InspectionResult, Rma, RmaTransition
 
 NUMBER_PREFIX = "RMA"
@@ -134,7 +136,7 @@ def decide_entitlement(session: Session, asset: Asset | None, part_id: int | Non
     if asset is None:
         return EntitlementDecision(Entitlement.CHARGEABLE,
                                    "No asset given, so no warranty, contract or recall applies.")
-    if asset.warranty_end is not None and asset.warranty_end >= today:
+    if under_warranty(asset, today):
         return EntitlementDecision(
             Entitlement.WARRANTY, f"Under warranty until {asset.warranty_end.isoformat()}.")
     contract = session.scalar(
@@ -516,7 +518,7 @@ def move(session: Session, rma: Rma, data: dict[str, Any], actor: Actor, *,
         errors["note"] = [f"Required: say why the RMA is {to.value}."]
     if errors:
         raise InvalidInput(errors)
-    ctx = {"today": today or date.today(), "return_days": return_days, "note": note}
+    ctx = {"today": today or local_today(), "return_days": return_days, "note": note}
     step = STEPS.get(to)
     if step is not None:
         step(session, rma, data, actor, ctx)
@@ -551,7 +553,7 @@ def flag_overdue_returns(session: Session, *, now: datetime, actor: Actor) -> li
     conditional on `overdue_flagged_at IS NULL`, so a second run (or a standby scheduler
     taking over) flags nothing twice. Returns the ids flagged by this call.
     """
-    today = now.astimezone(UTC).date()
+    today = local_today(now)
     rma_t = Rma.__table__
     flagged = list(session.scalars(
         update(rma_t)
@@ -581,7 +583,7 @@ def flag_overdue_returns(session: Session, *, now: datetime, actor: Actor) -> li
 def create_rma(session: Session, data: dict[str, Any], actor: Actor,
                today: date | None = None) -> Rma:
     """Open an RMA: check ownership, decide entitlement, number it, record `requested`."""
-    today = today or date.today()
+    today = today or local_today()
     asset = _check_ownership(session, data)
     decision = decide_entitlement(session, asset, data.get("part_id"), today)
     whole_unit = data.get("whole_unit")

@@ -9,7 +9,7 @@ Exactly one scheduler is active at a time (`SchedulerLock`): on PostgreSQL a ses
 advisory lock held on a dedicated connection for the life of the process; on SQLite (one
 machine) an exclusive lock on a file next to the database.
 
-Schedules come from the environment, each a 5-field cron line in FIELDSVC_TIMEZONE
+Schedules come from the configuration (fieldsvc.config reads the environment), each a 5-field cron line in FIELDSVC_TIMEZONE
 ("0 22 * * *"), a number of seconds ("60"), or "off":
 
     FIELDSVC_SCHEDULE_PM_GENERATION   default 3600       preventive maintenance generation
@@ -27,7 +27,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
+
+# Imported here, not inside the jobs: a broken import must stop the scheduler at start, not
+# silently turn a periodic job off.
+from fieldsvc.dates import today_in
+from fieldsvc.services.pm_generation import generate_due_work_orders
+from rma.services import flag_overdue_returns
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 log = logging.getLogger("fieldsvc.scheduler")
 
@@ -65,11 +75,6 @@ def _run_in_app(app, name: str, body: Callable[..., str]) -> str | None:
 
 def pm_generation(app) -> str | None:
     """Turn due preventive-maintenance occurrences into work orders (exactly once each)."""
-    try:
-        from fieldsvc.services.pm_generation import generate_due_work_orders
-    except Exception as exc:  # not there yet (or broken): the other jobs go on
-        log.info("job pm_generation: skipped (fieldsvc.services.pm_generation: %s)", exc)
-        return None
 
     def body(session, actor):
         from fieldsvc.models.base import utcnow
@@ -99,26 +104,25 @@ def nightly_replan(app) -> str | None:
     A territory whose day already has a run that did not fail (a dispatcher's, or this job's
     before a takeover) is left alone.
     """
-    from datetime import datetime
-
     from sqlalchemy import select
 
     from fieldsvc.context import acting_as
     from fieldsvc.dispatch.runs import execute_run, request_run
-    from fieldsvc.errors import Problem
     from fieldsvc.extensions import db
     from fieldsvc.models import OptimizationRun, Technician
     from fieldsvc.models.enums import RunStatus
+    from fieldsvc.problems import Problem
 
     tz = app.config["DEFAULT_TIMEZONE"]
-    day = datetime.now(ZoneInfo(tz)).date() + timedelta(days=1)
-    time_limit = float(os.environ.get("FIELDSVC_REPLAN_TIME_LIMIT", "60"))
+    day = today_in(tz) + timedelta(days=1)
+    time_limit = float(app.config["REPLAN_TIME_LIMIT"])
     done: list[str] = []
     with app.app_context(), acting_as(_job_actor()) as actor:
         try:
-            territories = sorted(set(db.session.scalars(
+            territories = sorted({t for t in db.session.scalars(
                 select(Technician.territory).where(Technician.active.is_(True),
-                                                   Technician.territory.is_not(None)))))
+                                                   Technician.territory.is_not(None)))
+                if t is not None})
             for territory in territories:
                 exists = db.session.scalar(select(OptimizationRun.id).where(
                     OptimizationRun.plan_date == day, OptimizationRun.territory == territory,
@@ -150,12 +154,7 @@ def nightly_replan(app) -> str | None:
 
 
 def rma_overdue(app) -> str | None:
-    """Flag advance exchanges whose faulty unit is overdue (issue 7), if that code exists."""
-    try:
-        from rma.services import flag_overdue_returns
-    except Exception as exc:  # issue 7 not there yet (or broken): the other jobs go on
-        log.info("job rma_overdue: skipped (rma.services.flag_overdue_returns: %s)", exc)
-        return None
+    """Flag advance exchanges whose faulty unit is overdue."""
 
     def body(session, actor):
         from fieldsvc.models.base import utcnow
@@ -177,15 +176,14 @@ def risk_minutes(app) -> int:
 class JobSpec:
     name: str
     func: Callable
-    env: str
-    default: str
+    env: str  # the setting's name; its default is in fieldsvc.config
 
 
 JOBS = (
-    JobSpec("pm_generation", pm_generation, "FIELDSVC_SCHEDULE_PM_GENERATION", "3600"),
-    JobSpec("sla_watch", sla_watch, "FIELDSVC_SCHEDULE_SLA_WATCH", "60"),
-    JobSpec("nightly_replan", nightly_replan, "FIELDSVC_SCHEDULE_NIGHTLY_REPLAN", "0 22 * * *"),
-    JobSpec("rma_overdue", rma_overdue, "FIELDSVC_SCHEDULE_RMA_OVERDUE", "3600"),
+    JobSpec("pm_generation", pm_generation, "FIELDSVC_SCHEDULE_PM_GENERATION"),
+    JobSpec("sla_watch", sla_watch, "FIELDSVC_SCHEDULE_SLA_WATCH"),
+    JobSpec("nightly_replan", nightly_replan, "FIELDSVC_SCHEDULE_NIGHTLY_REPLAN"),
+    JobSpec("rma_overdue", rma_overdue, "FIELDSVC_SCHEDULE_RMA_OVERDUE"),
 )
 
 
@@ -206,15 +204,18 @@ def trigger(text: str, timezone: str):
     return IntervalTrigger(seconds=seconds, timezone=ZoneInfo(timezone))
 
 
-def build_scheduler(app, env: dict[str, str] | None = None):
-    """A BlockingScheduler with every enabled job; ValueError names a bad schedule."""
+def build_scheduler(app, schedules: dict[str, str] | None = None):
+    """A BlockingScheduler with every enabled job; ValueError names a bad schedule.
+
+    The schedules come from the app's SCHEDULES setting; `schedules` overrides some of them.
+    """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    env = os.environ if env is None else env
+    env = {**app.config["SCHEDULES"], **(schedules or {})}
     tz = app.config["DEFAULT_TIMEZONE"]
     sched = BlockingScheduler(timezone=ZoneInfo(tz))
     for spec in JOBS:
-        raw = env.get(spec.env, spec.default)
+        raw = env[spec.env]
         try:
             trig = trigger(raw, tz)
         except ValueError as exc:
@@ -237,8 +238,8 @@ class SchedulerLock:
     def __init__(self, database_url: str, lock_dir: str | None = None) -> None:
         self.url = database_url
         self.lock_dir = lock_dir
-        self._conn = None
-        self._file = None
+        self._conn: Connection | None = None
+        self._file: TextIO | None = None
 
     @property
     def is_postgresql(self) -> bool:
@@ -265,10 +266,11 @@ class SchedulerLock:
             # Its own connection, outside any pool: the lock lives as long as it does.
             engine = sa.create_engine(self.url, poolclass=NullPool)
             self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = bool(self._conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
-                                      {"k": ADVISORY_KEY}).scalar())
+        conn = self._conn
+        got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
+                                {"k": ADVISORY_KEY}).scalar())
         if not got:
-            self._conn.close()
+            conn.close()
             self._conn = None
         return got
 

@@ -103,6 +103,42 @@ def _clean_database(request):
 
 
 @pytest.fixture
+def count_queries(app):
+    """`with count_queries() as queries: ...` then `queries.count`: SQL statements run.
+
+    Counts every statement the app's engine sends while the block runs (requests through a
+    test client included), so a test can show that a page costs the same number of queries
+    whatever the number of rows: no query per row (N+1).
+    """
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    class Queries:
+        def __init__(self) -> None:
+            self.count = 0
+            self.statements: list[str] = []
+
+    @contextmanager
+    def counting():
+        queries = Queries()
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            queries.count += 1
+            queries.statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield queries
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+
+    return counting
+
+
+@pytest.fixture
 def ctx(app):
     """An application context with a clean session, for direct database work."""
     with app.app_context():

@@ -20,11 +20,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from fieldsvc.auth import policy
 from fieldsvc.context import current_actor
-from fieldsvc.errors import InvalidInput, NotFound
 from fieldsvc.extensions import db
+from fieldsvc.problems import InvalidInput
 from fieldsvc.schemas.common import ListArgs, check_references, page_schema, patch_schema
 
-MAX_ID = 2**63 - 1
+MAX_ID = policy.MAX_ID
 
 Filter = InstrumentedAttribute | Callable[[Select, Any], Select]
 
@@ -34,7 +34,7 @@ class Resource:
     """What a REST resource is made of; hooks receive (session, ..., actor)."""
 
     name: str
-    model: type
+    model: type[Any]
     schema: type[Schema]
     create_schema: type[Schema] | None = None
     update_schema: type[Schema] | None = None
@@ -60,18 +60,12 @@ class Resource:
 
 
 def get_or_404(resource: Resource | type, ident: int, label: str | None = None):
+    """The item `ident` of a resource (or model), by the access policy's one lookup."""
     model = resource.model if isinstance(resource, Resource) else resource
-    what = label or (resource.title if isinstance(resource, Resource) else
-                     model.__tablename__.replace("_", " "))
-    # Ids beyond a 64-bit integer exist nowhere; SQLite's driver would overflow on them.
-    obj = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
-    if obj is None:
-        raise NotFound(f"No {what} with id {ident}.")
-    # Object-level access (issue 3): rows outside the caller's scope are "not found" too.
-    policy.check_object(current_actor(), obj,
-                        resource.name if isinstance(resource, Resource) else None,
-                        label=what, ident=ident)
-    return obj
+    what = label or (resource.title if isinstance(resource, Resource) else None)
+    return policy.get_or_404(db.session, model, ident, current_actor(),
+                             resource=resource.name if isinstance(resource, Resource) else None,
+                             label=what)
 
 
 def apply_sort(stmt: Select, sort: str | None, resource: Resource) -> Select:
@@ -119,7 +113,7 @@ def paginate(stmt: Select, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_query(resource: Resource, args: dict[str, Any]) -> Select:
-    stmt = select(resource.model)
+    stmt: Select[Any] = select(resource.model)
     if resource.options:
         stmt = stmt.options(*resource.options)
     stmt = apply_filters(stmt, args, resource)

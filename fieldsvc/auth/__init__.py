@@ -7,8 +7,6 @@ endpoints and the bearer security scheme to the OpenAPI document.
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
 
@@ -34,17 +32,8 @@ SECURITY_HEADERS = {
 
 
 def _defaults(app: Flask) -> None:
-    env = os.environ
+    # The settings read from the environment come from fieldsvc.config; these are fixed.
     cfg = app.config
-    cfg.setdefault("LOGIN_MAX_FAILURES", int(env.get("FIELDSVC_LOGIN_MAX_FAILURES", "5")))
-    cfg.setdefault("LOGIN_LOCK_SECONDS", int(env.get("FIELDSVC_LOGIN_LOCK_SECONDS", "900")))
-    cfg.setdefault("CONSOLE_SESSION_TTL_SECONDS",
-                   int(env.get("FIELDSVC_CONSOLE_SESSION_TTL", str(12 * 3600))))
-    cfg.setdefault("RATELIMIT_STORAGE_URI", env.get("RATELIMIT_STORAGE_URI", "memory://"))
-    cfg.setdefault("RATELIMIT_ENABLED",
-                   env.get("FIELDSVC_RATELIMIT", "on").lower() not in {"0", "off", "false"})
-    cfg.setdefault("TOKEN_RATE_LIMIT", env.get("FIELDSVC_TOKEN_RATE_LIMIT", "10/minute"))
-    cfg.setdefault("WRITE_RATE_LIMIT", env.get("FIELDSVC_WRITE_RATE_LIMIT", "120/minute"))
     # CSRF is checked by the gate for console forms only: the API takes no cookies.
     cfg.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     cfg.setdefault("WTF_CSRF_TIME_LIMIT", None)

@@ -14,8 +14,8 @@ from flask_login import current_user
 from fieldsvc.auth import policy, tokens
 from fieldsvc.auth.limits import bearer_from_header
 from fieldsvc.auth.login import actor_for
-from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
+from fieldsvc.problems import Problem
 from fieldsvc.transaction import begin, first_statement
 
 PUBLIC_API_PATHS = frozenset({"/api/v1/auth/token", "/api/openapi.json", "/api/docs"})

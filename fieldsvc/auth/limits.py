@@ -13,7 +13,8 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 
 from fieldsvc.auth.tokens import digest
-from fieldsvc.errors import Problem, problem_response
+from fieldsvc.errors import problem_response
+from fieldsvc.problems import Problem
 
 TOKEN_PATH = "/api/v1/auth/token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Problem
 from fieldsvc.models import AuditEntry, User
 from fieldsvc.models.base import utcnow
+from fieldsvc.problems import Problem
 from fieldsvc.services.users import hash_password, verify_password
 
 _DUMMY_HASH: str | None = None

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, false
+from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Forbidden, NotFound
 from fieldsvc.models import Technician, WorkOrder
+from fieldsvc.problems import Forbidden, NotFound
 from fieldsvc.recall.models import Dealership, RecallAppointment
 
 READ, CREATE, UPDATE, DELETE = "read", "create", "update", "delete"
@@ -173,6 +174,25 @@ def check_object(actor: Actor, obj: Any, resource: str | None = None,
     if scope is not None and not scope.owns(actor, obj):
         what = label or obj.__tablename__.replace("_", " ")
         raise NotFound(f"No {what} with id {ident if ident is not None else obj.id}.")
+
+
+# Ids beyond a 64-bit integer exist nowhere; SQLite's driver would overflow on them.
+MAX_ID = 2**63 - 1
+
+
+def get_or_404(session: Session, model: type, ident: int, actor: Actor, *,
+               resource: str | None = None, label: str | None = None) -> Any:
+    """The row `ident` of `model` if it exists and `actor` may see it; 404 otherwise.
+
+    The one lookup of a single row by id, for the API and the console alike: a row outside
+    the actor's scope is "not found" too (its existence is not revealed).
+    """
+    what = label or str(getattr(model, "__tablename__", model.__name__)).replace("_", " ")
+    obj = session.get(model, ident) if 0 < ident <= MAX_ID else None
+    if obj is None:
+        raise NotFound(f"No {what} with id {ident}.")
+    check_object(actor, obj, resource, label=what, ident=ident)
+    return obj
 
 
 def scope_query(actor: Actor, stmt: Select, resource: str | None, model: type) -> Select:

@@ -52,7 +52,7 @@ def scheduler_command():
         sched = build_scheduler(app)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    retry = float(os.environ.get("FIELDSVC_SCHEDULER_RETRY_SECONDS", "5"))
+    retry = float(app.config["SCHEDULER_RETRY_SECONDS"])
     lock = SchedulerLock(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
     stopping = []
 

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 import click
 
 from fieldsvc.context import Actor, acting_as
-from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
+from fieldsvc.problems import Problem
 
 
 @contextmanager

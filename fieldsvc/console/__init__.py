@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     redirect,
     render_template,
     request,
@@ -35,44 +34,36 @@ from fieldsvc.extensions import db
 
 bp = Blueprint("console", __name__)
 
-# The navigation: (endpoints, label, resource the page reads, roles it is meant for).
-# A link shows when one of its endpoints exists (pages of other areas are registered by
-# their own modules and may not be there yet; the first one found is linked), the role is
-# one of those listed and the policy lets the role read the resource.
-NAVIGATION: tuple[tuple[tuple[str, ...], str, str, frozenset[str]], ...] = (
-    (("console.dispatch_board", "console_dispatch.board"), "Dispatch board", "work-orders",
+# The navigation: (endpoint, label, resource the page reads, roles it is meant for). Every
+# endpoint must be registered (a test follows each link); a link shows when the role is one
+# of those listed and the policy lets the role read the resource.
+NAVIGATION: tuple[tuple[str, str, str, frozenset[str]], ...] = (
+    ("console_dispatch.board", "Dispatch board", "work-orders",
      frozenset({"admin", "dispatcher"})),
-    (("console_dispatch.map_view",), "Map", "work-orders", frozenset({"admin", "dispatcher"})),
-    (("console.work_orders",), "Work orders", "work-orders",
+    ("console_dispatch.map_view", "Map", "work-orders", frozenset({"admin", "dispatcher"})),
+    ("console.work_orders", "Work orders", "work-orders",
      frozenset({"admin", "dispatcher", "manager"})),
-    (("console.technicians",), "Technicians", "technicians",
+    ("console.technicians", "Technicians", "technicians",
      frozenset({"admin", "dispatcher", "manager"})),
-    (("console.customers",), "Customers", "customers",
+    ("console.customers", "Customers", "customers",
      frozenset({"admin", "agent", "dispatcher", "manager"})),
-    (("console.tickets",), "Tickets", "tickets", frozenset({"admin", "agent", "dispatcher"})),
-    (("console.callbacks",), "Call-backs", "interactions", frozenset({"admin", "agent"})),
-    (("console.assets",), "Assets", "assets", frozenset({"admin", "agent", "dispatcher"})),
-    (("console.stock",), "Parts and stock", "stock-levels",
-     frozenset({"admin", "dispatcher"})),
-    (("console.kpis", "console_reports.kpis"), "KPIs", "reports",
+    ("console.tickets", "Tickets", "tickets", frozenset({"admin", "agent", "dispatcher"})),
+    ("console.callbacks", "Call-backs", "interactions", frozenset({"admin", "agent"})),
+    ("console.assets", "Assets", "assets", frozenset({"admin", "agent", "dispatcher"})),
+    ("console.stock", "Parts and stock", "stock-levels", frozenset({"admin", "dispatcher"})),
+    ("console_reports.kpis", "KPIs", "reports", frozenset({"admin", "manager"})),
+    ("console_reports.voice_of_customer", "Voice of the customer", "reports",
      frozenset({"admin", "manager"})),
-    (("console.voice_of_customer", "console_reports.voice_of_customer", "console_reports.voc"),
-     "Voice of the customer", "reports", frozenset({"admin", "manager"})),
-    (("console.pm_plans",), "PM plans", "pm-plans", frozenset({"admin", "manager"})),
-    (("console.campaigns",), "Campaigns", "recall-campaigns",
+    ("console.pm_plans", "PM plans", "pm-plans", frozenset({"admin", "manager"})),
+    ("console.campaigns", "Campaigns", "recall-campaigns",
      frozenset({"admin", "manager", "agent"})),
 )
 
 
 def navigation_for(role: str) -> list[tuple[str, str]]:
-    """The (url, label) links of the shell for a role."""
-    links = []
-    views = current_app.view_functions
-    for endpoints, label, resource, roles in NAVIGATION:
-        endpoint = next((e for e in endpoints if e in views), None)
-        if endpoint and role in roles and policy.allowed(role, resource, policy.READ):
-            links.append((url_for(endpoint), _(label)))
-    return links
+    """The (url, label) links of the shell for a role; an unregistered endpoint raises."""
+    return [(url_for(endpoint), _(label)) for endpoint, label, resource, roles in NAVIGATION
+            if role in roles and policy.allowed(role, resource, policy.READ)]
 
 
 class LoginForm(FlaskForm):

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from fieldsvc.auth.decorators import roles_required
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
+from fieldsvc.dates import local_today
 from fieldsvc.dispatch import board as board_service
 from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.mapview import build_map
@@ -42,9 +43,9 @@ from fieldsvc.dispatch.offer import offer_if_emergency
 from fieldsvc.dispatch.publish import publish_run
 from fieldsvc.dispatch.queue import enqueue_after_commit
 from fieldsvc.dispatch.runs import request_run
-from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
 from fieldsvc.models import InsertionProposal, OptimizationRun, Technician, WorkOrder
+from fieldsvc.problems import Problem, field_messages
 
 bp = Blueprint("console_dispatch", __name__, url_prefix="/console/dispatch")
 READERS = ("dispatcher", "manager", "admin")
@@ -75,7 +76,7 @@ def offer_emergency(work_order: WorkOrder, old_priority: int | None) -> None:
 
 
 def _today() -> date:
-    return datetime.now(_tz()).date()
+    return local_today()
 
 
 def _day(value: str | None) -> date | None:
@@ -111,7 +112,7 @@ def _id(value: str | None, name: str) -> int:
 
 def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
+        messages = field_messages(exc, schema_key="")
         base = _("The form contains invalid fields.")
     else:
         messages = exc.extensions.get("errors") or {}

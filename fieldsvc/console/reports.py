@@ -5,9 +5,8 @@ downloads come from the same services as the API's ?format=csv.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -26,10 +25,11 @@ from sqlalchemy import select
 from fieldsvc.auth.decorators import roles_required
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
-from fieldsvc.errors import InvalidInput
+from fieldsvc.dates import local_today
 from fieldsvc.extensions import db
 from fieldsvc.hooks import hooks_of
 from fieldsvc.models import Site, Technician
+from fieldsvc.problems import InvalidInput
 from fieldsvc.services import kpis as kpi_service
 from fieldsvc.services import voice_of_customer as voc_service
 
@@ -39,7 +39,7 @@ WEIGHT_WRITERS = ("manager", "admin")
 
 
 def _today() -> date:
-    return datetime.now(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).date()
+    return local_today()
 
 
 def _period(default_days: int) -> tuple[dict[str, str], dict[str, list[str]], date, date]:

@@ -27,8 +27,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
+from fieldsvc.dates import add_months
 from fieldsvc.demo import data as D
-from fieldsvc.demo.vin import YEAR_CODES, with_check_digit
+from fieldsvc.demo.vin import YEAR_CODES
 from fieldsvc.models import (
     Absence,
     Asset,
@@ -86,6 +87,7 @@ from fieldsvc.services import stock
 from fieldsvc.services.phones import phone_key
 from fieldsvc.services.sla import due_times
 from fieldsvc.services.users import create_user
+from fieldsvc.vin import with_check_digit
 
 DEFAULT_SEED = 1404
 TZ = ZoneInfo("Asia/Tehran")
@@ -140,17 +142,6 @@ def add_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
 def local(day: date, at: time) -> datetime:
     """A Tehran wall-clock moment as an aware UTC datetime."""
     return datetime.combine(day, at, tzinfo=TZ).astimezone(UTC)
-
-
-def add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    for dd in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, dd)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass

@@ -23,9 +23,9 @@ import scheduler
 from fieldsvc.context import Actor
 from fieldsvc.dispatch.insertion import current_plan
 from fieldsvc.dispatch.offer import waiting_offers
-from fieldsvc.errors import InvalidInput
 from fieldsvc.models import InsertionProposal, OptimizationRun, Site, Technician, WorkOrder
 from fieldsvc.models.enums import RunStatus, WorkOrderStatus
+from fieldsvc.problems import InvalidInput
 from fieldsvc.services import work_orders as wo_service
 
 S = WorkOrderStatus

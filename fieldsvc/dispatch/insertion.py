@@ -19,10 +19,10 @@ from sqlalchemy.orm.exc import StaleDataError
 import scheduler
 from fieldsvc.context import Actor
 from fieldsvc.dispatch.snapshot import build_snapshot
-from fieldsvc.errors import Conflict
 from fieldsvc.models import InsertionProposal, OptimizationRun, Site, WorkOrder
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import RunStatus, WorkOrderStatus
+from fieldsvc.problems import Conflict
 from fieldsvc.services import work_orders as wo_service
 
 TIME_LIMIT = 0.8  # seconds for the search itself; snapshot and storage come on top

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
 from fieldsvc.dispatch.insertion import propose_insertion
-from fieldsvc.errors import Problem
 from fieldsvc.models import InsertionProposal, OptimizationRun, WorkOrder
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import WorkOrderStatus
+from fieldsvc.problems import Problem
 
 log = logging.getLogger(__name__)
 

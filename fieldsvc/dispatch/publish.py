@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 import scheduler
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict
 from fieldsvc.models import OptimizationRun, WorkOrder
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import RunStatus, WorkOrderStatus
+from fieldsvc.problems import Conflict
 from fieldsvc.services import work_orders as wo_service
 
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 import scheduler
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict
 from fieldsvc.models import OptimizationRun, Technician, WorkOrder
 from fieldsvc.models.enums import WorkOrderStatus
+from fieldsvc.problems import Conflict
 from fieldsvc.services import work_orders as wo_service
 
 

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 import scheduler
 from fieldsvc.context import Actor
 from fieldsvc.dispatch.snapshot import build_snapshot
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import OptimizationRun, Technician
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import RunStatus
+from fieldsvc.problems import Conflict, InvalidInput
 
 log = logging.getLogger(__name__)
 

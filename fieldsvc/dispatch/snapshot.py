@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 import scheduler
+from fieldsvc.dates import configured_zone_name
 from fieldsvc.models import (
     OptimizationRun,
     Part,
@@ -158,11 +159,12 @@ def build_snapshot(
     horizon_days: int = 1,
     territory: str | None = None,
     technician_ids: list[int] | None = None,
-    timezone: str = "Asia/Tehran",
+    timezone: str | None = None,
     weights: scheduler.Weights | None = None,
 ) -> Snapshot:
-    """Describe `horizon_days` from `plan_date` (local midnight in `timezone`) as a Problem."""
-    tz = ZoneInfo(timezone)
+    """Describe `horizon_days` from `plan_date` (local midnight in `timezone`, by default the
+    configured zone) as a Problem."""
+    tz = ZoneInfo(timezone or configured_zone_name())
     origin = datetime.combine(plan_date, time(0), tzinfo=tz)
     days = [plan_date + timedelta(days=i) for i in range(horizon_days)]
     horizon_end = origin + timedelta(days=horizon_days)

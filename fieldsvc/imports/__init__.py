@@ -41,10 +41,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import NotFound
 from fieldsvc.imports.kinds import IMPORTERS
 from fieldsvc.imports.reader import ImportRejected, read_rows
 from fieldsvc.models import AuditEntry
+from fieldsvc.problems import NotFound
 from fieldsvc.recall.models import RecallCampaign
 
 KINDS = tuple(IMPORTERS)

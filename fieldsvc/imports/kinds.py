@@ -17,8 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from fieldsvc.demo.generator import add_months
-from fieldsvc.demo.vin import VIN_RE
+from fieldsvc.dates import add_months
 from fieldsvc.imports.reader import Columns, Row
 from fieldsvc.models import (
     Asset,
@@ -40,6 +39,7 @@ from fieldsvc.schemas.customers import CustomerSchema, SiteSchema
 from fieldsvc.schemas.inventory import PartSchema
 from fieldsvc.schemas.workforce import TechnicianSchema
 from fieldsvc.services.phones import phone_key
+from fieldsvc.vin import VIN_RE
 
 Errors = dict[int, dict[str, list[str]]]
 CHUNK = 900  # stays under SQLite's bound-parameter limit in IN (...) lists

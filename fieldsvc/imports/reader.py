@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldsvc.errors import InvalidInput
+from fieldsvc.problems import InvalidInput
 
 
 @dataclass

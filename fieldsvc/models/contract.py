@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from fieldsvc.dates import configured_zone_name
 from fieldsvc.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
     from fieldsvc.models.customer import Customer
-    from fieldsvc.models.product import Asset
+    from fieldsvc.models.product import Asset, AssetContract
 
 
 class ServiceContract(TimestampMixin, Base):
@@ -31,7 +32,7 @@ class ServiceContract(TimestampMixin, Base):
     coverage_days: Mapped[str] = mapped_column(String(7), default="012345")
     coverage_start: Mapped[time] = mapped_column(default=time(8, 0))
     coverage_end: Mapped[time] = mapped_column(default=time(17, 0))
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tehran")
+    timezone: Mapped[str] = mapped_column(String(64), default=configured_zone_name)
     pm_included: Mapped[bool] = mapped_column(default=False)
 
     customer: Mapped[Customer] = relationship()
@@ -39,6 +40,9 @@ class ServiceContract(TimestampMixin, Base):
         back_populates="contract", cascade="all, delete-orphan", order_by="SlaTarget.priority"
     )
     assets: Mapped[list[Asset]] = relationship(secondary="asset_contract", viewonly=True)
+    # Read-only, as above; lists load the links of a whole page in one query.
+    asset_links: Mapped[list[AssetContract]] = relationship(
+        viewonly=True, order_by="AssetContract.asset_id")
 
 
 class SlaTarget(Base):

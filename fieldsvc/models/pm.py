@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from fieldsvc.dates import configured_zone_name
 from fieldsvc.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class PmPlan(TimestampMixin, Base):
     # Calendar plans: an RFC 5545 RRULE evaluated from dtstart in the plan's time zone.
     rrule: Mapped[str | None] = mapped_column(String(500))
     dtstart: Mapped[datetime | None]
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tehran")
+    timezone: Mapped[str] = mapped_column(String(64), default=configured_zone_name)
     # Meter plans: a work order each time the reading passes another interval.
     meter_interval: Mapped[float | None]
     meter_unit: Mapped[str | None] = mapped_column(String(20))

@@ -46,6 +46,10 @@ class Asset(TimestampMixin, Base):
     product: Mapped[Product] = relationship()
     customer: Mapped[Customer] = relationship(back_populates="assets")
     site: Mapped[Site | None] = relationship()
+    # Read-only: the links are written as AssetContract rows by the contract service; lists
+    # load them for every asset of a page in one query (selectinload).
+    contract_links: Mapped[list[AssetContract]] = relationship(
+        viewonly=True, order_by="AssetContract.contract_id")
     readings: Mapped[list[MeterReading]] = relationship(
         back_populates="asset", order_by="MeterReading.read_at"
     )

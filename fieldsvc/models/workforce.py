@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from fieldsvc.dates import configured_zone_name
 from fieldsvc.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class Technician(TimestampMixin, Base):
     home_address: Mapped[str | None] = mapped_column(String(400))
     home_latitude: Mapped[float]
     home_longitude: Mapped[float]
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tehran")
+    timezone: Mapped[str] = mapped_column(String(64), default=configured_zone_name)
     # One unpaid break a day of break_minutes, taken between the two local times.
     break_minutes: Mapped[int] = mapped_column(default=30)
     break_window_start: Mapped[time | None] = mapped_column(default=time(12, 0))

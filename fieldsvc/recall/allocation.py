@@ -26,9 +26,10 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict
+from fieldsvc.dates import local_today
 from fieldsvc.models import Asset, Customer, Site, utcnow
 from fieldsvc.models.enums import AppointmentStatus as A
+from fieldsvc.problems import Conflict
 from fieldsvc.recall.booking import check_bookable, take_places
 from fieldsvc.recall.models import (
     CampaignVin,
@@ -120,7 +121,7 @@ def allocate(session: Session, campaign: RecallCampaign, actor: Actor, *,
              candidates: int = solver.DEFAULT_CANDIDATES) -> dict[str, Any]:
     """Write invitations for the owners of the active phases; report who was left out, why."""
     check_bookable(campaign)
-    today = today or utcnow().date()
+    today = today or local_today()
     first_day = today + timedelta(days=1)
     last_day = today + timedelta(days=horizon_days)
     started = {_key(p.region): (p.region, max(p.starts_on, first_day))

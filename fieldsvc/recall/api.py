@@ -10,9 +10,9 @@ from sqlalchemy import select
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import MAX_ID, Resource, get_or_404, paginate
 from fieldsvc.context import current_actor
-from fieldsvc.errors import InvalidInput
 from fieldsvc.extensions import db
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
+from fieldsvc.problems import InvalidInput, invalid_input
 from fieldsvc.recall import allocation, booking, ics
 from fieldsvc.recall import services as service
 from fieldsvc.recall.models import (
@@ -305,7 +305,7 @@ class DealershipCapacityDay(MethodView):
         try:
             parsed = DayPath().load({"day": day})["day"]
         except ValidationError as exc:
-            raise InvalidInput(exc.messages) from None
+            raise invalid_input(exc) from None
         campaign = _campaign_arg(data["campaign_id"])
         if campaign is None:
             booking.override_capacity(db.session, dealership, parsed, data["capacity"],

@@ -34,15 +34,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput, NotFound
+from fieldsvc.dates import today_in
 from fieldsvc.models import (
     Asset,
     AuditEntry,
@@ -54,6 +51,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.enums import AppointmentStatus as A
 from fieldsvc.models.enums import CampaignStatus, WarehouseKind, WorkOrderStatus, WorkOrderType
+from fieldsvc.problems import Conflict, InvalidInput, NotFound
 from fieldsvc.recall.models import (
     CampaignVin,
     Dealership,
@@ -61,9 +59,11 @@ from fieldsvc.recall.models import (
     RecallAppointment,
     RecallCampaign,
 )
-from fieldsvc.recall.services import daily_capacity, normalize_vin, place_minutes
+from fieldsvc.recall.services import daily_capacity, place_minutes
 from fieldsvc.services import stock
 from fieldsvc.services.work_orders import create_work_order
+from fieldsvc.sql import insert_ignore
+from fieldsvc.vin import normalize_vin
 
 LEDGER = DealershipDay.__table__
 APPOINTMENTS = RecallAppointment.__table__
@@ -82,15 +82,7 @@ class DayFull(Conflict):
 
 def local_today(dealership: Dealership, now: datetime | None = None) -> date:
     """Today at the dealership (its own time zone)."""
-    try:
-        tz = ZoneInfo(dealership.timezone or "UTC")
-    except (KeyError, ValueError):  # pragma: no cover - validated on write
-        tz = ZoneInfo("UTC")
-    return (now or utcnow()).astimezone(tz).date()
-
-
-def _insert(session: Session):
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return today_in(dealership.timezone, now)
 
 
 def _shared(dealership_id: int, day: date):
@@ -111,11 +103,11 @@ def ensure_day(session: Session, dealership: Dealership, day: date,
     (less the reserved places), as far as the places already taken allow.
     """
     places = daily_capacity(dealership, minutes, day)
-    stmt = _insert(session)(LEDGER).values(
-        dealership_id=dealership.id, campaign_id=None, day=day, capacity=places,
-        booked=0, reserved=0, overridden=False,
-    ).on_conflict_do_nothing(index_elements=["dealership_id", "day"],
-                             index_where=LEDGER.c.campaign_id.is_(None))
+    stmt = insert_ignore(
+        session.get_bind().dialect.name, LEDGER,
+        {"dealership_id": dealership.id, "campaign_id": None, "day": day, "capacity": places,
+         "booked": 0, "reserved": 0, "overridden": False},
+        index_elements=["dealership_id", "day"], index_where=LEDGER.c.campaign_id.is_(None))
     session.execute(stmt)
     left = places - LEDGER.c.reserved
     session.execute(update(LEDGER).where(
@@ -269,10 +261,11 @@ def reserve(session: Session, dealership: Dealership, campaign: RecallCampaign, 
     if own is None:
         if places > shared.capacity:
             raise _too_many(campaign, day, places, shared.capacity)
-        session.execute(_insert(session)(LEDGER).values(
-            dealership_id=dealership.id, campaign_id=campaign.id, day=day, capacity=0,
-            booked=0, reserved=0, overridden=True,
-        ).on_conflict_do_nothing(index_elements=["dealership_id", "campaign_id", "day"]))
+        session.execute(insert_ignore(
+            session.get_bind().dialect.name, LEDGER,
+            {"dealership_id": dealership.id, "campaign_id": campaign.id, "day": day,
+             "capacity": 0, "booked": 0, "reserved": 0, "overridden": True},
+            index_elements=["dealership_id", "campaign_id", "day"]))
         own = ledger_row(session, dealership.id, campaign.id, day)
     delta = places - own.capacity
     if delta > 0:  # from the shared pool first, then into the reservation

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from fieldsvc.errors import Conflict
 from fieldsvc.models import utcnow
 from fieldsvc.models.enums import AppointmentStatus as A
+from fieldsvc.problems import Conflict
 from fieldsvc.recall.models import RecallAppointment
 
 _STATUS = {A.INVITED: "TENTATIVE", A.BOOKED: "CONFIRMED", A.COMPLETED: "CONFIRMED",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from fieldsvc.dates import configured_zone_name
 from fieldsvc.models.base import Base, TimestampMixin, str_enum
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
 
@@ -106,7 +107,7 @@ class Dealership(TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     latitude: Mapped[float]
     longitude: Mapped[float]
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tehran")
+    timezone: Mapped[str] = mapped_column(String(64), default=configured_zone_name)
     # Bays usable for recall work, and the working hours during which they are.
     bays: Mapped[int] = mapped_column(default=1)
     opens_at: Mapped[time] = mapped_column(default=time(8, 0))

@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from fieldsvc.auth.decorators import roles_required
 from fieldsvc.context import current_actor
-from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
 from fieldsvc.models import Customer
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
+from fieldsvc.problems import Problem, field_messages
 from fieldsvc.recall import booking
 from fieldsvc.recall import services as service
 from fieldsvc.recall.models import Dealership, RecallAppointment, RecallCampaign
@@ -71,7 +71,7 @@ def _form(names: tuple[str, ...], ints: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
+        messages = field_messages(exc, schema_key="")
     else:
         messages = exc.extensions.get("errors") or {}
     details = "; ".join(f"{k}: {' '.join(map(str, v if isinstance(v, list) else [v]))}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from datetime import date, datetime, time
 from typing import Any
@@ -11,9 +10,9 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput, NotFound
 from fieldsvc.models import Asset, Customer, Part, Product, Site, User
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus, Role
+from fieldsvc.problems import Conflict, InvalidInput, NotFound
 from fieldsvc.recall.models import (
     CampaignPart,
     CampaignPhase,
@@ -25,21 +24,12 @@ from fieldsvc.recall.models import (
     RecallCampaign,
 )
 from fieldsvc.services.pm_plans import RuleError, zone
+from fieldsvc.vin import check_digit, check_digit_applies, normalize_vin
 
-# ISO 3779: 17 characters, digits and capital letters except I, O and Q.
-VIN_PATTERN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 # The model's defaults, used when a new dealership gives no hours.
 DEFAULT_OPENS, DEFAULT_CLOSES = time(8, 0), time(17, 0)
 # A place's length when no campaign is active (the model's default remedy duration).
 DEFAULT_PLACE_MINUTES = 60
-
-
-def normalize_vin(raw: Any) -> str | None:
-    """Return the VIN in canonical form, or None when it cannot be one."""
-    if not isinstance(raw, str):
-        return None
-    vin = raw.strip().upper()
-    return vin if VIN_PATTERN.match(vin) else None
 
 
 def _missing(session: Session, model: type, ids: Collection[int]) -> list[int]:
@@ -329,30 +319,12 @@ def vin_count(session: Session, campaign: RecallCampaign) -> int:
 
 # VIN lookup ----------------------------------------------------------------------------
 
-# ISO 3779 check digit (position 9): letter values and position weights.
-_TRANSLITERATION = {**{str(n): n for n in range(10)},
-                    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-                    **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
-                    **dict(zip("STUVWXYZ", range(2, 10), strict=True))}
-_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
-# World manufacturer identifiers starting 1-5 are North American (US, Canada, Mexico),
-# where the check digit is mandatory; elsewhere position 9 may be anything.
-_CHECK_DIGIT_REGIONS = "12345"
-
-
-def check_digit(vin: str) -> str:
-    """The ISO 3779 / FMVSS 565 check digit of a 17-character VIN ('0'-'9' or 'X')."""
-    total = sum(_TRANSLITERATION[c] * w for c, w in zip(vin, _WEIGHTS, strict=True))
-    remainder = total % 11
-    return "X" if remainder == 10 else str(remainder)
-
-
 def vin_report(raw: Any) -> dict[str, Any]:
     """Validate a VIN; 422 when malformed or a North American VIN with a wrong check digit."""
     vin = normalize_vin(raw)
     if vin is None:
         raise InvalidInput({"vin": ["Not a VIN: 17 letters and digits, without I, O or Q."]})
-    applies = vin[0] in _CHECK_DIGIT_REGIONS
+    applies = check_digit_applies(vin)
     expected = check_digit(vin)
     valid = vin[8] == expected
     if applies and not valid:

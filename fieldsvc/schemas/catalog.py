@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from marshmallow import ValidationError, fields, validate
 
-from fieldsvc.extensions import db
+from fieldsvc.dates import local_today
 from fieldsvc.models import Customer, Product, Site
 from fieldsvc.models.enums import ProductKind
 from fieldsvc.schemas.common import Name, Ref, StrictSchema, Text
 from fieldsvc.services import catalog as service
+from fieldsvc.vin import VIN_RE, check_digit_valid
 
-# 17 characters, digits and capitals, never I, O or Q (ISO 3779).
-VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
 CODE_ERROR = "Letters, digits and . _ / - only, starting with a letter or digit."
 
@@ -88,13 +85,13 @@ class AssetSchema(StrictSchema):
     updated_at = fields.AwareDateTime(dump_only=True)
 
     def _under_warranty(self, asset) -> bool:
-        return service.under_warranty(asset)
+        return service.under_warranty(asset, local_today())
 
     def _vin_check(self, asset) -> bool | None:
-        return service.vin_check_digit_valid(asset.vin)
+        return check_digit_valid(asset.vin)
 
     def _contract_ids(self, asset) -> list[int]:
-        return service.contract_ids(db.session, asset.id)
+        return [link.contract_id for link in asset.contract_links]
 
 
 class MeterReadingSchema(StrictSchema):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from fieldsvc.errors import InvalidInput
+from fieldsvc.problems import InvalidInput
 
 
 class StrictSchema(Schema):
@@ -92,7 +92,10 @@ class ListArgs(StrictSchema):
     """Query arguments every list accepts; resources add their filters."""
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1))
+    # Absent: the configured page size (FIELDSVC_DEFAULT_PER_PAGE); above the cap: capped.
+    per_page = fields.Integer(validate=validate.Range(min=1), metadata={
+        "description": "Items per page; default FIELDSVC_DEFAULT_PER_PAGE, capped at "
+                       "FIELDSVC_MAX_PER_PAGE"})
     sort = fields.String(
         metadata={"description": "Comma-separated fields, '-' for descending: -created_at,id"}
     )

@@ -6,11 +6,11 @@ from datetime import time
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from fieldsvc.extensions import db
+from fieldsvc.dates import configured_zone_name, local_today
 from fieldsvc.models import Customer
 from fieldsvc.schemas.catalog import CODE_ERROR, CODE_RE, Stripped
-from fieldsvc.schemas.common import Name, Priority, Ref, StrictSchema
-from fieldsvc.schemas.workforce import Timezone, WholeItem
+from fieldsvc.schemas.common import Name, Priority, Ref, StrictSchema, TimeZone
+from fieldsvc.schemas.workforce import WholeItem
 from fieldsvc.services import contracts as service
 
 MINUTES_CAP = 366 * 24 * 60
@@ -69,7 +69,7 @@ class ContractSchema(StrictSchema):
                                  metadata={"description": "Local time, HH:MM"})
     coverage_end = fields.Time(load_default=time(17),
                                metadata={"description": "Local time, after coverage_start"})
-    timezone = Timezone(load_default="Asia/Tehran")
+    timezone = TimeZone(load_default=configured_zone_name)
     pm_included = fields.Boolean(load_default=False)
     sla_targets = fields.List(
         fields.Nested(SlaTargetSchema), attribute="targets", load_default=list,
@@ -88,8 +88,8 @@ class ContractSchema(StrictSchema):
 
     def get_attribute(self, obj, attr, accessor):
         if attr == "asset_ids" and not isinstance(obj, dict):
-            return service.asset_ids(db.session, obj.id)
+            return [link.asset_id for link in obj.asset_links]
         return super().get_attribute(obj, attr, accessor)
 
     def _active(self, contract) -> bool:
-        return service.is_active(contract)
+        return service.is_active(contract, local_today())

@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 from datetime import time
-from functools import cache
-from zoneinfo import available_timezones
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from fieldsvc.dates import configured_zone_name, local_today
 from fieldsvc.models import Skill, Warehouse
 from fieldsvc.models.enums import SkillLevel
-from fieldsvc.schemas.common import Latitude, Longitude, Name, Ref, StrictSchema, Text
+from fieldsvc.schemas.common import Latitude, Longitude, Name, Ref, StrictSchema, Text, TimeZone
 
 SLUG_RE = r"^[a-z0-9]+([._-][a-z0-9]+)*$"
 TECH_CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-
-
-@cache
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def _known_zone(value: str) -> None:
-    if value not in _zones():
-        raise ValidationError("Not an IANA time zone name, e.g. 'Asia/Tehran' or 'UTC'.")
-
-
-class Timezone(fields.String):
-    """An IANA time zone name known to zoneinfo."""
-
-    def __init__(self, **kwargs):
-        super().__init__(validate=[validate.Length(min=1, max=64), _known_zone], **kwargs)
 
 
 class WholeItem(StrictSchema):
@@ -116,7 +98,7 @@ class TechnicianSchema(StrictSchema):
     home_address = Text(400, allow_none=True)
     home_latitude = Latitude(required=True)
     home_longitude = Longitude(required=True)
-    timezone = Timezone(load_default="Asia/Tehran")
+    timezone = TimeZone(load_default=configured_zone_name)
     break_minutes = fields.Integer(strict=True, load_default=30,
                                    validate=validate.Range(min=0, max=240))
     break_window_start = fields.Time(allow_none=True, load_default=time(12))
@@ -170,6 +152,4 @@ class CertificationSchema(StrictSchema):
             raise ValidationError("Must not be before issued_on.", "expires_on")
 
     def _expired(self, cert) -> bool:
-        from fieldsvc.services.catalog import local_today
-
         return cert.expires_on is not None and cert.expires_on < local_today()

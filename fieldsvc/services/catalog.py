@@ -7,18 +7,15 @@ says by what.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
+from fieldsvc.dates import add_months
 from fieldsvc.models import (
     Asset,
     AssetContract,
@@ -29,28 +26,13 @@ from fieldsvc.models import (
     Ticket,
     WorkOrder,
 )
+from fieldsvc.problems import Conflict, InvalidInput
 from fieldsvc.recall.models import CampaignVin, RecallAppointment, RecallCampaignProduct
 
 # Phone clocks drift; a reading stamped a little ahead of the server is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
 
-# ISO 3779 transliteration and position weights for the VIN check digit (position 9).
-_VIN_VALUES = {
-    **{str(d): d for d in range(10)},
-    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-    **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
-    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
-}
-_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
-
-
 # --- shared helpers -------------------------------------------------------------------------
-
-
-def local_today() -> date:
-    """Today in the deployment's time zone (FIELDSVC_TIMEZONE)."""
-    tz = current_app.config.get("DEFAULT_TIMEZONE") if has_app_context() else None
-    return datetime.now(ZoneInfo(tz) if tz else UTC).date()
 
 
 def ensure_unique(session: Session, column: InstrumentedAttribute, value: Any, *,
@@ -80,13 +62,6 @@ def refuse_if_referenced(session: Session, label: str, ident: int,
     if found:
         raise Conflict(f"The {label} {ident} is still referenced by " + ", ".join(found)
                        + "; remove those references first.", referenced_by=found)
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, clamped to the end of a shorter month."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # --- products -------------------------------------------------------------------------------
@@ -121,24 +96,9 @@ def delete_product(session: Session, product: Product, actor: Actor) -> None:
 # --- assets ---------------------------------------------------------------------------------
 
 
-def vin_check_digit_valid(vin: str | None) -> bool | None:
-    """Whether position 9 is the ISO 3779 check digit; None without a VIN.
-
-    North American VINs always carry it; many other regions do not, so a mismatch is
-    reported rather than refused.
-    """
-    if not vin or len(vin) != 17:
-        return None
-    try:
-        total = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True))
-    except KeyError:
-        return False
-    remainder = total % 11
-    return vin[8] == ("X" if remainder == 10 else str(remainder))
-
-
-def under_warranty(asset: Asset) -> bool:
-    return asset.warranty_end is not None and local_today() <= asset.warranty_end
+def under_warranty(asset: Asset, today: date) -> bool:
+    """Whether the asset's warranty covers `today` (a local date: fieldsvc.dates)."""
+    return asset.warranty_end is not None and today <= asset.warranty_end
 
 
 def contract_ids(session: Session, asset_id: int) -> list[int]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import InvalidInput
 from fieldsvc.models import Asset, AssetContract, ServiceContract, SlaTarget, WorkOrder
-from fieldsvc.services.catalog import ensure_unique, local_today, refuse_if_referenced
+from fieldsvc.problems import InvalidInput
+from fieldsvc.services.catalog import ensure_unique, refuse_if_referenced
 
 _FIELDS = ("number", "customer_id", "name", "starts_on", "ends_on", "coverage_24x7",
            "coverage_days", "coverage_start", "coverage_end", "timezone", "pm_included")
@@ -23,8 +25,9 @@ def asset_ids(session: Session, contract_id: int) -> list[int]:
     ))
 
 
-def is_active(contract: ServiceContract) -> bool:
-    return contract.starts_on <= local_today() <= contract.ends_on
+def is_active(contract: ServiceContract, today: date) -> bool:
+    """Whether the contract runs on `today` (a local date: fieldsvc.dates)."""
+    return contract.starts_on <= today <= contract.ends_on
 
 
 def _check(session: Session, values: dict[str, Any], contract_id: int | None,
@@ -74,6 +77,13 @@ def _set_assets(session: Session, contract: ServiceContract, wanted: list[int]) 
     for asset_id in wanted:
         if asset_id not in have:
             session.add(AssetContract(contract_id=contract.id, asset_id=asset_id))
+    # The read-only link collections are reloaded on next access.
+    session.flush()
+    session.expire(contract, ["asset_links", "assets"])
+    for asset_id in set(wanted) | set(have):
+        asset = session.identity_map.get(identity_key(Asset, asset_id))
+        if asset is not None:
+            session.expire(asset, ["contract_links"])
 
 
 def create_contract(session: Session, data: dict[str, Any], actor: Actor) -> ServiceContract:

@@ -27,6 +27,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.enums import AppointmentStatus, TicketStatus, WorkOrderStatus
 from fieldsvc.recall.models import RecallAppointment, RecallCampaign
+from fieldsvc.services.catalog import under_warranty
 from fieldsvc.services.phones import phone_key
 
 SEARCH_LIMIT = 50
@@ -97,7 +98,7 @@ def customer_view(session: Session, customer: Customer, today: date, hooks: Hook
     by_asset: dict[int, list[ServiceContract]] = {}
     for asset_id, contract in links:
         by_asset.setdefault(asset_id, []).append(contract)
-    states = [AssetState(a, a.warranty_end is not None and a.warranty_end >= today,
+    states = [AssetState(a, under_warranty(a, today),
                          by_asset.get(a.id, [])) for a in assets]
     work = list(session.scalars(
         select(WorkOrder).where(WorkOrder.customer_id == cid)

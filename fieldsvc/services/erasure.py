@@ -21,9 +21,9 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, scoped_session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import NotFound
 from fieldsvc.models import AuditEntry, Customer, Interaction, Site, Ticket, WorkOrder
 from fieldsvc.models.base import utcnow
+from fieldsvc.problems import NotFound
 from fieldsvc.recall.models import RecallAppointment
 from fieldsvc.storage import Storage
 from mobile_api.models import Attachment, JobReport

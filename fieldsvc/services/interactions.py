@@ -10,10 +10,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import InvalidInput
+from fieldsvc.dates import configured_zone_name
 from fieldsvc.models import Customer, Interaction, Ticket, WorkOrder
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import Direction
+from fieldsvc.problems import InvalidInput
 from fieldsvc.services.phones import phone_key
 
 # Clocks differ a little between a phone system and the server; more is a mistake.
@@ -50,7 +51,7 @@ def next_opening(when: datetime, hours: tuple[time, time], tz: ZoneInfo) -> date
 
 def create_interaction(session: Session, data: dict[str, Any], actor: Actor, *,
                        working_hours: str = "07:30-18:00",
-                       timezone: str = "Asia/Tehran") -> Interaction:
+                       timezone: str | None = None) -> Interaction:
     """Log a contact; link the customer from the ticket, work order or calling number."""
     errors: dict[str, list[str]] = {}
     now = utcnow()
@@ -85,7 +86,8 @@ def create_interaction(session: Session, data: dict[str, Any], actor: Actor, *,
         occurred_at=occurred_at,
         agent_id=actor.id,
     )
-    opening = next_opening(occurred_at, parse_hours(working_hours), ZoneInfo(timezone))
+    opening = next_opening(occurred_at, parse_hours(working_hours),
+                           ZoneInfo(timezone or configured_zone_name()))
     interaction.outside_hours = opening is not None
     if opening is not None and interaction.direction is Direction.INBOUND:
         interaction.callback_due_at = opening

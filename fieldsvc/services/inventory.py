@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import (
     Part,
     PmPlanPart,
@@ -23,6 +22,7 @@ from fieldsvc.models import (
     WorkOrderPart,
 )
 from fieldsvc.models.enums import WarehouseKind
+from fieldsvc.problems import Conflict, InvalidInput
 from fieldsvc.recall.models import CampaignPart
 from fieldsvc.services.catalog import ensure_unique, refuse_if_referenced
 

@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from fieldsvc.errors import InvalidInput
+from fieldsvc.csvfile import write_csv
 from fieldsvc.models import OptimizationRun, ServiceIndexWeight, Site, Technician, WorkOrder
 from fieldsvc.models.enums import (
     AppointmentStatus,
@@ -60,6 +60,7 @@ from fieldsvc.models.enums import (
     WorkOrderStatus,
     WorkOrderType,
 )
+from fieldsvc.problems import InvalidInput
 from fieldsvc.recall.models import Dealership, RecallAppointment, RecallCampaign
 
 MAX_DAYS = 366
@@ -423,21 +424,10 @@ CSV_COLUMNS = ("key", "label", "unit", "value", "numerator", "denominator", "nor
 
 def to_csv(report: dict[str, Any]) -> str:
     """One line per KPI, then the service index."""
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for kpi in report["kpis"]:
-        writer.writerow(["" if kpi.get(c) is None else kpi[c] for c in CSV_COLUMNS])
-    writer.writerow(["service_index", "Service index", "score", _blank(report["service_index"]),
-                     "", "", "", sum(report["weights"].values())])
-    return out.getvalue()
-
-
-def _blank(value: Any) -> Any:
-    return "" if value is None else value
+    rows = [[kpi.get(c) for c in CSV_COLUMNS] for kpi in report["kpis"]]
+    rows.append(["service_index", "Service index", "score", report["service_index"],
+                 "", "", "", sum(report["weights"].values())])
+    return write_csv(CSV_COLUMNS, rows)
 
 
 __all__ = ["DEFAULT_WEIGHTS", "KPIS", "MAX_DAYS", "check_period", "compute", "get_weights",

@@ -69,7 +69,6 @@ from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import InvalidInput
 from fieldsvc.models import (
     Asset,
     AssetContract,
@@ -93,6 +92,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import WarehouseKind, WorkOrderStatus, WorkOrderType
+from fieldsvc.problems import InvalidInput
 from fieldsvc.services import pg_copy, sla, stock
 from fieldsvc.services.pm_plans import RuleError, occurrences, zone
 

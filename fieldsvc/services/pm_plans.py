@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
+from fieldsvc.dates import configured_zone_name
 from fieldsvc.models import Asset, Part, PmPlan, PmPlanPart, PmPlanSkill, Skill, WorkOrder
 from fieldsvc.models.base import utcnow
+from fieldsvc.problems import Conflict, InvalidInput
 
 NEXT_COUNT = 5
 # A work order is keyed by (plan, due day, asset): at most one occurrence per local day.
@@ -139,7 +140,7 @@ def check_trigger(state: dict[str, Any]) -> dict[str, list[str]]:
         errors["rrule"] = [message]
         errors["meter_interval"] = [message]
         return errors
-    tz_name = state.get("timezone") or "Asia/Tehran"
+    tz_name = state.get("timezone") or configured_zone_name()
     try:
         zone(tz_name)
     except RuleError as exc:

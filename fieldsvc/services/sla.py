@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from fieldsvc.dates import today_in
 from fieldsvc.models import AssetContract, ServiceContract, WorkOrder
 from fieldsvc.models.enums import WorkOrderStatus
 
@@ -133,11 +134,7 @@ def due_times(created_at: datetime, priority: int, contract: ServiceContract | N
 
 
 def _local_date(moment: datetime, contract: ServiceContract) -> date:
-    try:
-        tz = ZoneInfo(contract.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("UTC")
-    return moment.astimezone(tz).date()
+    return today_in(contract.timezone, moment)
 
 
 def _pick(contracts, at: datetime) -> ServiceContract | None:

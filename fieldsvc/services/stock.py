@@ -17,15 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import Part, StockLevel, StockMovement, Warehouse, WorkOrder, WorkOrderPart
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import MovementKind, WorkOrderStatus
+from fieldsvc.problems import Conflict, InvalidInput
+from fieldsvc.sql import insert_ignore
 
 level_t = StockLevel.__table__
 wop_t = WorkOrderPart.__table__
@@ -61,16 +60,7 @@ def _level(session: Session, warehouse_id: int, part_id: int) -> StockLevel | No
 def _ensure_level(session: Session, warehouse_id: int, part_id: int) -> None:
     """Create the (warehouse, part) level row at zero unless it exists; race-safe."""
     values = {"warehouse_id": warehouse_id, "part_id": part_id, "on_hand": 0, "reserved": 0}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt = pg_insert(level_t).values(values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(level_t).values(values).on_conflict_do_nothing()
-    else:  # pragma: no cover - other databases are not supported
-        if _level(session, warehouse_id, part_id) is not None:
-            return
-        stmt = insert(level_t).values(values)
-    session.execute(stmt)
+    session.execute(insert_ignore(session.get_bind().dialect.name, level_t, values))
 
 
 def _refuse(session: Session, warehouse_id: int, part_id: int, quantity: int,

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import InvalidInput
 from fieldsvc.models import Ticket, User
 from fieldsvc.models.enums import Role, TicketStatus
+from fieldsvc.problems import InvalidInput
 from fieldsvc.services import tickets as ticket_service
 
 OPEN = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)

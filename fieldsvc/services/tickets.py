@@ -8,10 +8,10 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import Asset, Ticket, WorkOrder, utcnow
 from fieldsvc.models.enums import TicketStatus as T
 from fieldsvc.models.enums import WorkOrderType
+from fieldsvc.problems import Conflict, InvalidInput
 from fieldsvc.services import work_orders
 
 # Ticket status machine: current → allowed next statuses (resolved → in_progress reopens).

@@ -7,9 +7,9 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import Technician, User
 from fieldsvc.models.enums import Role
+from fieldsvc.problems import Conflict, InvalidInput
 from fieldsvc.recall.models import Dealership
 
 _hasher = PasswordHasher()

@@ -12,8 +12,6 @@ difference.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter, defaultdict
 from datetime import date, datetime
 from typing import Any
@@ -22,10 +20,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fieldsvc.errors import InvalidInput
+from fieldsvc.csvfile import dicts_to_csv
 from fieldsvc.hooks import Hooks
 from fieldsvc.models import Asset, Product, Ticket, WorkOrder
 from fieldsvc.models.enums import WorkOrderStatus
+from fieldsvc.problems import InvalidInput
 from fieldsvc.services.kpis import Period, check_period
 
 GROUPS = ("category", "topic", "product", "region")
@@ -176,9 +175,4 @@ def faults_csv(data: dict[str, Any]) -> str:
 
 
 def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
-    return out.getvalue()
+    return dicts_to_csv(columns, rows)

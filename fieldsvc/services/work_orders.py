@@ -16,7 +16,6 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import (
     Asset,
     Customer,
@@ -34,6 +33,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.enums import WorkOrderStatus as S
 from fieldsvc.models.enums import WorkOrderType
+from fieldsvc.problems import Conflict, InvalidInput
 from fieldsvc.services import sla, stock
 
 # The status machine: current status → statuses it may move to.

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput, NotFound
 from fieldsvc.models import (
     Absence,
     Certification,
@@ -23,6 +22,7 @@ from fieldsvc.models import (
     WorkOrderSkill,
 )
 from fieldsvc.models.enums import WarehouseKind
+from fieldsvc.problems import Conflict, InvalidInput, NotFound
 from fieldsvc.recall.models import RecallCampaign
 from fieldsvc.services.catalog import ensure_unique, refuse_if_referenced
 

@@ -26,7 +26,7 @@ def count(app):
 @pytest.fixture
 def today(app):
     """Today as the application sees it (its configured time zone)."""
-    from fieldsvc.services.catalog import local_today
+    from fieldsvc.dates import local_today
 
     with app.app_context():
         return local_today()

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from fieldsvc import create_app
 from fieldsvc.cli import cli
-from fieldsvc.demo.vin import has_valid_check_digit
 from fieldsvc.extensions import db
 from fieldsvc.models import (
     Asset,
@@ -31,6 +30,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.enums import MovementKind, WorkOrderStatus, WorkOrderType
 from fieldsvc.recall.models import CampaignVin, Dealership, RecallCampaign, RecallCampaignProduct
+from fieldsvc.vin import has_valid_check_digit
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 TODAY = "2026-11-21"  # a Saturday: the next working day is Sunday, a full shift

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from fieldsvc.demo.vin import with_check_digit
 from fieldsvc.extensions import db
 from fieldsvc.models import (
     Asset,
@@ -19,6 +18,7 @@ from fieldsvc.models import (
     Warehouse,
 )
 from fieldsvc.recall.models import CampaignVin, RecallCampaign
+from fieldsvc.vin import with_check_digit
 
 
 def count(app, model) -> int:

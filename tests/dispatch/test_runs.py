@@ -6,9 +6,9 @@ import pytest
 
 from fieldsvc.context import Actor
 from fieldsvc.dispatch.runs import execute_run, request_run
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import OptimizationRun, WorkOrderSkill
 from fieldsvc.models.enums import RunStatus
+from fieldsvc.problems import Conflict, InvalidInput
 
 DAY = date(2026, 12, 1)
 ACTOR = Actor(id=None, name="test", source="cli")

@@ -34,7 +34,7 @@ def test_sla_job_commits_and_is_idempotent(app, make):
 
 
 def test_nightly_replan_plans_tomorrow_once_per_territory(app, make, monkeypatch):
-    monkeypatch.setenv("FIELDSVC_REPLAN_TIME_LIMIT", "1")
+    app.config["REPLAN_TIME_LIMIT"] = 1
     make.technician(territory="north")
     make.technician(territory="south")
     make.work_order(estimated_minutes=30)
@@ -63,11 +63,11 @@ def test_schedules_are_read_from_the_environment(app):
     for bad in ("every day", "0 25 * * *", "-3"):
         with pytest.raises(ValueError):
             jobs.trigger(bad, "UTC")
-    sched = jobs.build_scheduler(app, env={"FIELDSVC_SCHEDULE_PM_GENERATION": "off"})
+    sched = jobs.build_scheduler(app, schedules={"FIELDSVC_SCHEDULE_PM_GENERATION": "off"})
     assert sorted(j.id for j in sched.get_jobs()) == ["nightly_replan", "rma_overdue",
                                                       "sla_watch"]
     with pytest.raises(ValueError, match="FIELDSVC_SCHEDULE_SLA_WATCH"):
-        jobs.build_scheduler(app, env={"FIELDSVC_SCHEDULE_SLA_WATCH": "soon"})
+        jobs.build_scheduler(app, schedules={"FIELDSVC_SCHEDULE_SLA_WATCH": "soon"})
 
 
 def test_only_one_lock_holder_at_a_time(app, tmp_path):

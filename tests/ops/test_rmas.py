@@ -167,8 +167,8 @@ def test_numbering_continues_past_9999_and_per_month(make, ctx, app):
 
 def test_transition_follows_the_status_machine(client, make, ctx):
     from fieldsvc.context import SYSTEM
-    from fieldsvc.errors import Conflict
     from fieldsvc.models.enums import RmaStatus
+    from fieldsvc.problems import Conflict
     from rma.services import transition
 
     asset = make.asset()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.extensions import db
 from fieldsvc.models import StockLevel, StockMovement, WorkOrderPart
 from fieldsvc.models.enums import WorkOrderStatus
+from fieldsvc.problems import Conflict, InvalidInput
 from fieldsvc.services import stock
 from fieldsvc.services.stock import ReserveLine
 

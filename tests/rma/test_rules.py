@@ -1,11 +1,13 @@
 """Illegal moves, bad input, the last unit under concurrency, overdue flagging, goodwill."""
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from fieldsvc.context import SYSTEM
+from fieldsvc.dates import today_in
 from fieldsvc.extensions import db
 from fieldsvc.models import AuditEntry, StockMovement
 from rma.models import Rma, RmaTransition
@@ -165,7 +167,24 @@ def _shipped(kit, make, **kw):
 def test_return_days_are_configurable(kit, make, app, monkeypatch):
     monkeypatch.setitem(app.config, "RMA_RETURN_DAYS", 3)
     body = _shipped(kit, make)
-    assert body["return_deadline"] == (date.today() + timedelta(days=3)).isoformat()
+    today = today_in(app.config["DEFAULT_TIMEZONE"])
+    assert body["return_deadline"] == (today + timedelta(days=3)).isoformat()
+
+
+def test_a_return_is_overdue_from_local_midnight(kit, make, app):
+    # The deadline is a day in the configured zone: at 00:30 in Tehran on the day after it
+    # (21:00 UTC, still the deadline's date in UTC) the faulty unit is overdue.
+    app.config["DEFAULT_TIMEZONE"] = "Asia/Tehran"
+    late = _shipped(kit, make)
+    deadline = date.fromisoformat(late["return_deadline"])
+    tehran = ZoneInfo("Asia/Tehran")
+    before = datetime.combine(deadline, time(23, 59), tzinfo=tehran)
+    after = datetime.combine(deadline + timedelta(days=1), time(0, 30), tzinfo=tehran)
+    assert after.astimezone(UTC).date() == deadline
+    with app.app_context():
+        assert flag_overdue_returns(db.session, now=before, actor=SYSTEM) == []
+        assert flag_overdue_returns(db.session, now=after, actor=SYSTEM) == [late["id"]]
+        db.session.commit()
 
 
 def test_overdue_returns_are_flagged_once(kit, make, app, runner):
@@ -178,7 +197,9 @@ def test_overdue_returns_are_flagged_once(kit, make, app, runner):
         db.session.commit()
     early = kit.move(late["id"], to="closed")
     assert early.status_code == 409  # not back and not overdue yet
-    on_deadline = datetime.combine(deadline, datetime.min.time(), tzinfo=UTC) + timedelta(
+    # The deadline is a local date: 23:00 on it in the configured zone is still on time.
+    zone = ZoneInfo(app.config["DEFAULT_TIMEZONE"])
+    on_deadline = datetime.combine(deadline, datetime.min.time(), tzinfo=zone) + timedelta(
         hours=23)
     after = on_deadline + timedelta(days=1)
     with app.app_context():

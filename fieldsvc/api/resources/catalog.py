@@ -4,10 +4,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, fields
 from sqlalchemy import or_
+from sqlalchemy.orm import selectinload
 
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, get_or_404, paginate, register_crud
 from fieldsvc.context import current_actor
+from fieldsvc.dates import local_today
 from fieldsvc.extensions import db
 from fieldsvc.models import Asset, MeterReading, Product
 from fieldsvc.models.enums import ProductKind
@@ -60,7 +62,7 @@ class AssetListArgs(ListArgs):
 
 
 def _under_warranty(stmt, value: bool):
-    today = service.local_today()
+    today = local_today()
     if value:
         return stmt.where(Asset.warranty_end >= today)
     return stmt.where(or_(Asset.warranty_end.is_(None), Asset.warranty_end < today))
@@ -80,6 +82,8 @@ assets = Resource(
               "install_date": Asset.install_date, "warranty_end": Asset.warranty_end,
               "created_at": Asset.created_at},
     search=(Asset.serial_number, Asset.vin, Asset.notes),
+    # The contract ids the schema shows, loaded for the whole page at once.
+    options=(selectinload(Asset.contract_links),),
     create=service.create_asset,
     update=service.update_asset,
     delete=service.delete_asset,

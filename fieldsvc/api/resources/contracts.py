@@ -3,6 +3,7 @@
 from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, register_crud
@@ -45,6 +46,9 @@ register_crud(
                   "name": ServiceContract.name, "starts_on": ServiceContract.starts_on,
                   "ends_on": ServiceContract.ends_on},
         search=(ServiceContract.number, ServiceContract.name),
+        # What the schema shows of each contract, loaded for the whole page at once.
+        options=(selectinload(ServiceContract.targets),
+                 selectinload(ServiceContract.asset_links)),
         create=service.create_contract,
         update=service.update_contract,
         delete=service.delete_contract,

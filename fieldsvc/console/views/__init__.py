@@ -12,9 +12,9 @@ from marshmallow import ValidationError
 from fieldsvc.auth import policy
 from fieldsvc.auth.decorators import login_required
 from fieldsvc.console.i18n import gettext as _
-from fieldsvc.errors import Problem
+from fieldsvc.context import current_actor
+from fieldsvc.problems import NotFound, Problem, field_messages
 
-MAX_ID = 2**63 - 1
 PER_PAGE = 25
 
 
@@ -50,16 +50,18 @@ def requires(resource: str, action: str = policy.READ):
 
 
 def get_or_404(session, model, ident: int):
-    obj = session.get(model, ident) if 0 < ident <= MAX_ID else None
-    if obj is None:
+    """The row if it exists and the signed-in user may see it (the policy's scopes); else
+    the console's 404 page."""
+    try:
+        return policy.get_or_404(session, model, ident, current_actor())
+    except NotFound:
         abort(404)
-    return obj
 
 
 def error_messages(exc: Exception) -> dict[str, list[str]]:
     """Per-field messages of a marshmallow error or a Problem (422 errors, 409 detail)."""
     if isinstance(exc, ValidationError):
-        raw = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raw = field_messages(exc)
     else:
         raw = dict(getattr(exc, "extensions", {}).get("errors") or {})
         if not raw:

@@ -15,11 +15,12 @@ from fieldsvc.console.forms import CallForm, CustomerForm, DoneForm, RecallBooki
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.console.views import allowed, attach_errors, get_or_404, present, requires
 from fieldsvc.context import current_actor
-from fieldsvc.errors import Problem
+from fieldsvc.dates import local_today
 from fieldsvc.extensions import db
 from fieldsvc.hooks import hooks_of
 from fieldsvc.models import Customer, Interaction, User, utcnow
 from fieldsvc.models.enums import AppointmentStatus
+from fieldsvc.problems import Problem
 from fieldsvc.recall import booking as recall_booking
 from fieldsvc.recall.models import Dealership, RecallAppointment
 from fieldsvc.recall.schemas import BookingInputSchema
@@ -46,7 +47,7 @@ def outside_hours(now: datetime | None = None) -> bool:
 def _render_customer(customer: Customer, call_form: CallForm | None = None,
                      booking_form: RecallBookingForm | None = None, status: int = 200,
                      number: str | None = None, booking_errors: list[str] | None = None):
-    today = utcnow().astimezone(_tz()).date()
+    today = local_today()
     data = view_service.customer_view(db.session, customer, today, hooks_of(current_app))
     if call_form is None:
         call_form = CallForm(calling_number=number or customer.phone or customer.mobile or "",

@@ -23,7 +23,6 @@ from fieldsvc.console.views import (
     requires,
 )
 from fieldsvc.context import current_actor
-from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
 from fieldsvc.models import Asset, Customer, Interaction, Product, Site, Ticket, User, WorkOrder
 from fieldsvc.models.enums import (
@@ -33,6 +32,7 @@ from fieldsvc.models.enums import (
     TicketChannel,
     TicketStatus,
 )
+from fieldsvc.problems import Problem
 from fieldsvc.schemas.common import check_references
 from fieldsvc.schemas.interactions import InteractionInputSchema
 from fieldsvc.schemas.tickets import TicketListArgs, TicketSchema

@@ -1,0 +1,52 @@
+"""One clock for local days: "today" is always a date in a named time zone.
+
+A warranty, a contract, an RMA deadline or a recall day is a local calendar date; the UTC
+date (or the server's own zone) is wrong for hours around midnight — from 00:00 to 03:30
+in Tehran the UTC date is still yesterday. Services take `today` (or the zone)
+explicitly; when a caller gives none, the default is today in the configured zone
+(FIELDSVC_TIMEZONE, `DEFAULT_TIMEZONE` in the app's configuration).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.relativedelta import relativedelta
+
+from fieldsvc.config import DEFAULT_TIMEZONE
+
+
+def zone(name: str | None) -> tzinfo:
+    """The IANA zone `name`; UTC when no name is given or this machine does not know it."""
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # validated on write; stay usable regardless
+        return UTC
+
+
+def configured_zone_name() -> str:
+    """The deployment's zone: the app's DEFAULT_TIMEZONE inside an app, else the default."""
+    # Imported here: this module stays usable (and importable) without Flask.
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return current_app.config.get("DEFAULT_TIMEZONE") or DEFAULT_TIMEZONE
+    return DEFAULT_TIMEZONE
+
+
+def today_in(zone_name: str | None, now: datetime | None = None) -> date:
+    """The calendar date in `zone_name` at `now` (default: this instant)."""
+    return (now or datetime.now(UTC)).astimezone(zone(zone_name)).date()
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today in the configured zone (FIELDSVC_TIMEZONE)."""
+    return today_in(configured_zone_name(), now)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, clamped to the end of a shorter month."""
+    return day + relativedelta(months=months)
