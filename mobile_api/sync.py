@@ -45,6 +45,8 @@ class Outcome:
     status: int
     body: dict[str, Any]
     etag: str | None = None
+    # False: not remembered under the Idempotency-Key (the same request is judged again).
+    final: bool = True
 
 
 def path_of(kind: str, job_id: int | None) -> str:
@@ -110,8 +112,13 @@ def sync(session: Session, technician: Technician, actor: Actor,
                                      action.get("if_match"))
         except Problem as exc:
             stored = idem.Stored(exc.status, exc.to_dict(), exc.headers.get("ETag"))
-            idem.finish_in_session(session, claim.id, stored)
-            results.append(_result(action, "rejected", exc.status, stored.body))
+            result = _result(action, "rejected", exc.status, stored.body)
+            if getattr(exc, "final", True):
+                idem.finish_in_session(session, claim.id, stored)
+            else:  # refused only for its order: the same action is judged again when resent
+                idem.forget_in_session(session, claim.id)
+                result["retry"] = True
+            results.append(result)
             continue
         idem.finish_in_session(session, claim.id,
                                idem.Stored(outcome.status, outcome.body, outcome.etag))
