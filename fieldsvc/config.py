@@ -46,7 +46,10 @@ def from_environment(instance_path: str) -> dict:
                                                str(5 * 1024 * 1024))),
         "MOBILE_DAY_CACHE_SIZE": int(env.get("FIELDSVC_MOBILE_DAY_CACHE_SIZE", "4096")),
         "TILE_URL": env.get("FIELDSVC_TILE_URL", ""),
-        "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS", "07:30-18:00"),
+        # The Iranian week: Saturday to Wednesday full days, Thursday mornings, Friday off;
+        # add holidays as "; closed YYYY-MM-DD YYYY-MM-DD" (fieldsvc.services.interactions).
+        "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS",
+                                 "sat-wed 07:30-18:00; thu 07:30-13:00"),
         "SESSION_COOKIE_SECURE": _bool(env.get("FIELDSVC_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
