@@ -204,6 +204,12 @@ def record_parts(session: Session, technician: Technician, work_order: WorkOrder
     if van is None:
         raise Conflict("You have no van warehouse; parts cannot be booked from the phone.")
     used, returned = data.get("used") or [], data.get("returned") or []
+    if used and work_order.status in (S.NEW, S.SCHEDULED):
+        # Planned but not handed to the technician: the plan may still move it to another
+        # van, so nothing is consumed on it before the release (scheduled → dispatched).
+        raise Conflict(f"Job {work_order.id} is {work_order.status.value}: it is not released "
+                       "to you yet, so no parts can be used on it.", slug="not-released",
+                       title="Job not released", current_status=work_order.status.value)
     ids = {line["part_id"] for line in used + returned}
     known = set(session.scalars(select(Part.id).where(Part.id.in_(ids)))) if ids else set()
     errors: dict[str, Any] = {}

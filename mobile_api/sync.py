@@ -37,6 +37,7 @@ REASONS = {
     "idempotency-in-progress": "The same action is being applied by another request.",
     "validation": "The action is invalid.",
     "conflict": "The action conflicts with the job's current state.",
+    "not-released": "The job is not released to you yet.",
 }
 
 
