@@ -504,12 +504,12 @@ def lookup(session: Session, raw_vin: Any, actor: Actor) -> dict[str, Any]:
     campaigns = []
     for campaign, appointment in rows:
         state = None
-        if appointment is not None:
-            state = {"id": appointment.id, "status": appointment.status.value}
-            mine = (actor.role != Role.DEALERSHIP.value
-                    or appointment.dealership_id == actor.dealership_id)
-            if mine:
-                state.update(dealership_id=appointment.dealership_id, day=appointment.day)
+        # A dealership sees only its own appointments: one at another dealership is as if
+        # absent (no id, no status); `bookable` alone says the owner cannot book again.
+        if appointment is not None and (actor.role != Role.DEALERSHIP.value
+                                        or appointment.dealership_id == actor.dealership_id):
+            state = {"id": appointment.id, "status": appointment.status.value,
+                     "dealership_id": appointment.dealership_id, "day": appointment.day}
         campaigns.append({
             "campaign_id": campaign.id, "code": campaign.code, "title": campaign.title,
             "remedy_minutes": campaign.remedy_minutes,
