@@ -95,7 +95,20 @@ def job_document(session: Session, technician: Technician, work_order: WorkOrder
 
 def check_version(session: Session, technician: Technician, work_order: WorkOrder,
                   if_match: int | None) -> None:
-    """412 with the job's current state when the phone wrote against an older version."""
+    """412 with the job's current state when the phone wrote against an older version.
+
+    Takes the job's write lock first and compares the version read under it, so that of
+    concurrent writers sending the same If-Match one writes and the others get this 412
+    (not a failed optimistic update): PostgreSQL locks the row (SELECT ... FOR UPDATE);
+    SQLite has one writer at a time, and a no-op UPDATE makes this transaction it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.refresh(work_order, with_for_update=True)
+    else:
+        table = WorkOrder.__table__
+        session.execute(update(table).where(table.c.id == work_order.id)
+                        .values(version=table.c.version))
+        session.refresh(work_order)
     if if_match is not None and if_match != work_order.version:
         raise PreconditionFailed(
             f"Job {work_order.id} changed since you loaded it (now version "

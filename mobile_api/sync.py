@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError
+from sqlalchemy import delete, false
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
@@ -87,6 +88,12 @@ def _result(action: dict[str, Any], status: str, http_status: int, body: Any,
 def sync(session: Session, technician: Technician, actor: Actor,
          actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Apply queued actions in the order they were made; one result per action."""
+    if session.get_bind().dialect.name == "sqlite":
+        # pysqlite opens a transaction only before a write, and an outermost SAVEPOINT is a
+        # transaction of its own on SQLite (its RELEASE commits, and a later write in a new
+        # one fails at once if another writer committed since it read). A write first makes
+        # the batch one transaction holding the database's write lock, waited for as usual.
+        session.execute(delete(idem.table).where(false()))
     ordered = sorted(enumerate(actions), key=lambda pair: (pair[1].get("seq", pair[0]),
                                                            pair[0]))
     results: list[dict[str, Any]] = []
