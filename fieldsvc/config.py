@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Contact-center hours: the Iranian week, Saturday to Wednesday full days, Thursday
+# mornings, Friday off; holidays are added as "; closed YYYY-MM-DD YYYY-MM-DD"
+# (grammar in fieldsvc.services.interactions.parse_hours).
+WORKING_HOURS = "sat-wed 07:30-18:00; thu 07:30-13:00"
+
 
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None:
@@ -46,10 +51,7 @@ def from_environment(instance_path: str) -> dict:
                                                str(5 * 1024 * 1024))),
         "MOBILE_DAY_CACHE_SIZE": int(env.get("FIELDSVC_MOBILE_DAY_CACHE_SIZE", "4096")),
         "TILE_URL": env.get("FIELDSVC_TILE_URL", ""),
-        # The Iranian week: Saturday to Wednesday full days, Thursday mornings, Friday off;
-        # add holidays as "; closed YYYY-MM-DD YYYY-MM-DD" (fieldsvc.services.interactions).
-        "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS",
-                                 "sat-wed 07:30-18:00; thu 07:30-13:00"),
+        "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS", WORKING_HOURS),
         "SESSION_COOKIE_SECURE": _bool(env.get("FIELDSVC_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
