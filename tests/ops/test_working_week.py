@@ -61,6 +61,15 @@ def test_bad_settings_fail_loudly(spec):
         parse_hours(spec)
 
 
+def test_a_bad_setting_stops_the_app_from_starting(tmp_path):
+    from fieldsvc import create_app
+
+    with pytest.raises(ValueError, match="Unknown day"):
+        create_app({"TESTING": True, "WORKING_HOURS": "sat-fry 08:00-17:00",
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                    "INSTANCE_PATH": str(tmp_path)})
+
+
 def test_a_week_that_never_opens_calls_back_the_next_day():
     week = parse_hours("00:00-00:00")
     at = datetime(2025, 5, 9, 10, 0, tzinfo=TEHRAN)
