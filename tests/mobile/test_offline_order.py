@@ -15,7 +15,7 @@ from fieldsvc.models.enums import WorkOrderStatus
 from fieldsvc.services import stock
 from tests.mobile.conftest import add_job
 
-JOBS = 16
+JOBS = 30
 
 
 def _action(key, kind, job_id, body):
@@ -37,7 +37,7 @@ def test_batches_in_random_order_converge_to_completed(app, make, tech_client, w
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=4)
     times, batches = {}, []
     for n, job in enumerate(jobs):
-        t0, t1, t2 = (start + timedelta(minutes=10 * n + m) for m in (0, 3, 7))
+        t0, t1, t2 = (start + timedelta(minutes=5 * n + m) for m in (0, 2, 4))
         times[job] = (t0, t1, t2)
         # What the phone queued offline for the job, sent as three separate syncs.
         batches.append([_action(f"{job}-go", "status", job,
@@ -52,13 +52,22 @@ def test_batches_in_random_order_converge_to_completed(app, make, tech_client, w
             _action(f"{job}-done", "status", job,
                     {"to": "completed", "at": t2.isoformat(), "resolution": f"Fixed {job}",
                      "resolution_code": "ROLLER"})])
-    shuffled = batches[:]
-    random.Random(20261204).shuffle(shuffled)
+    rng = random.Random(20261204)
+    # Each batch arrives in random order, and a third of them twice (the phone re-sent its
+    # queue while earlier batches were still missing).
+    shuffled = batches + rng.sample(batches, len(batches) // 3)
+    rng.shuffle(shuffled)
+    first: dict[str, dict] = {}
     for batch in shuffled:
         r = tech_client.post("/api/mobile/v1/sync", json={"actions": batch},
                              headers={"Idempotency-Key": "batch-" + batch[0]["id"]})
         assert r.status_code == 200, r.json
+        if batch[0]["id"] in first:  # the batch's first answer again, nothing applied
+            assert r.headers["Idempotent-Replayed"] == "true"
+            assert r.json == first[batch[0]["id"]]
+            continue
         assert [x["status"] for x in r.json["results"]] == ["applied"] * len(batch), r.json
+        first[batch[0]["id"]] = r.json
 
     def check():
         with app.app_context():
@@ -77,8 +86,8 @@ def test_batches_in_random_order_converge_to_completed(app, make, tech_client, w
     check()
     # The phone, unsure what arrived, sends its whole queue again in another order:
     # every action is replayed, nothing is applied twice, nothing moves back.
-    random.Random(7).shuffle(shuffled)
-    for batch in shuffled:
+    rng.shuffle(batches)
+    for batch in batches:
         r = tech_client.post("/api/mobile/v1/sync", json={"actions": batch})
         assert [x["status"] for x in r.json["results"]] == ["replayed"] * len(batch), r.json
     check()
