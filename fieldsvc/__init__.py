@@ -34,6 +34,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment(app.instance_path))
     if config:
         app.config.update(config)
+    from fieldsvc.services.interactions import parse_hours
+
+    parse_hours(app.config["WORKING_HOURS"])  # a bad setting stops the start, not a call
 
     from sqlalchemy.orm import Session
 

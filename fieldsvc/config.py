@@ -17,6 +17,11 @@ SCHEDULE_DEFAULTS = {
     "FIELDSVC_SCHEDULE_RMA_OVERDUE": "3600",
 }
 
+# Contact-center hours: the Iranian week, Saturday to Wednesday full days, Thursday
+# mornings, Friday off; holidays are added as "; closed YYYY-MM-DD YYYY-MM-DD"
+# (grammar in fieldsvc.services.interactions.parse_hours).
+WORKING_HOURS = "sat-wed 07:30-18:00; thu 07:30-13:00"
+
 
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None:
@@ -64,7 +69,7 @@ def from_environment(instance_path: str) -> dict:
                                                str(5 * 1024 * 1024))),
         "MOBILE_DAY_CACHE_SIZE": int(env.get("FIELDSVC_MOBILE_DAY_CACHE_SIZE", "4096")),
         "TILE_URL": env.get("FIELDSVC_TILE_URL", ""),
-        "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS", "07:30-18:00"),
+        "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS", WORKING_HOURS),
         "SESSION_COOKIE_SECURE": _bool(env.get("FIELDSVC_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -151,6 +151,11 @@ def release(engine, claim_id: int) -> None:
         conn.execute(delete(table).where(table.c.id == claim_id, table.c.state == IN_PROGRESS))
 
 
+def forget_in_session(session: Session, claim_id: int) -> None:
+    """Drop a claim inside the session's transaction: its request is to be judged again."""
+    session.execute(delete(table).where(table.c.id == claim_id))
+
+
 def purge(session: Session, keep_days: int = KEEP_DAYS) -> int:
     """Delete keys older than `keep_days` (never fewer than KEEP_DAYS); return how many."""
     cutoff = utcnow() - timedelta(days=max(keep_days, KEEP_DAYS))

@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from fieldsvc.api.crud import MAX_ID
 from fieldsvc.context import Actor
-from fieldsvc.models import Part, Site, Technician, WorkOrder
+from fieldsvc.models import Part, Site, Technician, WorkOrder, WorkOrderTransition
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import WorkOrderStatus as S
 from fieldsvc.problems import Conflict, InvalidInput, NotFound, PreconditionFailed, Problem
 from fieldsvc.services import stock
 from fieldsvc.services import work_orders as work_order_service
+from fieldsvc.services.work_orders import TRANSITIONS
 from fieldsvc.storage import Storage
 from mobile_api.changes import was_assigned
 from mobile_api.day import build_jobs, day_bounds, etag, job_rows
@@ -47,8 +48,29 @@ KIND_TYPES = {
 AHEAD = (S.SCHEDULED, S.DISPATCHED, S.EN_ROUTE)
 
 
+# The trip in order. A phone's offline queue may reach the server in any order, so a
+# status that lies further along the trip than the job is may arrive before the ones it
+# follows.
+TRIP = (S.DISPATCHED, S.EN_ROUTE, S.ON_SITE, S.COMPLETED)
+# Reason of a transition recorded because a later status (with its phone time) arrived
+# first; the transition's own action fills in its time and place when it arrives.
+IMPLIED = "Implied by a later status from the phone that arrived first."
+LATE = "Sent from the phone; arrived after a later status."
+
+
 class Reassigned(NotFound):
     slug, title = "reassigned", "Job reassigned"
+
+
+class NotYet(Conflict):
+    """A status ahead of the job's, sent without its time: legal once the earlier ones come.
+
+    Not remembered under its Idempotency-Key (`final` is false): the same action sent
+    again is judged again.
+    """
+
+    slug, title = "illegal-transition", "Illegal status transition"
+    final = False
 
 
 def own_job(session: Session, technician_id: int, job_id: int) -> WorkOrder:
@@ -73,7 +95,20 @@ def job_document(session: Session, technician: Technician, work_order: WorkOrder
 
 def check_version(session: Session, technician: Technician, work_order: WorkOrder,
                   if_match: int | None) -> None:
-    """412 with the job's current state when the phone wrote against an older version."""
+    """412 with the job's current state when the phone wrote against an older version.
+
+    Takes the job's write lock first and compares the version read under it, so that of
+    concurrent writers sending the same If-Match one writes and the others get this 412
+    (not a failed optimistic update): PostgreSQL locks the row (SELECT ... FOR UPDATE);
+    SQLite has one writer at a time, and a no-op UPDATE makes this transaction it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.refresh(work_order, with_for_update=True)
+    else:
+        table = WorkOrder.__table__
+        session.execute(update(table).where(table.c.id == work_order.id)
+                        .values(version=table.c.version))
+        session.refresh(work_order)
     if if_match is not None and if_match != work_order.version:
         raise PreconditionFailed(
             f"Job {work_order.id} changed since you loaded it (now version "
@@ -96,11 +131,74 @@ def _not_future(at: datetime | None, field: str = "at") -> None:
 # ------------------------------------------------------------------------------ status
 
 
+def _steps_before(current: S, target: S) -> list[S] | None:
+    """The trip's statuses between `current` and `target` (None: target not ahead)."""
+    if current not in TRIP:
+        return None
+    steps: list[S] = []
+    status = current
+    while target not in TRANSITIONS[status]:
+        position = TRIP.index(status) + 1
+        if position == len(TRIP):
+            return None
+        status = TRIP[position]
+        steps.append(status)
+    return steps or None
+
+
+def _implied(session: Session, work_order: WorkOrder, target: S,
+             at: datetime) -> WorkOrderTransition | None:
+    """The implied transition to `target` that an action made at `at` stands for."""
+    return session.scalar(
+        select(WorkOrderTransition)
+        .where(WorkOrderTransition.work_order_id == work_order.id,
+               WorkOrderTransition.to_status == target.value,
+               WorkOrderTransition.reason == IMPLIED,
+               WorkOrderTransition.at >= at)
+        .order_by(WorkOrderTransition.id.desc()).limit(1))
+
+
 def change_status(session: Session, technician: Technician, work_order: WorkOrder,
                   data: dict[str, Any], actor: Actor) -> dict:
-    """Move the job through the status machine, with time and place."""
+    """Move the job through the status machine, with time and place.
+
+    Offline, the phone's statuses may arrive in any order. A status with its phone time
+    `at` that lies further along the trip (dispatched, en_route, on_site, completed) is
+    applied at once, recording the statuses it skipped as implied at its time; when such
+    a skipped status arrives later (made no later than the implied one), it fills in its
+    own time and place and changes nothing else. The job never moves back.
+    """
+    target, at = S(data["to"]), data.get("at")
+    if target not in TRANSITIONS[work_order.status]:
+        if at is not None and (late := _implied(session, work_order, target, at.astimezone(UTC))):
+            _not_future(at)
+            late.at = at.astimezone(UTC)
+            late.reason = LATE
+            late.latitude, late.longitude = data.get("lat"), data.get("lon")
+            if target == S.EN_ROUTE or (target == S.ON_SITE and (
+                    work_order.started_at is None or work_order.started_at > late.at)):
+                work_order.started_at = late.at
+            if target == S.ON_SITE:
+                work_order.arrived_at = late.at
+            _touch(work_order)
+            return job_document(session, technician, work_order)
+        skipped = _steps_before(work_order.status, target)
+        if skipped and at is None:
+            current = work_order.status
+            raise NotYet(
+                f"A {current.value} work order cannot move to {target.value} yet: "
+                f"{', '.join(s.value for s in skipped)} first. Send the earlier statuses, or "
+                "send this one with the time it happened (`at`).",
+                current_status=current.value, requested=target.value,
+                allowed=sorted(t.value for t in TRANSITIONS[current]), missing=[
+                    s.value for s in skipped])
+        if skipped:
+            _not_future(at)
+            for step in skipped:
+                work_order_service.transition(session, work_order, step, actor,
+                                              reason=IMPLIED, at=at)
     work_order_service.transition(
-        session, work_order, data["to"], actor, reason=data.get("reason"), at=data.get("at"),
+        session, work_order, target, actor, reason=data.get("reason"), at=at,
         lat=data.get("lat"), lon=data.get("lon"), resolution=data.get("resolution"),
         resolution_code=data.get("resolution_code"))
     # The technician may know better than the 30-day rule that it was not fixed first time.
@@ -119,6 +217,12 @@ def record_parts(session: Session, technician: Technician, work_order: WorkOrder
     if van is None:
         raise Conflict("You have no van warehouse; parts cannot be booked from the phone.")
     used, returned = data.get("used") or [], data.get("returned") or []
+    if used and work_order.status in (S.NEW, S.SCHEDULED):
+        # Planned but not handed to the technician: the plan may still move it to another
+        # van, so nothing is consumed on it before the release (scheduled → dispatched).
+        raise Conflict(f"Job {work_order.id} is {work_order.status.value}: it is not released "
+                       "to you yet, so no parts can be used on it.", slug="not-released",
+                       title="Job not released", current_status=work_order.status.value)
     ids = {line["part_id"] for line in used + returned}
     known = set(session.scalars(select(Part.id).where(Part.id.in_(ids)))) if ids else set()
     errors: dict[str, Any] = {}

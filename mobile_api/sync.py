@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError
+from sqlalchemy import delete, false
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
@@ -37,6 +38,7 @@ REASONS = {
     "idempotency-in-progress": "The same action is being applied by another request.",
     "validation": "The action is invalid.",
     "conflict": "The action conflicts with the job's current state.",
+    "not-released": "The job is not released to you yet.",
 }
 
 
@@ -45,6 +47,8 @@ class Outcome:
     status: int
     body: dict[str, Any]
     etag: str | None = None
+    # False: not remembered under the Idempotency-Key (the same request is judged again).
+    final: bool = True
 
 
 def path_of(kind: str, job_id: int | None) -> str:
@@ -83,6 +87,12 @@ def _result(action: dict[str, Any], status: str, http_status: int, body: Any,
 def sync(session: Session, technician: Technician, actor: Actor,
          actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Apply queued actions in the order they were made; one result per action."""
+    if session.get_bind().dialect.name == "sqlite":
+        # pysqlite opens a transaction only before a write, and an outermost SAVEPOINT is a
+        # transaction of its own on SQLite (its RELEASE commits, and a later write in a new
+        # one fails at once if another writer committed since it read). A write first makes
+        # the batch one transaction holding the database's write lock, waited for as usual.
+        session.execute(delete(idem.table).where(false()))
     ordered = sorted(enumerate(actions), key=lambda pair: (pair[1].get("seq", pair[0]),
                                                            pair[0]))
     results: list[dict[str, Any]] = []
@@ -109,8 +119,13 @@ def sync(session: Session, technician: Technician, actor: Actor,
                                      action.get("if_match"))
         except Problem as exc:
             stored = idem.Stored(exc.status, exc.to_dict(), exc.headers.get("ETag"))
-            idem.finish_in_session(session, claim.id, stored)
-            results.append(_result(action, "rejected", exc.status, stored.body))
+            result = _result(action, "rejected", exc.status, stored.body)
+            if getattr(exc, "final", True):
+                idem.finish_in_session(session, claim.id, stored)
+            else:  # refused only for its order: the same action is judged again when resent
+                idem.forget_in_session(session, claim.id)
+                result["retry"] = True
+            results.append(result)
             continue
         idem.finish_in_session(session, claim.id,
                                idem.Stored(outcome.status, outcome.body, outcome.etag))

@@ -114,15 +114,21 @@ def _idempotent(technician: Technician, payload: bytes, run: Callable[[], Outcom
             raise as_problem(exc) from None
     except Problem as exc:
         db.session.rollback()
-        idem.finish(db.engine, claim.id,
-                    idem.Stored(exc.status, exc.to_dict(), exc.headers.get("ETag")))
+        if getattr(exc, "final", True):
+            idem.finish(db.engine, claim.id,
+                        idem.Stored(exc.status, exc.to_dict(), exc.headers.get("ETag")))
+        else:  # refused only for the order it came in: the same request may succeed later
+            idem.release(db.engine, claim.id)
         raise
     except BaseException:
         db.session.rollback()
         idem.release(db.engine, claim.id)
         raise
-    idem.finish_in_session(db.session, claim.id,
-                           idem.Stored(outcome.status, outcome.body, outcome.etag))
+    if outcome.final:
+        idem.finish_in_session(db.session, claim.id,
+                               idem.Stored(outcome.status, outcome.body, outcome.etag))
+    else:
+        idem.forget_in_session(db.session, claim.id)
     return _respond(outcome.status, outcome.body, outcome.etag)
 
 
@@ -266,8 +272,11 @@ def sync_batch(data):
 
     def run() -> Outcome:
         results = sync(db.session, technician, current_actor(), data["actions"])
+        # A batch with an action refused only for its order is not replayed as a whole:
+        # sent again, its applied actions replay under their own keys and the rest retry.
         return Outcome(200, {"results": results,
-                             "cursor": str(latest_cursor(db.session, technician.id))})
+                             "cursor": str(latest_cursor(db.session, technician.id))},
+                       final=not any(r.get("retry") for r in results))
 
     return _idempotent(technician, idem.canonical(request.get_json(silent=True)), run)
 

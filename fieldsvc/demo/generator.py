@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from fieldsvc.config import WORKING_HOURS
 from fieldsvc.context import Actor
 from fieldsvc.dates import add_months
 from fieldsvc.demo import data as D
@@ -84,6 +85,7 @@ from fieldsvc.recall.models import (
     RecallCampaignProduct,
 )
 from fieldsvc.services import stock
+from fieldsvc.services.interactions import next_opening, parse_hours
 from fieldsvc.services.phones import phone_key
 from fieldsvc.services.sla import due_times
 from fieldsvc.services.users import create_user
@@ -800,14 +802,14 @@ class DemoGenerator:
 
     def _interaction(self, customer_id, channel, direction, number, subject, at,
                      ticket_id=None, work_order_id=None) -> dict[str, Any]:
-        local_time = at.astimezone(TZ).time()
-        outside = not (time(7, 30) <= local_time < time(18))
+        # The contact center's default week (Friday off), as the API judges a logged call.
+        opening = next_opening(at, parse_hours(WORKING_HOURS), TZ)
+        outside = opening is not None
         callback_due = callback_done = None
-        if outside and direction is Direction.INBOUND:
-            next_day = at.astimezone(TZ).date() + timedelta(days=1)
-            callback_due = local(next_day, time(9))
-            if next_day < self.today:
-                callback_done = local(next_day, time(10, 15))
+        if opening is not None and direction is Direction.INBOUND:
+            callback_due = opening.astimezone(UTC)
+            if opening.date() < self.today:
+                callback_done = callback_due + timedelta(minutes=45)
         return {"customer_id": customer_id, "channel": channel, "direction": direction,
                 "calling_number": number, "subject": subject,
                 "notes": "Logged by the demo data generator.",

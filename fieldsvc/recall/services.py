@@ -42,15 +42,20 @@ def _missing(session: Session, model: type, ids: Collection[int]) -> list[int]:
 # Campaigns -------------------------------------------------------------------------------
 
 def _check_phases(phases: list[dict[str, Any]]) -> list[str]:
+    # Phases sharing a sequence number are one wave ("the capital first, then the
+    # provinces": Tehran 1; Alborz, Isfahan, Fars 2). Only a region is unique, as in the
+    # database; a later wave may not start before any phase of an earlier one.
     problems = []
     regions = [p["region"].strip().casefold() for p in phases]
-    sequences = [p["sequence"] for p in phases]
     if len(set(regions)) != len(regions):
         problems.append("Each region may have one phase only.")
-    if len(set(sequences)) != len(sequences):
-        problems.append("Each phase needs its own sequence number.")
-    ordered = sorted(phases, key=lambda p: p["sequence"])
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    waves: dict[int, list[dict[str, Any]]] = {}
+    for phase in phases:
+        waves.setdefault(phase["sequence"], []).append(phase)
+    ordered = [waves[s] for s in sorted(waves)]
+    for earlier, later in zip(ordered, ordered[1:], strict=False):
+        before = max(earlier, key=lambda p: p["starts_on"])
+        after = min(later, key=lambda p: p["starts_on"])
         if after["starts_on"] < before["starts_on"]:
             problems.append(
                 f"Phase {after['sequence']} ({after['region']}) starts before phase "
@@ -466,12 +471,12 @@ def lookup(session: Session, raw_vin: Any, actor: Actor) -> dict[str, Any]:
     campaigns = []
     for campaign, appointment in rows:
         state = None
-        if appointment is not None:
-            state = {"id": appointment.id, "status": appointment.status.value}
-            mine = (actor.role != Role.DEALERSHIP.value
-                    or appointment.dealership_id == actor.dealership_id)
-            if mine:
-                state.update(dealership_id=appointment.dealership_id, day=appointment.day)
+        # A dealership sees only its own appointments: one at another dealership is as if
+        # absent (no id, no status); `bookable` alone says the owner cannot book again.
+        if appointment is not None and (actor.role != Role.DEALERSHIP.value
+                                        or appointment.dealership_id == actor.dealership_id):
+            state = {"id": appointment.id, "status": appointment.status.value,
+                     "dealership_id": appointment.dealership_id, "day": appointment.day}
         campaigns.append({
             "campaign_id": campaign.id, "code": campaign.code, "title": campaign.title,
             "remedy_minutes": campaign.remedy_minutes,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,24 +34,92 @@ def customers_by_number(session: Session, number: str | None, limit: int = 2) ->
     return list(session.scalars(stmt))
 
 
-def parse_hours(spec: str) -> tuple[time, time]:
-    """'07:30-18:00' → (07:30, 18:00)."""
-    opens, closes = (time.fromisoformat(part.strip()) for part in spec.split("-", 1))
-    return opens, closes
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # Python's weekday order
+# How far ahead an opening is looked for: a year and a bit covers any list of holidays.
+_HORIZON_DAYS = 400
 
 
-def next_opening(when: datetime, hours: tuple[time, time], tz: ZoneInfo) -> datetime | None:
-    """None when `when` falls inside working hours, else the next opening time."""
+@dataclass(frozen=True)
+class WorkingWeek:
+    """Contact-center hours per weekday (Monday = 0) and the dates it is closed."""
+
+    days: dict[int, tuple[time, time]]
+    holidays: frozenset[date] = frozenset()
+
+    def hours_on(self, day: date) -> tuple[time, time] | None:
+        """(opens, closes) on `day`, or None when closed all day."""
+        hours = self.days.get(day.weekday())
+        if hours is None or day in self.holidays or hours[0] >= hours[1]:
+            return None
+        return hours
+
+    @property
+    def typical(self) -> tuple[time, time]:
+        """The hours most days have (for display)."""
+        hours = list(self.days.values()) or [(time(0), time(0))]
+        return max(hours, key=hours.count)
+
+
+def _day_set(spec: str) -> list[int]:
+    days: list[int] = []
+    for part in spec.split(","):
+        first, _, last = part.strip().lower().partition("-")
+        if first not in DAY_NAMES or (last and last not in DAY_NAMES):
+            raise ValueError(f"Unknown day in {spec!r}: use {', '.join(DAY_NAMES)}.")
+        day, end = DAY_NAMES.index(first), DAY_NAMES.index(last or first)
+        days.append(day)
+        while day != end:  # ranges run forward through the week: sat-wed, thu-sat
+            day = (day + 1) % 7
+            days.append(day)
+    return days
+
+
+def parse_hours(spec: str) -> WorkingWeek:
+    """Read the contact-center hours setting.
+
+    Entries separated by ';': 'sat-wed 07:30-18:00' (days and hours; days are names or
+    ranges joined by ','), 'closed 2026-03-20 2026-03-21' (holidays, ISO dates), or bare
+    hours '07:30-18:00' (every day). Days not named are closed; a later entry overrides
+    an earlier one for the same day.
+    """
+    days: dict[int, tuple[time, time]] = {}
+    holidays: set[date] = set()
+    for entry in (e.strip() for e in spec.split(";")):
+        if not entry:
+            continue
+        tokens = entry.split()
+        if tokens[0].lower() == "closed":
+            holidays.update(date.fromisoformat(t.strip(",")) for t in tokens[1:])
+            continue
+        if len(tokens) > 2:
+            raise ValueError(f"Working hours entry {entry!r}: expected 'DAYS HH:MM-HH:MM'.")
+        opens, closes = (time.fromisoformat(part.strip())
+                         for part in tokens[-1].split("-", 1))
+        for day in _day_set(tokens[0]) if len(tokens) == 2 else range(7):
+            days[day] = (opens, closes)
+    return WorkingWeek(days, frozenset(holidays))
+
+
+def next_opening(when: datetime, week: WorkingWeek, tz: ZoneInfo) -> datetime | None:
+    """None when `when` falls inside working hours, else the next opening time.
+
+    A week that never opens sends calls back at the start of the next day.
+    """
     local = when.astimezone(tz)
-    opens, closes = hours
-    if opens <= local.time() < closes:
+    today = local.date()
+    hours = week.hours_on(today)
+    if hours is not None and hours[0] <= local.time() < hours[1]:
         return None
-    day = local.date() if local.time() < opens else local.date() + timedelta(days=1)
-    return datetime.combine(day, opens, tzinfo=tz)
+    for ahead in range(_HORIZON_DAYS):
+        day = today + timedelta(days=ahead)
+        hours = week.hours_on(day)
+        if hours is not None and (ahead > 0 or local.time() < hours[0]):
+            return datetime.combine(day, hours[0], tzinfo=tz)
+    return datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz)
 
 
 def create_interaction(session: Session, data: dict[str, Any], actor: Actor, *,
-                       working_hours: str = "07:30-18:00",
+                       working_hours: str,
                        timezone: str | None = None) -> Interaction:
     """Log a contact; link the customer from the ticket, work order or calling number."""
     errors: dict[str, list[str]] = {}

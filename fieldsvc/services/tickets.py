@@ -8,7 +8,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.models import Asset, Ticket, WorkOrder, utcnow
+from fieldsvc.models import Asset, Customer, Site, Ticket, WorkOrder, utcnow
 from fieldsvc.models.enums import TicketStatus as T
 from fieldsvc.models.enums import WorkOrderType
 from fieldsvc.problems import Conflict, InvalidInput
@@ -41,9 +41,27 @@ def _check_asset(session: Session, data: dict[str, Any], customer_id: int) -> No
 
 
 def create_ticket(session: Session, data: dict[str, Any], actor: Actor) -> Ticket:
-    """Open a ticket; the product is taken from the asset when not given."""
+    """Open a ticket; product and region are taken from the asset or customer when not given.
+
+    The region is the asset's site's, else the customer's, else the one region all the
+    customer's sites share: whatever the channel, as the console does, so that reports by
+    region count every ticket.
+    """
     data = dict(data)
     _check_asset(session, data, data["customer_id"])
+    if not (data.get("region") or "").strip():
+        region = None
+        if data.get("asset_id") is not None:
+            region = session.scalar(select(Site.region).join(Asset, Asset.site_id == Site.id)
+                                    .where(Asset.id == data["asset_id"]))
+        if not region:
+            region = session.scalar(select(Customer.region).where(
+                Customer.id == data["customer_id"]))
+        if not region:
+            regions = set(session.scalars(select(Site.region).where(
+                Site.customer_id == data["customer_id"])))
+            region = regions.pop() if len(regions) == 1 else None
+        data["region"] = region
     ticket = Ticket(status=T.OPEN, **data)
     session.add(ticket)
     return ticket

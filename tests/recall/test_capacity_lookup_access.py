@@ -140,9 +140,11 @@ def test_a_dealership_sees_and_books_only_its_own(client, client_as, recall, tom
     assert dealer.get(f"{URL}/{other['id']}/ics").status_code == 404
     listed = dealer.get(URL).json
     assert [a["id"] for a in listed["items"]] == [own.json["id"]]
-    # The VIN lookup tells a dealership the state of another's booking, not its details.
+    # The VIN lookup does not show a dealership another's booking, only that it cannot
+    # book the owner.
     seen = dealer.get("/api/v1/recalls/lookup", query_string={"vin": owners[1].vin}).json
-    assert seen["campaigns"][0]["appointment"] == {"id": other["id"], "status": "booked"}
+    assert seen["campaigns"][0]["appointment"] is None
+    assert seen["campaigns"][0]["bookable"] is False
 
     # An invitation proposed to it is visible, but not the owner until the owner books.
     invite = client.post(URL, json={"campaign_id": campaign.id, "vin": owners[2].vin,

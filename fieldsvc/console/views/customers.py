@@ -59,7 +59,7 @@ def _render_customer(customer: Customer, call_form: CallForm | None = None,
         booking_form = RecallBookingForm()
     booking_form.dealership_id.choices = [(str(d.id), f"{d.name} · {d.region}")
                                           for d in dealerships]
-    opens, closes = _hours()
+    opens, closes = _hours().typical
     return render_template(
         "console/customer.html", v=data, customer=customer, call_form=call_form,
         booking_form=booking_form, campaigns=campaigns, dealerships=dealerships,
@@ -256,7 +256,7 @@ def callbacks():
     agent_ids = {i.agent_id for i in pending if i.agent_id}
     agents = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_(agent_ids)))} if agent_ids else {}
-    opens, closes = _hours()
+    opens, closes = _hours().typical
     return render_template("console/callbacks.html", pending=pending, people=people,
                            agents=agents, form=DoneForm(), opens=opens, closes=closes,
                            can_update=allowed("interactions", "update"))
