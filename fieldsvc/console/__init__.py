@@ -20,7 +20,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -29,6 +28,7 @@ from fieldsvc.auth.decorators import login_required
 from fieldsvc.auth.login import BadCredentials, authenticate
 from fieldsvc.auth.session import start
 from fieldsvc.console import i18n
+from fieldsvc.console.forms import ConsoleForm
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.extensions import db
 
@@ -74,13 +74,13 @@ def navigation_for(role: str) -> list[tuple[str, str]]:
     return links
 
 
-class LoginForm(FlaskForm):
+class LoginForm(ConsoleForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
     next = HiddenField()
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(ConsoleForm):
     pass
 
 
