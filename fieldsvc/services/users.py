@@ -156,11 +156,12 @@ def update_user(session: Session, user: User, data: dict, actor) -> User:
     user.role = role
     for key, value in links.items():
         setattr(user, key, value)
-    session.flush()
-    if "password" in data:
+    if "password" in data:  # flushes the other changes with it: one audit entry
         keep = actor.token_id if actor is not None and actor.id == user.id \
             and data.get("keep_signed_in") else None
         change_password(session, user, data["password"], keep_token_id=keep)
+    else:
+        session.flush()
     return user
 
 
