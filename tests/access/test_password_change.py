@@ -120,3 +120,45 @@ def test_create_user_on_an_existing_name_sets_a_new_password_and_ends_sessions(
     assert refused.exit_code != 0 and "role dispatcher" in refused.output
     assert _works(anon_client, fresh.json["access_token"])
     assert login("dora", NEW).status_code == 200
+
+
+def _change_in_console(console, current: str, new: str, confirm: str | None = None,
+                       stay: bool = True):
+    from tests.access.test_console import csrf_from
+
+    page = console.get("/console/password")
+    assert page.status_code == 200
+    data = {"csrf_token": csrf_from(page.data), "current_password": current,
+            "new_password": new, "confirm": confirm or new}
+    if stay:
+        data["stay_signed_in"] = "y"
+    return console.post("/console/password", data=data)
+
+
+def test_console_change_keeps_this_session_and_ends_the_others(app, user, login,
+                                                               anon_client):
+    user("manager", username="mina")
+    first, second, console = _signed_in_everywhere(app, login, "mina")
+    other_console = app.test_client()
+    assert sign_in(other_console, "mina").status_code == 302
+    changed = _change_in_console(console, TEST_PASSWORD, NEW)
+    assert changed.status_code == 302 and changed.headers["Location"].endswith("/console")
+    assert "3 other sessions" in console.get("/console").get_data(as_text=True)
+    assert _console_signed_out(other_console)
+    assert not _works(anon_client, first) and not _works(anon_client, second)
+    assert login("mina", NEW).status_code == 200
+
+
+def test_console_change_refuses_a_wrong_current_password_or_a_mismatch(app, user, login):
+    user("agent", username="omid")
+    _, _, console = _signed_in_everywhere(app, login, "omid")
+    wrong = _change_in_console(console, "not-it", NEW)
+    assert wrong.status_code == 422 and b"Wrong password" in wrong.data
+    mismatch = _change_in_console(console, TEST_PASSWORD, NEW, confirm=NEW + "x")
+    assert mismatch.status_code == 422 and b"differ" in mismatch.data
+    assert login("omid", NEW).status_code == 401
+    # Without staying signed in, this session ends too.
+    out = _change_in_console(console, TEST_PASSWORD, NEW, stay=False)
+    assert out.status_code == 302 and "/login" in out.headers["Location"]
+    assert _console_signed_out(console)
+    assert login("omid", NEW).status_code == 200
