@@ -83,6 +83,8 @@ class StrictSchema(Schema):
         unknown = RAISE
         ordered = True
 
+    _integer_keys: list[tuple[str, bool]] | None = None
+
     @pre_load(pass_collection=False)
     def _refuse_unstorable_values(self, data: Any, **kwargs: Any) -> Any:
         found = unstorable_text(data)
@@ -91,7 +93,9 @@ class StrictSchema(Schema):
         if not isinstance(data, Mapping):
             return data
         errors: dict[str, Any] = {}
-        for key, is_list in _integer_fields(self):
+        if self._integer_keys is None:  # per instance: `only`/`exclude` shape the fields
+            self._integer_keys = _integer_fields(self)
+        for key, is_list in self._integer_keys:
             raw = data.get(key)
             if is_list and isinstance(raw, list | tuple):
                 bad = {i: [OUT_OF_RANGE_MESSAGE] for i, item in enumerate(raw)
