@@ -1,4 +1,4 @@
-"""/api/v1/auth: token, refresh, revoke, me; and POST /api/v1/customers/{id}/erase."""
+"""/api/v1/auth: token, refresh, revoke, password, me; and POST /api/v1/customers/{id}/erase."""
 
 from __future__ import annotations
 
