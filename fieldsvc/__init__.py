@@ -51,6 +51,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
+    from fieldsvc import request_body
+
+    request_body.install(app)
+
     from fieldsvc import auth
     from fieldsvc.transaction import register_request_transaction
 

@@ -15,6 +15,8 @@ class Actor:
     role: str | None = None
     technician_id: int | None = None
     dealership_id: int | None = None
+    # The API token or console session the request came with (None for CLI and jobs).
+    token_id: int | None = None
 
 
 SYSTEM = Actor(id=None, name="system", source="job")

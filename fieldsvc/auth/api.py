@@ -1,4 +1,4 @@
-"""/api/v1/auth: token, refresh, revoke, me; and POST /api/v1/customers/{id}/erase."""
+"""/api/v1/auth: token, refresh, revoke, password, me; and POST /api/v1/customers/{id}/erase."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from fieldsvc.auth import tokens
-from fieldsvc.auth.login import authenticate
+from fieldsvc.auth.login import BadCredentials, authenticate, check_password
 from fieldsvc.context import current_actor
+from fieldsvc.errors import InvalidInput
 from fieldsvc.extensions import db
 from fieldsvc.models import AuthToken, User
 from fieldsvc.schemas.common import StrictSchema
+from fieldsvc.schemas.users import Password
 from fieldsvc.services.erasure import erase_customer
+from fieldsvc.services.users import change_password
 from fieldsvc.storage import storage_for
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -28,6 +31,20 @@ class TokenSchema(StrictSchema):
     access_token = fields.String(required=True)
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+
+
+class PasswordChangeSchema(StrictSchema):
+    current_password = fields.String(required=True, load_only=True,
+                                     validate=validate.Length(min=1, max=1024))
+    new_password = Password(required=True)
+    keep_signed_in = fields.Boolean(load_default=True, metadata={"description": (
+        "Keep the token making this request; every other token and console session of "
+        "the account ends either way.")})
+
+
+class PasswordChangedSchema(StrictSchema):
+    sessions_ended = fields.Integer(metadata={
+        "description": "API tokens and console sessions revoked"})
 
 
 class MeSchema(StrictSchema):
@@ -92,6 +109,27 @@ def refresh_token():
 @auth_blp.doc(summary="Revoke the token sent with this request")
 def revoke_token():
     tokens.revoke(db.session, _caller()[0])
+
+
+@auth_blp.route("/password", methods=["POST"])
+@auth_blp.arguments(PasswordChangeSchema)
+@auth_blp.response(200, PasswordChangedSchema)
+@auth_blp.doc(summary="Change your own password; ends your other tokens and sessions")
+def change_own_password(data):
+    token, user = _caller()
+    try:
+        # The current password is checked under the login lockout: a stolen token gives
+        # no more guesses at it than the sign-in form does.
+        check_password(db.session, user.username, data["current_password"], "api",
+                       action="password-check")
+    except BadCredentials:
+        raise InvalidInput({"current_password": ["Wrong password, or the account is "
+                                                 "locked after too many wrong ones."]},
+                           detail="The current password is wrong.") from None
+    user = db.session.get(User, user.id)
+    keep = token.id if data["keep_signed_in"] else None
+    ended = change_password(db.session, user, data["new_password"], keep_token_id=keep)
+    return {"sessions_ended": ended}
 
 
 @auth_blp.route("/me", methods=["GET"])

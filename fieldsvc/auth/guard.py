@@ -66,7 +66,7 @@ def _console_request(csrf) -> None:
         csrf.protect()
     if current_user.is_authenticated:
         g.auth_user = current_user.user
-        g.auth_actor = actor_for(current_user.user, "console")
+        g.auth_actor = actor_for(current_user.user, "console", current_user.token.id)
 
 
 def install(app, csrf) -> None:

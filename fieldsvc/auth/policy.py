@@ -57,9 +57,10 @@ def _grant(table: dict[str, set[str]], resources: Iterable[str], actions: Iterab
 
 def _build() -> dict[str, dict[str, frozenset[str]]]:
     m: dict[str, dict[str, set[str]]] = {role: {} for role in ROLES}
-    # Every signed-in user may refresh, revoke and look at their own token.
+    # Every signed-in user may refresh, revoke and look at their own token, and change
+    # their own password.
     for role in ROLES:
-        _grant(m[role], ["auth"], {READ, "refresh", "revoke"})
+        _grant(m[role], ["auth"], {READ, "refresh", "revoke", "password"})
 
     _grant(m[MANAGER], [r for r in RESOURCES if r not in {"mobile", "auth"}], {READ})
     _grant(m[MANAGER], ["pm-plans", "contracts"], CRUD | {"generate"})

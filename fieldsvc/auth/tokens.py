@@ -98,7 +98,7 @@ def resolve_bearer(session: Session, raw: str | None,
     if not _live(row.revoked_at, row.expires_at, row.active, now or utcnow()):
         return None
     # The row carries the user's columns under their own names, as actor_for reads them.
-    return Bearer(row.token_id, row.id, actor_for(row, "api"))
+    return Bearer(row.token_id, row.id, actor_for(row, "api", row.token_id))
 
 
 def revoke(session: Session, token: AuthToken) -> None:
@@ -107,11 +107,13 @@ def revoke(session: Session, token: AuthToken) -> None:
         session.flush()
 
 
-def revoke_all(session: Session, user_id: int) -> int:
-    """Revoke every live token of a user (password change, account disabled)."""
-    result = session.execute(
-        update(AuthToken)
-        .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    return result.rowcount or 0
+def revoke_all(session: Session, user_id: int, keep_token_id: int | None = None) -> int:
+    """Revoke every live API token and console session of a user (password change), but
+    `keep_token_id`, the one making the change when it asks to stay signed in."""
+    stmt = (update(AuthToken)
+            .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False))
+    if keep_token_id is not None:
+        stmt = stmt.where(AuthToken.id != keep_token_id)
+    return session.execute(stmt).rowcount or 0

@@ -1,4 +1,4 @@
-"""serve and create-user."""
+"""serve and create-user (which also resets the password of an existing account)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from fieldsvc.cli.support import cli_actor, fail_on_problem
 from fieldsvc.extensions import db
-from fieldsvc.services.users import create_user
+from fieldsvc.services.users import create_or_reset_user
 
 
 @click.command("serve")
@@ -32,10 +32,16 @@ def serve(host: str, port: int) -> None:
 @click.option("--full-name")
 @with_appcontext
 def create_user_command(username, password, role, technician_id, dealership_id, full_name):
-    """Create a user account."""
+    """Create a user account, or set a new password for an existing one of that role.
+
+    A new password ends every API token and console session the account had."""
     with cli_actor(), fail_on_problem():
-        user = create_user(db.session, username=username, password=password, role=role,
-                           technician_id=technician_id, dealership_id=dealership_id,
-                           full_name=full_name)
+        user, ended = create_or_reset_user(
+            db.session, username=username, password=password, role=role,
+            technician_id=technician_id, dealership_id=dealership_id, full_name=full_name)
         db.session.commit()
-    click.echo(f"Created user {user.username} (id {user.id}, role {user.role.value}).")
+    if ended is None:
+        click.echo(f"Created user {user.username} (id {user.id}, role {user.role.value}).")
+    else:
+        click.echo(f"User {user.username} exists (id {user.id}, role {user.role.value}): "
+                   f"password changed, {ended} token(s) and console session(s) ended.")

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from fieldsvc.cli.support import cli_actor, fail_on_problem
+from fieldsvc.cli.support import cli_actor, fail_on_problem, require_current_schema
 from fieldsvc.demo import DEFAULT_SEED, Summary, existing_data, seed_demo
 from fieldsvc.demo.data import DEMO_USERS
 from fieldsvc.extensions import db
@@ -59,8 +59,10 @@ def seed_demo_command(seed: int, today: date | None) -> None:
     technicians with skills, shifts and vans; 500 customers with sites; 1,000 printers,
     servers and cars; contracts, stock, 6 dealerships, a recall campaign, PM plans,
     ticket history and 300 open work orders, most of them due on the next working day.
-    Refuses a database that already holds data. Logins are printed at the end.
+    Refuses a database that already holds data or lacks the schema (run `fieldsvc db
+    upgrade` first). Logins are printed at the end.
     """
+    require_current_schema()
     taken = existing_data(db.session)
     if taken:
         raise click.ClickException(

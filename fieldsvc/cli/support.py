@@ -6,6 +6,7 @@ import getpass
 from contextlib import contextmanager
 
 import click
+from flask import current_app
 
 from fieldsvc.context import Actor, acting_as
 from fieldsvc.extensions import db
@@ -21,6 +22,23 @@ def cli_actor():
         name = "unknown"
     with acting_as(Actor(id=None, name=f"cli:{name}", source="cli")) as actor:
         yield actor
+
+
+def require_current_schema() -> None:
+    """Stop with what to run when the database's schema is missing or behind the code."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current == heads:
+        return
+    state = ("has no tables yet" if not current else
+             f"is at migration {', '.join(sorted(current))}, not {', '.join(sorted(heads))}")
+    raise click.ClickException(f"The database {state}. Run `fieldsvc db upgrade` first "
+                               "(or `fieldsvc demo`, which migrates and seeds).")
 
 
 @contextmanager

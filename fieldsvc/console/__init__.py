@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    flash,
     redirect,
     render_template,
     request,
@@ -20,17 +21,19 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from fieldsvc.auth import policy, tokens
 from fieldsvc.auth.decorators import login_required
-from fieldsvc.auth.login import BadCredentials, authenticate
+from fieldsvc.auth.login import BadCredentials, authenticate, check_password
 from fieldsvc.auth.session import start
 from fieldsvc.console import i18n
+from fieldsvc.console.forms import ConsoleForm
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.extensions import db
+from fieldsvc.schemas.users import MAX_PASSWORD_LENGTH
+from fieldsvc.services.users import MIN_PASSWORD_LENGTH, change_password
 
 bp = Blueprint("console", __name__)
 
@@ -66,14 +69,24 @@ def navigation_for(role: str) -> list[tuple[str, str]]:
             if role in roles and policy.allowed(role, resource, policy.READ)]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(ConsoleForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
     next = HiddenField()
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(ConsoleForm):
     pass
+
+
+class PasswordForm(ConsoleForm):
+    current_password = PasswordField("Current password",
+                                     validators=[DataRequired(), Length(max=1024)])
+    new_password = PasswordField("New password", validators=[
+        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)])
+    confirm = PasswordField("New password again", validators=[
+        DataRequired(), EqualTo("new_password", message="The two new passwords differ.")])
+    stay_signed_in = BooleanField("Stay signed in here", default=True)
 
 
 def _safe_next(target: str | None) -> str:
@@ -122,6 +135,39 @@ def logout():
     if lang:
         session[i18n.SESSION_KEY] = lang
     return redirect(url_for("console.login"))
+
+
+@bp.route("/console/password", methods=["GET", "POST"])
+@login_required
+def change_own_password():
+    """A new password ends every other console session and API token of the account (and
+    this session too unless it stays signed in)."""
+    form = PasswordForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        user = current_user.user
+        try:
+            check_password(db.session, user.username, form.current_password.data, "console",
+                           action="password-check")
+        except BadCredentials:
+            error, status = _("Wrong password, or the account is locked after too many "
+                              "wrong ones."), 422
+        else:
+            user = db.session.merge(user)
+            keep = current_user.token.id if form.stay_signed_in.data else None
+            ended = change_password(db.session, user, form.new_password.data,
+                                    keep_token_id=keep)
+            if keep is None:
+                logout_user()
+                session.clear()
+                return redirect(url_for("console.login"))
+            flash(_("Password changed; %(count)s other sessions and tokens ended.",
+                    count=ended))
+            return redirect(url_for("console.home"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("console/password.html", form=form, error=error), status
 
 
 @bp.get("/console")

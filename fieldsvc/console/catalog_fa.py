@@ -5,6 +5,16 @@ FA: dict[str, str] = {
     "Skip to content": "رفتن به محتوا", "Main": "اصلی", "Sign out": "خروج",
     "Sign in": "ورود", "Username": "نام کاربری", "Password": "گذرواژه",
     "Welcome, %(name)s": "خوش آمدید، %(name)s", "Role": "نقش",
+    "Change password": "تغییر گذرواژه", "Current password": "گذرواژه‌ی فعلی",
+    "New password": "گذرواژه‌ی جدید", "New password again": "تکرار گذرواژه‌ی جدید",
+    "Stay signed in here": "در این مرورگر وارد بمانم",
+    "The two new passwords differ.": "دو گذرواژه‌ی جدید یکسان نیستند.",
+    "Every other session and API token of your account ends with the old password.":
+        "با گذرواژه‌ی قبلی، همه‌ی نشست‌ها و توکن‌های دیگر حساب شما پایان می‌یابند.",
+    "Wrong password, or the account is locked after too many wrong ones.":
+        "گذرواژه نادرست است، یا حساب پس از تلاش‌های نادرست زیاد قفل شده است.",
+    "Password changed; %(count)s other sessions and tokens ended.":
+        "گذرواژه تغییر کرد؛ %(count)s نشست و توکن دیگر پایان یافت.",
     "Dispatch board": "تابلوی اعزام", "Work orders": "دستورکارها",
     "Technicians": "تکنسین‌ها", "Customers": "مشتریان", "Tickets": "درخواست‌ها",
     "Call-backs": "تماس‌های برگشتی", "Assets": "دارایی‌ها",

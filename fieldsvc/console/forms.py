@@ -16,7 +16,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from fieldsvc.models.enums import (
     CustomerTier,
@@ -26,6 +26,22 @@ from fieldsvc.models.enums import (
     TicketStatus,
     WorkOrderType,
 )
+from fieldsvc.schemas.common import UNSTORABLE_MESSAGE, unstorable_text
+
+
+def _storable(form, field) -> None:
+    if unstorable_text(field.data) is not None:
+        raise ValidationError(UNSTORABLE_MESSAGE)
+
+
+class ConsoleForm(FlaskForm):
+    """Every console form: the CSRF token (Flask-WTF), and on every text field the refusal
+    of what the database cannot store, the rule the API schemas apply (StrictSchema)."""
+
+    def validate(self, extra_validators=None):
+        extra = {name: [*(extra_validators or {}).get(name, ()), _storable]
+                 for name in self._fields}
+        return super().validate(extra)
 
 
 class Select(SelectField):
@@ -43,7 +59,7 @@ def _choices(enum, blank: bool = False):
     return [("", "—")] + out if blank else out
 
 
-class CallForm(FlaskForm):
+class CallForm(ConsoleForm):
     """Log a contact with the customer (a call by default)."""
 
     channel = Select("Channel", choices=_choices(InteractionChannel), default="call")
@@ -56,7 +72,7 @@ class CallForm(FlaskForm):
     occurred_at = HiddenField()
 
 
-class CustomerForm(FlaskForm):
+class CustomerForm(ConsoleForm):
     """An unknown caller becomes a customer."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
@@ -67,7 +83,7 @@ class CustomerForm(FlaskForm):
     tier = Select("Tier", choices=_choices(CustomerTier), default="standard")
 
 
-class TicketForm(FlaskForm):
+class TicketForm(ConsoleForm):
     """Ticket and complaint intake."""
 
     customer_id = IntegerField("Customer", validators=[DataRequired(message="Choose the customer."),
@@ -86,7 +102,7 @@ class TicketForm(FlaskForm):
     route = BooleanField("Assign to an agent with the right skill", default=True)
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(ConsoleForm):
     """A note on the ticket (logged as an interaction) and/or a status change."""
 
     status = Select("Status", choices=[("", "—")] + _choices(TicketStatus),
@@ -94,11 +110,11 @@ class FollowUpForm(FlaskForm):
     notes = TextAreaField("Note", validators=[Optional(), Length(max=20_000)])
 
 
-class AssignForm(FlaskForm):
+class AssignForm(ConsoleForm):
     assigned_user_id = Select("Agent", choices=[], validate_choice=False)
 
 
-class TicketWorkOrderForm(FlaskForm):
+class TicketWorkOrderForm(ConsoleForm):
     type = Select("Type", choices=_choices(WorkOrderType), default="breakdown")
     site_id = Select("Site", choices=[], validate_choice=False)
     priority = Select("Priority", choices=[("1", "P1"), ("2", "P2"), ("3", "P3"),
@@ -107,12 +123,12 @@ class TicketWorkOrderForm(FlaskForm):
                                      validators=[Optional(), NumberRange(min=1, max=1440)])
 
 
-class RecallBookingForm(FlaskForm):
+class RecallBookingForm(ConsoleForm):
     campaign_id = HiddenField()
     vin = HiddenField()
     dealership_id = Select("Dealership", choices=[], validate_choice=False)
     day = DateField("Day", validators=[DataRequired(message="Choose a day.")])
 
 
-class DoneForm(FlaskForm):
+class DoneForm(ConsoleForm):
     pass

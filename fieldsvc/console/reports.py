@@ -19,10 +19,10 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from fieldsvc.auth.decorators import roles_required
+from fieldsvc.console.forms import ConsoleForm
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
 from fieldsvc.dates import local_today
@@ -131,7 +131,7 @@ def _shown(kpi: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- KPIs
 
 
-class WeightsForm(FlaskForm):
+class WeightsForm(ConsoleForm):
     """Only the CSRF token: the weight fields are checked by the service."""
 
 

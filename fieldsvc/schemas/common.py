@@ -3,20 +3,110 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from fieldsvc.problems import InvalidInput
 
+# What no text column can hold: NUL (PostgreSQL refuses it in text) and UTF-16 surrogates
+# (a JSON "\ud800" without its pair decodes to a str that no database driver can encode).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Contains a character that cannot be stored: NUL or a lone surrogate."
+
+
+def unstorable_text(value: Any) -> dict | list[str] | None:
+    """Where `value` (any decoded JSON, form or query input) holds unstorable text: the
+    messages in marshmallow's shape (by key and index), or None when all of it is fine."""
+    if isinstance(value, str):
+        return [UNSTORABLE_MESSAGE] if _UNSTORABLE.search(value) else None
+    if isinstance(value, Mapping):
+        found = {}
+        for key, item in value.items():
+            if isinstance(key, str) and _UNSTORABLE.search(key):
+                found[_UNSTORABLE.sub("\ufffd", key)] = [UNSTORABLE_MESSAGE]
+            elif (inner := unstorable_text(item)) is not None:
+                found[key] = inner
+        return found or None
+    if isinstance(value, list | tuple):
+        found = {i: inner for i, item in enumerate(value)
+                 if (inner := unstorable_text(item)) is not None}
+        return found or None
+    return None
+
+
+# Integer columns hold signed 64 bits at most. PostgreSQL refuses a larger value (a 422
+# through DataError); SQLite's driver raises OverflowError instead, so refuse it on input.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+OUT_OF_RANGE_MESSAGE = f"Out of range: an integer between {INT64_MIN} and {INT64_MAX}."
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def _beyond_int64(raw: Any) -> bool:
+    """Whether raw input (JSON number or query text) for an integer field is out of range."""
+    if isinstance(raw, bool):
+        return False
+    if isinstance(raw, float):
+        return not INT64_MIN <= raw <= INT64_MAX
+    if isinstance(raw, str):
+        if not _INTEGER_TEXT.fullmatch(raw):
+            return False  # not an integer at all: the field says so
+        if len(raw.strip().lstrip("+-")) > 19:
+            return True
+        raw = int(raw)
+    return isinstance(raw, int) and not INT64_MIN <= raw <= INT64_MAX
+
+
+def _integer_fields(schema: Schema) -> list[tuple[str, bool]]:
+    """(input key, is a list) of the schema's integer fields."""
+    found = []
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        if isinstance(field, fields.Integer):
+            found.append((key, False))
+        elif isinstance(field, fields.List) and isinstance(field.inner, fields.Integer):
+            found.append((key, True))
+    return found
+
 
 class StrictSchema(Schema):
-    """Input is a whitelist: unknown or read-only fields are rejected, never ignored."""
+    """Input is a whitelist: unknown or read-only fields are rejected, never ignored.
+
+    Every input schema derives from this one, so it is also where what the databases
+    cannot store is refused with a 422, whatever the field: text with NUL or a lone
+    surrogate (`unstorable_text`) and integers beyond 64 bits.
+    """
 
     class Meta:
         unknown = RAISE
         ordered = True
+
+    _integer_keys: list[tuple[str, bool]] | None = None
+
+    @pre_load(pass_collection=False)
+    def _refuse_unstorable_values(self, data: Any, **kwargs: Any) -> Any:
+        found = unstorable_text(data)
+        if found is not None:
+            raise ValidationError(found if isinstance(found, dict) else {"_schema": found})
+        if not isinstance(data, Mapping):
+            return data
+        errors: dict[str, Any] = {}
+        if self._integer_keys is None:  # per instance: `only`/`exclude` shape the fields
+            self._integer_keys = _integer_fields(self)
+        for key, is_list in self._integer_keys:
+            raw = data.get(key)
+            if is_list and isinstance(raw, list | tuple):
+                bad = {i: [OUT_OF_RANGE_MESSAGE] for i, item in enumerate(raw)
+                       if _beyond_int64(item)}
+                if bad:
+                    errors[key] = bad
+            elif not is_list and _beyond_int64(raw):
+                errors[key] = [OUT_OF_RANGE_MESSAGE]
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 def Ref(model: type, **kwargs: Any) -> fields.Integer:  # noqa: N802 - reads like a field type
@@ -47,6 +137,21 @@ def Name(max_len: int = 200, **kwargs: Any) -> fields.String:  # noqa: N802
     return fields.String(
         validate=[validate.Length(min=1, max=max_len), no_control_characters], **kwargs
     )
+
+
+class LocalTime(fields.Time):
+    """A wall-clock time of day ("08:00"), local to a time zone given with it; a UTC offset
+    ("11:49:38Z") is refused: the columns hold times without zone, compared as such."""
+
+    default_error_messages = {
+        "offset": "Give a local time of day without a UTC offset, e.g. 08:00.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed is not None and parsed.tzinfo is not None:
+            raise self.make_error("offset")
+        return parsed
 
 
 def Latitude(**kwargs: Any) -> fields.Float:  # noqa: N802

@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from fieldsvc.dates import configured_zone_name, local_today
 from fieldsvc.models import Customer
 from fieldsvc.schemas.catalog import CODE_ERROR, CODE_RE, Stripped
-from fieldsvc.schemas.common import Name, Priority, Ref, StrictSchema, TimeZone
+from fieldsvc.schemas.common import LocalTime, Name, Priority, Ref, StrictSchema, TimeZone
 from fieldsvc.schemas.workforce import WholeItem
 from fieldsvc.services import contracts as service
 
@@ -65,9 +65,9 @@ class ContractSchema(StrictSchema):
         load_default="012345", validate=[validate.Length(min=1, max=7), _coverage_days],
         metadata={"description": "Covered weekdays as digits, Monday=0: '01234' = Mon–Fri"},
     )
-    coverage_start = fields.Time(load_default=time(8),
+    coverage_start = LocalTime(load_default=time(8),
                                  metadata={"description": "Local time, HH:MM"})
-    coverage_end = fields.Time(load_default=time(17),
+    coverage_end = LocalTime(load_default=time(17),
                                metadata={"description": "Local time, after coverage_start"})
     timezone = TimeZone(load_default=configured_zone_name)
     pm_included = fields.Boolean(load_default=False)

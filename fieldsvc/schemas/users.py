@@ -46,6 +46,9 @@ class UserPatchSchema(StrictSchema):
     dealership_id = Ref(Dealership, allow_none=True)
     agent_skills = Text(400, allow_none=True)
     active = fields.Boolean()
+    keep_signed_in = fields.Boolean(load_only=True, metadata={"description": (
+        "With a new password for your own account: keep the token making this request. "
+        "Every other token and console session of the account ends either way.")})
 
 
 class UserSchema(StrictSchema):

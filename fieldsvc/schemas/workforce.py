@@ -9,7 +9,16 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from fieldsvc.dates import configured_zone_name, local_today
 from fieldsvc.models import Skill, Warehouse
 from fieldsvc.models.enums import SkillLevel
-from fieldsvc.schemas.common import Latitude, Longitude, Name, Ref, StrictSchema, Text, TimeZone
+from fieldsvc.schemas.common import (
+    Latitude,
+    LocalTime,
+    Longitude,
+    Name,
+    Ref,
+    StrictSchema,
+    Text,
+    TimeZone,
+)
 
 SLUG_RE = r"^[a-z0-9]+([._-][a-z0-9]+)*$"
 TECH_CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -60,8 +69,8 @@ class ShiftSchema(WholeItem):
 
     weekday = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=6),
                              metadata={"description": "Monday=0 … Sunday=6"})
-    start_time = fields.Time(required=True, metadata={"description": "Local time, HH:MM"})
-    end_time = fields.Time(required=True,
+    start_time = LocalTime(required=True, metadata={"description": "Local time, HH:MM"})
+    end_time = LocalTime(required=True,
                            metadata={"description": "After start_time (no overnight shifts)"})
 
     @validates_schema
@@ -101,8 +110,8 @@ class TechnicianSchema(StrictSchema):
     timezone = TimeZone(load_default=configured_zone_name)
     break_minutes = fields.Integer(strict=True, load_default=30,
                                    validate=validate.Range(min=0, max=240))
-    break_window_start = fields.Time(allow_none=True, load_default=time(12))
-    break_window_end = fields.Time(allow_none=True, load_default=time(14))
+    break_window_start = LocalTime(allow_none=True, load_default=time(12))
+    break_window_end = LocalTime(allow_none=True, load_default=time(14))
     max_work_minutes = fields.Integer(strict=True, load_default=480,
                                       validate=validate.Range(min=1, max=24 * 60))
     overtime_limit_minutes = fields.Integer(strict=True, load_default=60,

@@ -79,6 +79,25 @@ def create_user(
     return user
 
 
+def create_or_reset_user(session: Session, *, username: str, password: str, role: str,
+                         **details) -> tuple[User, int | None]:
+    """`fieldsvc create-user`: create the account, or give an existing one of the same role
+    a new password; (user, None) when created, else (user, tokens and sessions ended).
+
+    The operator's way back into an account whose password is lost; another role is
+    refused, so a typo cannot turn someone else's account into an admin's.
+    """
+    existing = session.scalar(select(User).where(User.username == username)) \
+        if username else None
+    if existing is None:
+        return create_user(session, username=username, password=password, role=role,
+                           **details), None
+    if existing.role.value != role:
+        raise Conflict(f"The user '{username}' exists with the role {existing.role.value}; "
+                       "give that role to set a new password.")
+    return existing, change_password(session, existing, password)
+
+
 # Account administration (REST /api/v1/users) ---------------------------------------------
 
 _LINKS = {Role.TECHNICIAN: "technician_id", Role.DEALERSHIP: "dealership_id"}
@@ -138,12 +157,32 @@ def update_user(session: Session, user: User, data: dict, actor) -> User:
     user.role = role
     for key, value in links.items():
         setattr(user, key, value)
-    if "password" in data:
-        user.password_hash = hash_password(data["password"])
-        user.failed_logins = 0
-        user.locked_until = None
-    session.flush()
+    if "password" in data:  # flushes the other changes with it: one audit entry
+        keep = actor.token_id if actor is not None and actor.id == user.id \
+            and data.get("keep_signed_in") else None
+        change_password(session, user, data["password"], keep_token_id=keep)
+    else:
+        session.flush()
     return user
+
+
+def change_password(session: Session, user: User, password: str,
+                    keep_token_id: int | None = None) -> int:
+    """Set a new password and end every token and console session issued before it, but
+    `keep_token_id` (the caller's own, when it asks to stay signed in); the number ended.
+
+    Whoever knew the old password (or holds a token got with it) is out once it changes.
+    """
+    # Imported here: fieldsvc.auth.tokens reaches this module through fieldsvc.auth.login.
+    from fieldsvc.auth.tokens import revoke_all
+
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise InvalidInput({"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]})
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    return revoke_all(session, user.id, keep_token_id)
 
 
 def has_history(session: Session, user: User) -> bool:
