@@ -77,13 +77,15 @@ class AssetSchema(StrictSchema):
         metadata={"description": "Defaults to install_date + the product's warranty months"},
     )
     notes = Text(4000, allow_none=True)
-    under_warranty = fields.Method("_under_warranty", dump_only=True)
+    under_warranty = fields.Method("_under_warranty", dump_only=True,
+                                    metadata={"type": "boolean"})
     vin_check_digit_valid = fields.Method(
-        "_vin_check", dump_only=True,
+        "_vin_check", dump_only=True, allow_none=True,
         metadata={"description": "ISO 3779 position-9 check; null without a VIN. Reported, "
                   "not enforced: many regions do not use it."},
     )
-    contract_ids = fields.Method("_contract_ids", dump_only=True)
+    contract_ids = fields.Method("_contract_ids", dump_only=True, metadata={
+        "type": "array", "items": {"type": "integer"}})
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 

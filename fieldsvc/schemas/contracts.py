@@ -82,7 +82,8 @@ class ContractSchema(StrictSchema):
         metadata={"description": "Assets of the contract's customer; replaced as a whole"},
     )
     active = fields.Method("_active", dump_only=True,
-                           metadata={"description": "Today falls within the period"})
+                           metadata={"type": "boolean",
+                                     "description": "Today falls within the period"})
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 

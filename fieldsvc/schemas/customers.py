@@ -22,7 +22,7 @@ class CustomerSchema(StrictSchema):
     consent_marketing = fields.Boolean(load_default=False)
     consent_at = fields.AwareDateTime(allow_none=True)
     notes = Text(4000, allow_none=True)
-    erased_at = fields.AwareDateTime(dump_only=True)
+    erased_at = fields.AwareDateTime(allow_none=True, dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 

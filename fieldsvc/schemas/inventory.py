@@ -57,8 +57,8 @@ class WarehouseSchema(StrictSchema):
     latitude = Latitude(allow_none=True)
     longitude = Longitude(allow_none=True)
     technician_id = fields.Method(
-        "_technician_id", dump_only=True,
-        metadata={"description": "For a van: the technician it belongs to"},
+        "_technician_id", dump_only=True, allow_none=True,
+        metadata={"type": "integer", "description": "For a van: the technician it belongs to"},
     )
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)

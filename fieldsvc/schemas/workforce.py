@@ -161,7 +161,7 @@ class CertificationSchema(StrictSchema):
     name = Name(required=True)
     issued_on = fields.Date(required=True)
     expires_on = fields.Date(allow_none=True)
-    expired = fields.Method("_expired", dump_only=True)
+    expired = fields.Method("_expired", dump_only=True, metadata={"type": "boolean"})
 
     @validates_schema
     def _order(self, data, **kwargs):
