@@ -6,7 +6,15 @@ from marshmallow import fields, validate
 
 from fieldsvc.models import Asset, Customer, Part, Ticket, Warehouse, WorkOrder
 from fieldsvc.models.enums import Entitlement, RmaStatus, RmaType
-from fieldsvc.schemas.common import Day, Name, Ref, StrictSchema, Text, no_control_characters
+from fieldsvc.schemas.common import (
+    Day,
+    Name,
+    Ref,
+    StrictBoolean,
+    StrictSchema,
+    Text,
+    no_control_characters,
+)
 from rma.models import Disposition, InspectionResult
 from rma.services import allowed_targets
 
@@ -23,7 +31,7 @@ class RmaInputSchema(StrictSchema):
     work_order_id = Ref(WorkOrder, allow_none=True)
     failure_description = Text(8000, allow_none=True)
     failure_code = fields.String(allow_none=True, validate=validate.Length(min=1, max=40))
-    whole_unit = fields.Boolean(
+    whole_unit = StrictBoolean(
         allow_none=True,
         metadata={"description": "The asset itself comes back (its serial must match); "
                                  "default: true when asset_id is given without part_id"})
@@ -86,7 +94,7 @@ class RmaSchema(RmaInputSchema):
     return_deadline = fields.Date(allow_none=True, dump_only=True)
     inspection_result = fields.String(allow_none=True, dump_only=True)
     inspection_notes = fields.String(allow_none=True, dump_only=True)
-    charge_customer = fields.Boolean(dump_only=True)
+    charge_customer = StrictBoolean(dump_only=True)
     overdue_flagged_at = fields.AwareDateTime(allow_none=True, dump_only=True)
     replacement_reserved = fields.Integer(dump_only=True)
     quarantine_warehouse_id = fields.Integer(allow_none=True, dump_only=True)

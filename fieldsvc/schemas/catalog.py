@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate
 from fieldsvc.extensions import db
 from fieldsvc.models import Customer, Product, Site
 from fieldsvc.models.enums import ProductKind
-from fieldsvc.schemas.common import Name, Ref, StrictSchema, Text
+from fieldsvc.schemas.common import Name, Ref, StrictBoolean, StrictSchema, Text
 from fieldsvc.services import catalog as service
 
 # 17 characters, digits and capitals, never I, O or Q (ISO 3779).
@@ -108,6 +108,6 @@ class MeterReadingSchema(StrictSchema):
                     metadata={"description": "Defaults to the product's meter unit"})
     read_at = fields.AwareDateTime(metadata={"description": "Defaults to now; not in the future"})
     source = Text(40, allow_none=True)
-    reset = fields.Boolean(load_only=True, load_default=False,
+    reset = StrictBoolean(load_only=True, load_default=False,
                            metadata={"description": "The meter was reset or replaced: allow a "
                                      "value lower than the previous one"})

@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from fieldsvc.extensions import db
 from fieldsvc.models import Customer
 from fieldsvc.schemas.catalog import CODE_ERROR, CODE_RE, Stripped
-from fieldsvc.schemas.common import Name, Priority, Ref, StrictSchema
+from fieldsvc.schemas.common import Name, Priority, Ref, StrictBoolean, StrictSchema
 from fieldsvc.schemas.workforce import Timezone, WholeItem
 from fieldsvc.services import contracts as service
 
@@ -58,7 +58,7 @@ class ContractSchema(StrictSchema):
     name = Name(required=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True, metadata={"description": "Inclusive; ≥ starts_on"})
-    coverage_24x7 = fields.Boolean(load_default=False,
+    coverage_24x7 = StrictBoolean(load_default=False,
                                    metadata={"description": "Round the clock; days and hours "
                                              "are then ignored"})
     coverage_days = fields.String(
@@ -70,7 +70,7 @@ class ContractSchema(StrictSchema):
     coverage_end = fields.Time(load_default=time(17),
                                metadata={"description": "Local time, after coverage_start"})
     timezone = Timezone(load_default="Asia/Tehran")
-    pm_included = fields.Boolean(load_default=False)
+    pm_included = StrictBoolean(load_default=False)
     sla_targets = fields.List(
         fields.Nested(SlaTargetSchema), attribute="targets", load_default=list,
         validate=[validate.Length(max=4), _unique_priorities],

@@ -8,7 +8,15 @@ from fieldsvc.context import current_actor
 from fieldsvc.extensions import db
 from fieldsvc.models import Customer, Dealership, RecallCampaign, Skill
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
-from fieldsvc.schemas.common import Latitude, Longitude, Name, Ref, StrictSchema, Text
+from fieldsvc.schemas.common import (
+    Latitude,
+    Longitude,
+    Name,
+    Ref,
+    StrictBoolean,
+    StrictSchema,
+    Text,
+)
 from fieldsvc.schemas.pm_plans import Day, IdList, PartNeedSchema, RowId, TimeZone, strict_patch
 from fieldsvc.services.recalls import owner_visible
 
@@ -40,7 +48,7 @@ class CampaignInputSchema(StrictSchema):
     remedy_minutes = fields.Integer(strict=True, load_default=60,
                                     validate=validate.Range(min=1, max=24 * 60))
     skill_id = Ref(Skill, allow_none=True)
-    parts_available = fields.Boolean(load_default=False)
+    parts_available = StrictBoolean(load_default=False)
     product_ids = IdList(load_default=list)
     phases = fields.List(fields.Nested(PhaseSchema), load_default=list,
                          validate=validate.Length(max=100))
@@ -234,7 +242,7 @@ class PoolSchema(StrictSchema):
     booked = fields.Integer(metadata={"description": "Places held: invitations and bookings "
                                                      "(of every campaign in the shared pool)"})
     free = fields.Integer()
-    overridden = fields.Boolean()
+    overridden = StrictBoolean()
 
 
 class CampaignDaySchema(StrictSchema):
@@ -248,8 +256,8 @@ class CampaignDaySchema(StrictSchema):
 
 class CapacityDaySchema(StrictSchema):
     day = fields.Date()
-    working_day = fields.Boolean()
-    holiday = fields.Boolean()
+    working_day = StrictBoolean()
+    holiday = StrictBoolean()
     holiday_name = fields.String(allow_none=True)
     capacity = fields.Integer(metadata={"description": "The day's places (all pools), or "
                                                        "with campaign_id that campaign's "
@@ -258,7 +266,7 @@ class CapacityDaySchema(StrictSchema):
     free = fields.Integer()
     reserved = fields.Integer(metadata={"description": "Places reserved for single "
                                                        "campaigns"})
-    overridden = fields.Boolean()
+    overridden = StrictBoolean()
     pool = fields.String(metadata={"enum": list(POOLS), "description":
                                    "With campaign_id: the pool the figures are of"})
     pools = fields.List(fields.Nested(PoolSchema))
@@ -295,16 +303,16 @@ class LookupCampaignSchema(StrictSchema):
     code = fields.String()
     title = fields.String()
     remedy_minutes = fields.Integer()
-    parts_available = fields.Boolean()
-    bookable = fields.Boolean()
+    parts_available = StrictBoolean()
+    bookable = StrictBoolean()
     phases = fields.List(fields.Nested(LookupPhaseSchema))
     appointment = fields.Nested(LookupStateSchema, allow_none=True)
 
 
 class LookupSchema(StrictSchema):
     vin = fields.String()
-    check_digit_applies = fields.Boolean()
-    check_digit_valid = fields.Boolean()
+    check_digit_applies = StrictBoolean()
+    check_digit_valid = StrictBoolean()
     warnings = fields.List(fields.String())
     asset_id = fields.Integer(allow_none=True)
     product_id = fields.Integer(allow_none=True)

@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 
 from fieldsvc.models import Dealership, Technician
 from fieldsvc.models.enums import Role
-from fieldsvc.schemas.common import Ref, StrictSchema, Text
+from fieldsvc.schemas.common import Ref, StrictBoolean, StrictSchema, Text
 from fieldsvc.services.users import MIN_PASSWORD_LENGTH
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$",
@@ -44,7 +44,7 @@ class UserPatchSchema(StrictSchema):
     technician_id = Ref(Technician, allow_none=True)
     dealership_id = Ref(Dealership, allow_none=True)
     agent_skills = Text(400, allow_none=True)
-    active = fields.Boolean()
+    active = StrictBoolean()
 
 
 class UserSchema(StrictSchema):
@@ -56,7 +56,7 @@ class UserSchema(StrictSchema):
     technician_id = fields.Integer(allow_none=True, dump_only=True)
     dealership_id = fields.Integer(allow_none=True, dump_only=True)
     agent_skills = fields.String(allow_none=True, dump_only=True)
-    active = fields.Boolean(dump_only=True)
+    active = StrictBoolean(dump_only=True)
     locked_until = fields.AwareDateTime(allow_none=True, dump_only=True)
     last_login_at = fields.AwareDateTime(allow_none=True, dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)

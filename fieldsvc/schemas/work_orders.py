@@ -13,6 +13,7 @@ from fieldsvc.schemas.common import (
     Name,
     Priority,
     Ref,
+    StrictBoolean,
     StrictSchema,
     Text,
 )
@@ -86,13 +87,13 @@ class WorkOrderSchema(Schema):
     scheduled_start_at = fields.AwareDateTime(allow_none=True)
     scheduled_end_at = fields.AwareDateTime(allow_none=True)
     eta_at = fields.AwareDateTime(allow_none=True)
-    pinned = fields.Boolean()
+    pinned = StrictBoolean()
     started_at = fields.AwareDateTime(allow_none=True)
     arrived_at = fields.AwareDateTime(allow_none=True)
     completed_at = fields.AwareDateTime(allow_none=True)
     resolution = fields.String(allow_none=True)
     resolution_code = fields.String(allow_none=True)
-    first_time_fix = fields.Boolean(allow_none=True)
+    first_time_fix = StrictBoolean(allow_none=True)
     hold_reason = fields.String(allow_none=True)
     cannot_complete_reason = fields.String(allow_none=True)
     follow_up_of_id = fields.Integer(allow_none=True)
@@ -138,7 +139,7 @@ class WorkOrderCreateSchema(RequirementsSchema):
     ticket_id = Ref(Ticket, allow_none=True)
     estimated_minutes = fields.Integer(strict=True, load_default=60,
                                        validate=validate.Range(min=1, max=MAX_MINUTES))
-    pinned = fields.Boolean(load_default=False)
+    pinned = StrictBoolean(load_default=False)
 
 
 class TicketWorkOrderSchema(RequirementsSchema):
@@ -152,12 +153,12 @@ class TicketWorkOrderSchema(RequirementsSchema):
     asset_id = Ref(Asset, allow_none=True)
     estimated_minutes = fields.Integer(strict=True,
                                        validate=validate.Range(min=1, max=MAX_MINUTES))
-    pinned = fields.Boolean()
+    pinned = StrictBoolean()
 
 
 class ChecklistItemSchema(StrictSchema):
     item = Name(200, required=True)
-    done = fields.Boolean(load_default=False)
+    done = StrictBoolean(load_default=False)
     note = Text(1000, allow_none=True)
 
 
@@ -173,7 +174,7 @@ class WorkOrderUpdateSchema(RequirementsSchema):
     description = Text(10_000, allow_none=True)
     estimated_minutes = fields.Integer(strict=True,
                                        validate=validate.Range(min=1, max=MAX_MINUTES))
-    pinned = fields.Boolean()
+    pinned = StrictBoolean()
     technician_id = Ref(Technician, allow_none=True)
     scheduled_start_at = fields.AwareDateTime(allow_none=True)
     scheduled_end_at = fields.AwareDateTime(allow_none=True)
@@ -201,9 +202,9 @@ class TransitionOutSchema(Schema):
 
     id = fields.Integer()
     work_order_id = fields.Integer()
-    from_status = fields.String()
+    from_status = fields.String(allow_none=True)
     to_status = fields.String()
-    actor_id = fields.Integer()
+    actor_id = fields.Integer(allow_none=True)
     actor_name = fields.String(allow_none=True)
     at = fields.AwareDateTime()
     reason = fields.String(allow_none=True)

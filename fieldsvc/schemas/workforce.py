@@ -10,7 +10,15 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from fieldsvc.models import Skill, Warehouse
 from fieldsvc.models.enums import SkillLevel
-from fieldsvc.schemas.common import Latitude, Longitude, Name, Ref, StrictSchema, Text
+from fieldsvc.schemas.common import (
+    Latitude,
+    Longitude,
+    Name,
+    Ref,
+    StrictBoolean,
+    StrictSchema,
+    Text,
+)
 
 SLUG_RE = r"^[a-z0-9]+([._-][a-z0-9]+)*$"
 TECH_CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -125,7 +133,7 @@ class TechnicianSchema(StrictSchema):
                                       validate=validate.Range(min=1, max=24 * 60))
     overtime_limit_minutes = fields.Integer(strict=True, load_default=60,
                                             validate=validate.Range(min=0, max=12 * 60))
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
     van_warehouse_id = Ref(
         Warehouse,
         metadata={"description": "An unused van warehouse; by default one is created "
