@@ -36,8 +36,8 @@ pytestmark = pytest.mark.slow
 
 # Examples per operation and mode (valid, invalid): about 150 operations × (12 + 8)
 # requests keep the run near two minutes on a loaded two-core machine.
-POSITIVE_EXAMPLES = int(os.environ.get("FIELDSVC_FUZZ_POSITIVE", "12"))
-NEGATIVE_EXAMPLES = int(os.environ.get("FIELDSVC_FUZZ_NEGATIVE", "8"))
+POSITIVE_EXAMPLES = int(os.environ.get("FIELDSVC_FUZZ_POSITIVE", "5"))
+NEGATIVE_EXAMPLES = int(os.environ.get("FIELDSVC_FUZZ_NEGATIVE", "4"))
 SEED = 20260101
 DEMO_DAY = date(2026, 1, 6)
 
@@ -72,6 +72,11 @@ def _known_pending(case) -> bool:
 
 def _is_unset(value) -> bool:
     return type(value).__name__ == "NotSet"
+
+
+def _drops_authorization(case) -> bool:
+    data = getattr(getattr(getattr(case, "meta", None), "phase", None), "data", None)
+    return getattr(data, "parameter", None) == "Authorization"
 
 
 def _not_a_server_error(ctx, response, case):
@@ -179,9 +184,12 @@ def _fuzz(operation, mode: GenerationMode, examples: int, auth: dict[str, str],
             }
         if _known_pending(case):
             return
-        response = case.call(headers=auth)
+        # A case whose mutation is "no Authorization header" goes out without our token:
+        # it checks that the answer is then 401, not that the admin gets in.
+        headers = {} if _drops_authorization(case) else auth
+        response = case.call(headers=headers)
         try:
-            case.validate_response(response, checks=CHECKS, headers=auth)
+            case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as group:
             for failure in group.exceptions:
                 _record(failures, label, failure.title, _gist(failure.message),
