@@ -4,7 +4,8 @@ Every error of the API is `application/problem+json` (fieldsvc.errors). Rather t
 the same error responses on some 150 views, `ErrorResponsesPlugin` adds them to each
 operation from what the operation declares, by rules that mirror how the app answers:
 
-- 401 when the operation needs a bearer token, 403 for any the access policy may refuse;
+- 401 everywhere (no or an expired token; at the token endpoint, wrong credentials) and
+  403 for any the access policy may refuse;
 - 404 when the path names a row (a path parameter), and for everything under the mobile
   API (an account without a technician has no day there);
 - 400 (malformed JSON), 413 (body over the size limit) and 422 when it takes a body;
@@ -65,9 +66,7 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int
     parameters = [p for p in operation.get("parameters", []) if isinstance(p, dict)]
     where = {p.get("in") for p in parameters}
     headers = {p.get("name", "").lower() for p in parameters if p.get("in") == "header"}
-    statuses: set[int] = {403}
-    if operation.get("security") != []:
-        statuses.add(401)
+    statuses: set[int] = {401, 403}
     if "{" in path or path.startswith(MOBILE_PREFIX):
         statuses.add(404)
     if "requestBody" in operation:
