@@ -242,7 +242,7 @@ class PoolSchema(StrictSchema):
     booked = fields.Integer(metadata={"description": "Places held: invitations and bookings "
                                                      "(of every campaign in the shared pool)"})
     free = fields.Integer()
-    overridden = StrictBoolean()
+    overridden = fields.Boolean()
 
 
 class CampaignDaySchema(StrictSchema):
@@ -256,8 +256,8 @@ class CampaignDaySchema(StrictSchema):
 
 class CapacityDaySchema(StrictSchema):
     day = fields.Date()
-    working_day = StrictBoolean()
-    holiday = StrictBoolean()
+    working_day = fields.Boolean()
+    holiday = fields.Boolean()
     holiday_name = fields.String(allow_none=True)
     capacity = fields.Integer(metadata={"description": "The day's places (all pools), or "
                                                        "with campaign_id that campaign's "
@@ -266,7 +266,7 @@ class CapacityDaySchema(StrictSchema):
     free = fields.Integer()
     reserved = fields.Integer(metadata={"description": "Places reserved for single "
                                                        "campaigns"})
-    overridden = StrictBoolean()
+    overridden = fields.Boolean()
     pool = fields.String(metadata={"enum": list(POOLS), "description":
                                    "With campaign_id: the pool the figures are of"})
     pools = fields.List(fields.Nested(PoolSchema))
@@ -303,16 +303,16 @@ class LookupCampaignSchema(StrictSchema):
     code = fields.String()
     title = fields.String()
     remedy_minutes = fields.Integer()
-    parts_available = StrictBoolean()
-    bookable = StrictBoolean()
+    parts_available = fields.Boolean()
+    bookable = fields.Boolean()
     phases = fields.List(fields.Nested(LookupPhaseSchema))
     appointment = fields.Nested(LookupStateSchema, allow_none=True)
 
 
 class LookupSchema(StrictSchema):
     vin = fields.String()
-    check_digit_applies = StrictBoolean()
-    check_digit_valid = StrictBoolean()
+    check_digit_applies = fields.Boolean()
+    check_digit_valid = fields.Boolean()
     warnings = fields.List(fields.String())
     asset_id = fields.Integer(allow_none=True)
     product_id = fields.Integer(allow_none=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from fieldsvc.schemas.common import Day, StrictBoolean, StrictSchema, Text
+from fieldsvc.schemas.common import Day, StrictSchema, Text
 
 
 class PeriodArgs(StrictSchema):
@@ -42,5 +42,5 @@ class WeightsInfoSchema(StrictSchema):
     weights = fields.Dict(keys=fields.String(), values=fields.Integer())
     defaults = fields.Dict(keys=fields.String(), values=fields.Integer())
     labels = fields.Dict(keys=fields.String(), values=fields.String())
-    customized = StrictBoolean()
+    customized = fields.Boolean()
     updated_at = fields.AwareDateTime(allow_none=True)
