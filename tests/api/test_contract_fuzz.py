@@ -15,7 +15,7 @@ from datetime import date
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
@@ -171,7 +171,8 @@ def _fuzz(operation, mode: GenerationMode, examples: int, auth: dict[str, str],
     """Send `examples` requests of `mode` to `operation`; record what disagrees."""
     label = f"{operation.method.upper()} {operation.path}"
 
-    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+    @seed(SEED)
+    @settings(max_examples=examples, database=None, deadline=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode),
            pick=st.integers(min_value=0, max_value=2**16))
