@@ -272,9 +272,15 @@ def job_attachment(job_id: int):
     technician = _technician()
     if_match = _if_match()
     upload = request.files.get("file")
-    extra_files = sorted(set(request.files) - {"file"})
-    form = {k: v for k, v in request.form.items()}
+    # A part without a name (no name= in its Content-Disposition) is keyed None by the
+    # form parser; it would otherwise reach the error message as a None key.
+    nameless = None in request.form or None in request.files
+    extra_files = sorted(name for name in request.files if name not in ("file", None))
+    form = {k: v for k, v in request.form.items() if k is not None}
     errors = {}
+    if nameless:
+        errors["_schema"] = ["Every part needs a name: Content-Disposition: form-data; "
+                             "name=\"...\"."]
     if upload is None:
         errors["file"] = ["Required: the file, as multipart/form-data field 'file'."]
     for name in extra_files:
