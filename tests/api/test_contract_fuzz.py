@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -72,6 +73,11 @@ def _known_pending(case) -> bool:
 
 def _is_unset(value) -> bool:
     return type(value).__name__ == "NotSet"
+
+
+def _negative_path(case) -> bool:
+    meta = getattr(case, "meta", None)
+    return meta is not None and meta.is_negative_at(ParameterLocation.PATH)
 
 
 def _drops_authorization(case) -> bool:
@@ -177,8 +183,9 @@ def _fuzz(operation, mode: GenerationMode, examples: int, auth: dict[str, str],
     @given(case=operation.as_strategy(generation_mode=mode),
            pick=st.integers(min_value=0, max_value=2**16))
     def run(case, pick):
-        # Two requests in three name a real row, so the answers about rows get checked.
-        if case.path_parameters and known and pick % 3:
+        # Two requests in three name a real row, so the answers about rows get checked;
+        # never when the path itself is the invalid part of the request.
+        if case.path_parameters and known and pick % 3 and not _negative_path(case):
             case.path_parameters = {
                 name: (known[pick % len(known)] if isinstance(value, int) else value)
                 for name, value in case.path_parameters.items()
