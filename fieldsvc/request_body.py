@@ -14,7 +14,7 @@ from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from fieldsvc.errors import Problem
+from fieldsvc.problems import Problem
 
 # No request of ours nests deeper than a handful of levels; Python's parser gives up near
 # a thousand with a RecursionError, and so would anything walking the result.

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from fieldsvc.schemas.common import Day, Instant, Latitude, Longitude, StrictSchema, Text
+from fieldsvc.schemas.common import (
+    Day,
+    Instant,
+    Latitude,
+    Longitude,
+    StrictBoolean,
+    StrictSchema,
+    Text,
+)
 from fieldsvc.schemas.work_orders import ChecklistItemSchema
 from mobile_api.day import TECHNICIAN_TARGETS
 
@@ -31,7 +39,7 @@ class StatusSchema(StrictSchema):
         "description": "Required for on_hold and cannot_complete."})
     resolution = Text(10_000, allow_none=True, metadata={"description": "With completed."})
     resolution_code = Text(60, allow_none=True, metadata={"description": "With completed."})
-    first_time_fix = fields.Boolean(metadata={
+    first_time_fix = StrictBoolean(metadata={
         "description": "With completed: false when the fix was not first-time after all."})
 
     @validates_schema

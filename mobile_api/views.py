@@ -23,6 +23,14 @@ from fieldsvc.storage import storage_for
 from mobile_api import changes, day_cache, jobs
 from mobile_api import idempotency as idem
 from mobile_api.day import build_jobs, etag, job_rows, latest_cursor
+from mobile_api.responses import (
+    AttachmentCreatedOut,
+    ChangesOut,
+    DayOut,
+    JobOut,
+    LocationOut,
+    SyncOut,
+)
 from mobile_api.schemas import (
     AttachmentFormSchema,
     ChangesArgs,
@@ -41,8 +49,16 @@ _KEY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
 _MATCH_HEADER = {"in": "header", "name": "If-Match", "required": False,
                  "schema": {"type": "string"},
                  "description": "The job's ETag (version); stale → 412 with the current job."}
+_ETAG = {"ETag": {"description": "The version of what was answered.",
+                  "schema": {"type": "string"}}}
+_REPLAYED = {"Idempotent-Replayed": {
+    "description": "true when this is the stored answer of an earlier request with the "
+                   "same Idempotency-Key.", "schema": {"type": "string"}}}
 WRITE_DOC = {"parameters": [_KEY_HEADER]}
 JOB_WRITE_DOC = {"parameters": [_KEY_HEADER, _MATCH_HEADER]}
+# Documentation-only responses (no schema to dump); flask-smorest wants a content_type key.
+NOT_MODIFIED = {"description": "Not modified: the ETag sent in If-None-Match is current.",
+                "headers": _ETAG, "content_type": None}
 
 blp = Blueprint("mobile", __name__, url_prefix="/api/mobile/v1",
                 description="The technician's phone app: the day, the job, offline sync. "
@@ -151,6 +167,8 @@ _NONE_MATCH_HEADER = {"in": "header", "name": "If-None-Match", "required": False
 @blp.route("/day")
 @blp.arguments(DayArgs(), location="query", as_kwargs=True, unknown=RAISE)
 @blp.doc(parameters=[_NONE_MATCH_HEADER])
+@blp.alt_response(200, schema=DayOut, headers=_ETAG, success=True)
+@blp.alt_response(304, response=NOT_MODIFIED, success=True)
 def day(date):
     """The technician's day: the route with ETAs and all each job needs, in one answer.
 
@@ -160,6 +178,10 @@ def day(date):
 
 
 @blp.route("/jobs/<int:job_id>")
+@blp.doc(parameters=[{**_NONE_MATCH_HEADER,
+                      "description": "The job's ETag the phone holds: 304 if unchanged."}])
+@blp.alt_response(200, schema=JobOut, headers=_ETAG, success=True)
+@blp.alt_response(304, response=NOT_MODIFIED, success=True)
 def job(job_id: int):
     """One job of yours, with its ETag (the version to send back in If-Match)."""
     technician = _technician()
@@ -175,6 +197,7 @@ def job(job_id: int):
 
 @blp.route("/changes")
 @blp.arguments(ChangesArgs(), location="query", as_kwargs=True, unknown=RAISE)
+@blp.alt_response(200, schema=ChangesOut, success=True)
 def changes_feed(limit: int, cursor: str | None = None):
     """Jobs assigned, unassigned or changed for you since `cursor`."""
     technician = _technician()
@@ -183,6 +206,14 @@ def changes_feed(limit: int, cursor: str | None = None):
 
 
 @blp.route("/jobs/<int:job_id>/attachments/<int:attachment_id>")
+@blp.alt_response(200, response={
+    "description": "The file, with the content type it was stored with.",
+    "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                        "format": "binary"}},
+                "image/*": {"schema": {"type": "string", "format": "binary"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    "content_type": None},
+    success=True)
 def attachment_file(job_id: int, attachment_id: int):
     """Download an attachment of your job."""
     technician = _technician()
@@ -198,6 +229,7 @@ def attachment_file(job_id: int, attachment_id: int):
 @blp.route("/jobs/<int:job_id>/status", methods=["POST"])
 @blp.doc(**JOB_WRITE_DOC)
 @blp.arguments(StatusSchema)
+@blp.alt_response(200, schema=JobOut, headers={**_ETAG, **_REPLAYED}, success=True)
 def job_status(data, job_id: int):
     """Move your job: en_route, on_site, completed, on_hold or cannot_complete."""
     return _job_write("status", job_id, data)
@@ -206,6 +238,7 @@ def job_status(data, job_id: int):
 @blp.route("/jobs/<int:job_id>/parts", methods=["POST"])
 @blp.doc(**JOB_WRITE_DOC)
 @blp.arguments(PartsSchema)
+@blp.alt_response(200, schema=JobOut, headers={**_ETAG, **_REPLAYED}, success=True)
 def job_parts(data, job_id: int):
     """Parts used from your van, and unused parts returned to it (all or nothing)."""
     return _job_write("parts", job_id, data)
@@ -214,6 +247,7 @@ def job_parts(data, job_id: int):
 @blp.route("/jobs/<int:job_id>/report", methods=["POST"])
 @blp.doc(**JOB_WRITE_DOC)
 @blp.arguments(ReportSchema)
+@blp.alt_response(200, schema=JobOut, headers={**_ETAG, **_REPLAYED}, success=True)
 def job_report(data, job_id: int):
     """Checklist answers, notes and labour minutes."""
     return _job_write("report", job_id, data)
@@ -222,21 +256,37 @@ def job_report(data, job_id: int):
 @blp.route("/location", methods=["POST"])
 @blp.doc(**WRITE_DOC)
 @blp.arguments(LocationSchema)
+@blp.alt_response(200, schema=LocationOut, headers=_REPLAYED, success=True)
 def location(data):
     """Where you are; the next job's ETA is recomputed for the dispatcher."""
     return _job_write("location", None, data)
 
 
 @blp.route("/jobs/<int:job_id>/attachments", methods=["POST"])
-@blp.doc(**JOB_WRITE_DOC)
+@blp.doc(**JOB_WRITE_DOC, requestBody={"required": True, "content": {
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["kind", "file"],
+        "properties": {
+            "kind": {"type": "string", "enum": ["signature", "photo", "document"]},
+            "file": {"type": "string", "format": "binary"},
+            "note": {"type": "string", "maxLength": 1000},
+            "taken_at": {"type": "string", "format": "date-time"}}}}}})
+@blp.alt_response(201, schema=AttachmentCreatedOut, headers={**_ETAG, **_REPLAYED},
+                  success=True)
 def job_attachment(job_id: int):
     """Upload a signature, photo or document (multipart: kind, file, note, taken_at)."""
     technician = _technician()
     if_match = _if_match()
     upload = request.files.get("file")
-    extra_files = sorted(set(request.files) - {"file"})
-    form = {k: v for k, v in request.form.items()}
+    # A part without a name (no name= in its Content-Disposition) is keyed None by the
+    # form parser; it would otherwise reach the error message as a None key.
+    nameless = None in request.form or None in request.files
+    extra_files = sorted(name for name in request.files if name not in ("file", None))
+    form = {k: v for k, v in request.form.items() if k is not None}
     errors = {}
+    if nameless:
+        errors["_schema"] = ["Every part needs a name: Content-Disposition: form-data; "
+                             "name=\"...\"."]
     if upload is None:
         errors["file"] = ["Required: the file, as multipart/form-data field 'file'."]
     for name in extra_files:
@@ -266,6 +316,7 @@ def job_attachment(job_id: int):
 @blp.route("/sync", methods=["POST"])
 @blp.doc(**WRITE_DOC)
 @blp.arguments(SyncSchema)
+@blp.alt_response(200, schema=SyncOut, headers=_REPLAYED, success=True)
 def sync_batch(data):
     """Apply the offline queue in order; one result per action (applied/replayed/rejected)."""
     technician = _technician()

@@ -6,7 +6,15 @@ from marshmallow import fields, validate
 
 from fieldsvc.models import Asset, Customer, Part, Ticket, Warehouse, WorkOrder
 from fieldsvc.models.enums import Entitlement, RmaStatus, RmaType
-from fieldsvc.schemas.common import Day, Name, Ref, StrictSchema, Text, no_control_characters
+from fieldsvc.schemas.common import (
+    Day,
+    Name,
+    Ref,
+    StrictBoolean,
+    StrictSchema,
+    Text,
+    no_control_characters,
+)
 from rma.models import Disposition, InspectionResult
 from rma.services import allowed_targets
 
@@ -23,7 +31,7 @@ class RmaInputSchema(StrictSchema):
     work_order_id = Ref(WorkOrder, allow_none=True)
     failure_description = Text(8000, allow_none=True)
     failure_code = fields.String(allow_none=True, validate=validate.Length(min=1, max=40))
-    whole_unit = fields.Boolean(
+    whole_unit = StrictBoolean(
         allow_none=True,
         metadata={"description": "The asset itself comes back (its serial must match); "
                                  "default: true when asset_id is given without part_id"})
@@ -66,12 +74,12 @@ class GoodwillSchema(StrictSchema):
 
 
 class RmaTransitionSchema(StrictSchema):
-    from_status = fields.String(dump_only=True)
+    from_status = fields.String(allow_none=True, dump_only=True)
     to_status = fields.String(dump_only=True)
-    actor_id = fields.Integer(dump_only=True)
+    actor_id = fields.Integer(allow_none=True, dump_only=True)
     actor_name = fields.String(dump_only=True)
     at = fields.AwareDateTime(dump_only=True)
-    note = fields.String(dump_only=True)
+    note = fields.String(allow_none=True, dump_only=True)
 
 
 class RmaSchema(RmaInputSchema):
@@ -80,22 +88,23 @@ class RmaSchema(RmaInputSchema):
     status = fields.Enum(RmaStatus, by_value=True, dump_only=True)
     entitlement = fields.Enum(Entitlement, by_value=True, dump_only=True)
     entitlement_reason = fields.String(dump_only=True)
-    replacement_warehouse_id = fields.Integer(dump_only=True)
-    replacement_serial = fields.String(dump_only=True)
-    defective_serial = fields.String(dump_only=True)
-    return_deadline = fields.Date(dump_only=True)
-    inspection_result = fields.String(dump_only=True)
-    inspection_notes = fields.String(dump_only=True)
-    charge_customer = fields.Boolean(dump_only=True)
-    overdue_flagged_at = fields.AwareDateTime(dump_only=True)
+    replacement_warehouse_id = fields.Integer(allow_none=True, dump_only=True)
+    replacement_serial = fields.String(allow_none=True, dump_only=True)
+    defective_serial = fields.String(allow_none=True, dump_only=True)
+    return_deadline = fields.Date(allow_none=True, dump_only=True)
+    inspection_result = fields.String(allow_none=True, dump_only=True)
+    inspection_notes = fields.String(allow_none=True, dump_only=True)
+    charge_customer = StrictBoolean(dump_only=True)
+    overdue_flagged_at = fields.AwareDateTime(allow_none=True, dump_only=True)
     replacement_reserved = fields.Integer(dump_only=True)
-    quarantine_warehouse_id = fields.Integer(dump_only=True)
-    inspection_failure_code = fields.String(dump_only=True)
-    disposition = fields.String(dump_only=True)
-    disposition_warehouse_id = fields.Integer(dump_only=True)
-    goodwill_approved_by_id = fields.Integer(dump_only=True)
-    goodwill_approved_at = fields.AwareDateTime(dump_only=True)
+    quarantine_warehouse_id = fields.Integer(allow_none=True, dump_only=True)
+    inspection_failure_code = fields.String(allow_none=True, dump_only=True)
+    disposition = fields.String(allow_none=True, dump_only=True)
+    disposition_warehouse_id = fields.Integer(allow_none=True, dump_only=True)
+    goodwill_approved_by_id = fields.Integer(allow_none=True, dump_only=True)
+    goodwill_approved_at = fields.AwareDateTime(allow_none=True, dump_only=True)
     allowed_transitions = fields.Method("_allowed", dump_only=True, metadata={
+        "type": "array", "items": {"type": "string"},
         "description": "Statuses this RMA may move to now"})
     transitions = fields.List(fields.Nested(RmaTransitionSchema), dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)

@@ -9,9 +9,9 @@ from marshmallow import fields, validate
 from fieldsvc.auth import tokens
 from fieldsvc.auth.login import BadCredentials, authenticate, check_password
 from fieldsvc.context import current_actor
-from fieldsvc.errors import InvalidInput
 from fieldsvc.extensions import db
 from fieldsvc.models import AuthToken, User
+from fieldsvc.problems import InvalidInput
 from fieldsvc.schemas.common import StrictSchema
 from fieldsvc.schemas.users import Password
 from fieldsvc.services.erasure import erase_customer

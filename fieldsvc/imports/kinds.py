@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import time
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import WarehouseKind
 from fieldsvc.recall.models import CampaignVin
 from fieldsvc.schemas.catalog import AssetSchema
+from fieldsvc.schemas.common import StrictBoolean
 from fieldsvc.schemas.customers import CustomerSchema, SiteSchema
 from fieldsvc.schemas.inventory import PartSchema
 from fieldsvc.schemas.workforce import TechnicianSchema
@@ -49,10 +50,26 @@ def _add(errors: Errors, line: int, column: str, message: str) -> None:
     errors.setdefault(line, {}).setdefault(column, []).append(message)
 
 
+# A CSV cell is text: boolean columns take the usual spellings, which the API's JSON
+# booleans (StrictBoolean: true/false only) do not.
+_TRUE = {str(v).lower() for v in fields.Boolean.truthy}
+_FALSE = {str(v).lower() for v in fields.Boolean.falsy}
+
+
+def _cell(field, value: Any) -> Any:
+    if isinstance(field, StrictBoolean) and isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    return value
+
+
 def _load(schema, values: dict[str, Any], errors: Errors, line: int,
           rename: dict[str, str] | None = None) -> dict[str, Any] | None:
     """Load non-blank cells through `schema`; blank cells are left out (defaults apply)."""
-    data = {k: v for k, v in values.items() if v != ""}
+    data = {k: _cell(schema.fields.get(k), v) for k, v in values.items() if v != ""}
     try:
         return schema.load(data)
     except ValidationError as exc:

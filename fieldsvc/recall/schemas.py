@@ -10,7 +10,15 @@ from fieldsvc.models import Customer, Skill
 from fieldsvc.models.enums import AppointmentStatus, CampaignStatus
 from fieldsvc.recall.models import Dealership, RecallCampaign
 from fieldsvc.recall.services import owner_visible
-from fieldsvc.schemas.common import Latitude, Longitude, Name, Ref, StrictSchema, Text
+from fieldsvc.schemas.common import (
+    Latitude,
+    Longitude,
+    Name,
+    Ref,
+    StrictBoolean,
+    StrictSchema,
+    Text,
+)
 from fieldsvc.schemas.pm_plans import Day, IdList, PartNeedSchema, RowId, TimeZone, strict_patch
 
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
@@ -41,7 +49,7 @@ class CampaignInputSchema(StrictSchema):
     remedy_minutes = fields.Integer(strict=True, load_default=60,
                                     validate=validate.Range(min=1, max=24 * 60))
     skill_id = Ref(Skill, allow_none=True)
-    parts_available = fields.Boolean(load_default=False)
+    parts_available = StrictBoolean(load_default=False)
     product_ids = IdList(load_default=list)
     phases = fields.List(fields.Nested(PhaseSchema), load_default=list,
                          validate=validate.Length(max=100))
@@ -126,20 +134,20 @@ class AppointmentSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     campaign_id = fields.Integer(dump_only=True)
     vin = fields.String(dump_only=True)
-    asset_id = fields.Integer(dump_only=True)
+    asset_id = fields.Integer(allow_none=True, dump_only=True)
     customer_id = fields.Method("_customer_id", dump_only=True,
                                 metadata={"type": "integer", "nullable": True})
     owner = fields.Method("_owner", dump_only=True, metadata={"type": "object",
                                                              "nullable": True})
-    dealership_id = fields.Integer(dump_only=True)
-    day = fields.Date(dump_only=True)
-    slot = fields.Time(dump_only=True, format="%H:%M")
+    dealership_id = fields.Integer(allow_none=True, dump_only=True)
+    day = fields.Date(allow_none=True, dump_only=True)
+    slot = fields.Time(allow_none=True, dump_only=True, format="%H:%M")
     status = fields.Enum(AppointmentStatus, by_value=True, dump_only=True)
-    invited_at = fields.AwareDateTime(dump_only=True)
-    booked_at = fields.AwareDateTime(dump_only=True)
-    completed_at = fields.AwareDateTime(dump_only=True)
-    work_order_id = fields.Integer(dump_only=True)
-    notes = fields.String(dump_only=True)
+    invited_at = fields.AwareDateTime(allow_none=True, dump_only=True)
+    booked_at = fields.AwareDateTime(allow_none=True, dump_only=True)
+    completed_at = fields.AwareDateTime(allow_none=True, dump_only=True)
+    work_order_id = fields.Integer(allow_none=True, dump_only=True)
+    notes = fields.String(allow_none=True, dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 

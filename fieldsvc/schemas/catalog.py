@@ -7,7 +7,7 @@ from marshmallow import ValidationError, fields, validate
 from fieldsvc.dates import local_today
 from fieldsvc.models import Customer, Product, Site
 from fieldsvc.models.enums import ProductKind
-from fieldsvc.schemas.common import Name, Ref, StrictSchema, Text
+from fieldsvc.schemas.common import Name, Ref, StrictBoolean, StrictSchema, Text
 from fieldsvc.services import catalog as service
 from fieldsvc.vin import VIN_RE, check_digit_valid
 
@@ -74,13 +74,15 @@ class AssetSchema(StrictSchema):
         metadata={"description": "Defaults to install_date + the product's warranty months"},
     )
     notes = Text(4000, allow_none=True)
-    under_warranty = fields.Method("_under_warranty", dump_only=True)
+    under_warranty = fields.Method("_under_warranty", dump_only=True,
+                                    metadata={"type": "boolean"})
     vin_check_digit_valid = fields.Method(
-        "_vin_check", dump_only=True,
+        "_vin_check", dump_only=True, allow_none=True,
         metadata={"description": "ISO 3779 position-9 check; null without a VIN. Reported, "
                   "not enforced: many regions do not use it."},
     )
-    contract_ids = fields.Method("_contract_ids", dump_only=True)
+    contract_ids = fields.Method("_contract_ids", dump_only=True, metadata={
+        "type": "array", "items": {"type": "integer"}})
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 
@@ -103,6 +105,6 @@ class MeterReadingSchema(StrictSchema):
                     metadata={"description": "Defaults to the product's meter unit"})
     read_at = fields.AwareDateTime(metadata={"description": "Defaults to now; not in the future"})
     source = Text(40, allow_none=True)
-    reset = fields.Boolean(load_only=True, load_default=False,
+    reset = StrictBoolean(load_only=True, load_default=False,
                            metadata={"description": "The meter was reset or replaced: allow a "
                                      "value lower than the previous one"})

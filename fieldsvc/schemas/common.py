@@ -109,6 +109,20 @@ class StrictSchema(Schema):
         return data
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean: true or false only.
+
+    marshmallow's Boolean also takes 1, 0, "yes", "on", ... which the OpenAPI document (type
+    boolean) does not allow; a body is JSON, so only the two JSON literals are meant.
+    Query-string flags keep `fields.Boolean` (a query value is always text).
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def Ref(model: type, **kwargs: Any) -> fields.Integer:  # noqa: N802 - reads like a field type
     """An integer id that must name an existing row of `model` (checked on write)."""
     metadata = kwargs.pop("metadata", {})

@@ -9,7 +9,15 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from fieldsvc.dates import configured_zone_name, local_today
 from fieldsvc.models import Customer
 from fieldsvc.schemas.catalog import CODE_ERROR, CODE_RE, Stripped
-from fieldsvc.schemas.common import LocalTime, Name, Priority, Ref, StrictSchema, TimeZone
+from fieldsvc.schemas.common import (
+    LocalTime,
+    Name,
+    Priority,
+    Ref,
+    StrictBoolean,
+    StrictSchema,
+    TimeZone,
+)
 from fieldsvc.schemas.workforce import WholeItem
 from fieldsvc.services import contracts as service
 
@@ -58,7 +66,7 @@ class ContractSchema(StrictSchema):
     name = Name(required=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True, metadata={"description": "Inclusive; ≥ starts_on"})
-    coverage_24x7 = fields.Boolean(load_default=False,
+    coverage_24x7 = StrictBoolean(load_default=False,
                                    metadata={"description": "Round the clock; days and hours "
                                              "are then ignored"})
     coverage_days = fields.String(
@@ -70,7 +78,7 @@ class ContractSchema(StrictSchema):
     coverage_end = LocalTime(load_default=time(17),
                                metadata={"description": "Local time, after coverage_start"})
     timezone = TimeZone(load_default=configured_zone_name)
-    pm_included = fields.Boolean(load_default=False)
+    pm_included = StrictBoolean(load_default=False)
     sla_targets = fields.List(
         fields.Nested(SlaTargetSchema), attribute="targets", load_default=list,
         validate=[validate.Length(max=4), _unique_priorities],
@@ -82,7 +90,8 @@ class ContractSchema(StrictSchema):
         metadata={"description": "Assets of the contract's customer; replaced as a whole"},
     )
     active = fields.Method("_active", dump_only=True,
-                           metadata={"description": "Today falls within the period"})
+                           metadata={"type": "boolean",
+                                     "description": "Today falls within the period"})
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 

@@ -4,7 +4,15 @@ from marshmallow import fields, validate
 
 from fieldsvc.models import Customer
 from fieldsvc.models.enums import CustomerTier
-from fieldsvc.schemas.common import Latitude, Longitude, Name, Ref, StrictSchema, Text
+from fieldsvc.schemas.common import (
+    Latitude,
+    Longitude,
+    Name,
+    Ref,
+    StrictBoolean,
+    StrictSchema,
+    Text,
+)
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -19,10 +27,10 @@ class CustomerSchema(StrictSchema):
     phone = Text(40, allow_none=True)
     mobile = Text(40, allow_none=True)
     region = Text(80, allow_none=True)
-    consent_marketing = fields.Boolean(load_default=False)
+    consent_marketing = StrictBoolean(load_default=False)
     consent_at = fields.AwareDateTime(allow_none=True)
     notes = Text(4000, allow_none=True)
-    erased_at = fields.AwareDateTime(dump_only=True)
+    erased_at = fields.AwareDateTime(allow_none=True, dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 

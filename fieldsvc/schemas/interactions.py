@@ -33,7 +33,7 @@ class InteractionPatchSchema(StrictSchema):
 
 class InteractionSchema(InteractionInputSchema):
     id = fields.Integer(dump_only=True)
-    agent_id = fields.Integer(dump_only=True)
+    agent_id = fields.Integer(allow_none=True, dump_only=True)
     outside_hours = fields.Boolean(dump_only=True)
-    callback_due_at = fields.AwareDateTime(dump_only=True)
-    callback_done_at = fields.AwareDateTime(dump_only=True)
+    callback_due_at = fields.AwareDateTime(allow_none=True, dump_only=True)
+    callback_done_at = fields.AwareDateTime(allow_none=True, dump_only=True)

@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate
 
 from fieldsvc.models.enums import WarehouseKind
 from fieldsvc.schemas.catalog import CODE_ERROR, CODE_RE, Stripped
-from fieldsvc.schemas.common import Latitude, Longitude, Name, StrictSchema, Text
+from fieldsvc.schemas.common import Latitude, Longitude, Name, StrictBoolean, StrictSchema, Text
 
 # Numeric(12, 2): ten digits before the point, two after.
 MAX_COST = Decimal("9999999999.99")
@@ -40,7 +40,7 @@ class PartSchema(StrictSchema):
         validate=[validate.Range(min=0, max=MAX_COST), _cents],
         metadata={"description": "Decimal as a string, e.g. \"12.50\"; ≥ 0"},
     )
-    serialized = fields.Boolean(load_default=False,
+    serialized = StrictBoolean(load_default=False,
                                 metadata={"description": "Tracked unit by unit by serial"})
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
@@ -57,8 +57,8 @@ class WarehouseSchema(StrictSchema):
     latitude = Latitude(allow_none=True)
     longitude = Longitude(allow_none=True)
     technician_id = fields.Method(
-        "_technician_id", dump_only=True,
-        metadata={"description": "For a van: the technician it belongs to"},
+        "_technician_id", dump_only=True, allow_none=True,
+        metadata={"type": "integer", "description": "For a van: the technician it belongs to"},
     )
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)

@@ -14,6 +14,7 @@ from fieldsvc.schemas.common import (  # noqa: F401 - Day, RowId, ... are re-exp
     Priority,
     Ref,
     RowId,
+    StrictBoolean,
     StrictSchema,
     Text,
     TimeZone,
@@ -68,7 +69,7 @@ class PmPlanInputSchema(StrictSchema):
         ]),
         allow_none=True, validate=validate.Length(max=MAX_CHECKLIST_ITEMS),
     )
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
     asset_ids = IdList(load_default=list)
     skills = fields.List(fields.Nested(SkillNeedSchema), load_default=list,
                          validate=validate.Length(max=50))

@@ -26,10 +26,10 @@ class StockMovementSchema(StrictSchema):
     from_warehouse_id = Ref(Warehouse, allow_none=True)
     to_warehouse_id = Ref(Warehouse, allow_none=True)
     work_order_id = Ref(WorkOrder, allow_none=True)
-    rma_id = fields.Integer(dump_only=True)
+    rma_id = fields.Integer(allow_none=True, dump_only=True)
     serial_number = Text(80, allow_none=True)
     note = Text(4000, allow_none=True)
-    actor_id = fields.Integer(dump_only=True)
+    actor_id = fields.Integer(allow_none=True, dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
 
 

@@ -27,7 +27,7 @@ class TicketSchema(StrictSchema):
     status = fields.Enum(TicketStatus, by_value=True, dump_only=True)
     calling_number = Text(40, allow_none=True)
     assigned_user_id = Ref(User, allow_none=True)
-    closed_at = fields.AwareDateTime(dump_only=True)
+    closed_at = fields.AwareDateTime(allow_none=True, dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 

@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 from fieldsvc.models import Technician
 from fieldsvc.models.enums import Role
 from fieldsvc.recall.models import Dealership
-from fieldsvc.schemas.common import Ref, StrictSchema, Text
+from fieldsvc.schemas.common import Ref, StrictBoolean, StrictSchema, Text
 from fieldsvc.services.users import MIN_PASSWORD_LENGTH
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$",
@@ -45,8 +45,8 @@ class UserPatchSchema(StrictSchema):
     technician_id = Ref(Technician, allow_none=True)
     dealership_id = Ref(Dealership, allow_none=True)
     agent_skills = Text(400, allow_none=True)
-    active = fields.Boolean()
-    keep_signed_in = fields.Boolean(load_only=True, metadata={"description": (
+    active = StrictBoolean()
+    keep_signed_in = StrictBoolean(load_only=True, metadata={"description": (
         "With a new password for your own account: keep the token making this request. "
         "Every other token and console session of the account ends either way.")})
 
@@ -55,13 +55,13 @@ class UserSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     username = fields.String(dump_only=True)
     role = fields.Enum(Role, by_value=True, dump_only=True)
-    full_name = fields.String(dump_only=True)
-    email = fields.String(dump_only=True)
-    technician_id = fields.Integer(dump_only=True)
-    dealership_id = fields.Integer(dump_only=True)
-    agent_skills = fields.String(dump_only=True)
-    active = fields.Boolean(dump_only=True)
-    locked_until = fields.AwareDateTime(dump_only=True)
-    last_login_at = fields.AwareDateTime(dump_only=True)
+    full_name = fields.String(allow_none=True, dump_only=True)
+    email = fields.String(allow_none=True, dump_only=True)
+    technician_id = fields.Integer(allow_none=True, dump_only=True)
+    dealership_id = fields.Integer(allow_none=True, dump_only=True)
+    agent_skills = fields.String(allow_none=True, dump_only=True)
+    active = StrictBoolean(dump_only=True)
+    locked_until = fields.AwareDateTime(allow_none=True, dump_only=True)
+    last_login_at = fields.AwareDateTime(allow_none=True, dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)

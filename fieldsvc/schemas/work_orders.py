@@ -13,6 +13,7 @@ from fieldsvc.schemas.common import (
     Name,
     Priority,
     Ref,
+    StrictBoolean,
     StrictSchema,
     Text,
 )
@@ -42,8 +43,9 @@ class PartRequirementSchema(StrictSchema):
                               validate=validate.Range(min=1, max=MAX_QUANTITY))
     reserved = fields.Integer(dump_only=True)
     issued = fields.Integer(dump_only=True)
-    reserved_warehouse_id = fields.Integer(dump_only=True)
-    missing = fields.Function(_missing, dump_only=True, metadata={
+    reserved_warehouse_id = fields.Integer(dump_only=True, allow_none=True)
+    missing = fields.Function(_missing, dump_only=True, allow_none=True, metadata={
+        "type": "integer",
         "description": "Still to find: quantity − reserved − issued (never below 0)."})
 
 
@@ -72,32 +74,32 @@ class WorkOrderSchema(Schema):
     status = fields.Enum(WorkOrderStatus, by_value=True)
     priority = fields.Integer()
     summary = fields.String()
-    description = fields.String()
+    description = fields.String(allow_none=True)
     customer_id = fields.Integer()
     site_id = fields.Integer()
-    asset_id = fields.Integer()
-    ticket_id = fields.Integer()
-    contract_id = fields.Integer()
+    asset_id = fields.Integer(allow_none=True)
+    ticket_id = fields.Integer(allow_none=True)
+    contract_id = fields.Integer(allow_none=True)
     estimated_minutes = fields.Integer()
-    response_due_at = fields.AwareDateTime()
-    resolution_due_at = fields.AwareDateTime()
-    technician_id = fields.Integer()
-    scheduled_start_at = fields.AwareDateTime()
-    scheduled_end_at = fields.AwareDateTime()
-    eta_at = fields.AwareDateTime()
+    response_due_at = fields.AwareDateTime(allow_none=True)
+    resolution_due_at = fields.AwareDateTime(allow_none=True)
+    technician_id = fields.Integer(allow_none=True)
+    scheduled_start_at = fields.AwareDateTime(allow_none=True)
+    scheduled_end_at = fields.AwareDateTime(allow_none=True)
+    eta_at = fields.AwareDateTime(allow_none=True)
     pinned = fields.Boolean()
-    started_at = fields.AwareDateTime()
-    arrived_at = fields.AwareDateTime()
-    completed_at = fields.AwareDateTime()
-    resolution = fields.String()
-    resolution_code = fields.String()
-    first_time_fix = fields.Boolean()
-    hold_reason = fields.String()
-    cannot_complete_reason = fields.String()
-    follow_up_of_id = fields.Integer()
-    pm_plan_id = fields.Integer()
-    pm_due_on = fields.Date()
-    checklist = fields.Raw(metadata={
+    started_at = fields.AwareDateTime(allow_none=True)
+    arrived_at = fields.AwareDateTime(allow_none=True)
+    completed_at = fields.AwareDateTime(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    resolution_code = fields.String(allow_none=True)
+    first_time_fix = fields.Boolean(allow_none=True)
+    hold_reason = fields.String(allow_none=True)
+    cannot_complete_reason = fields.String(allow_none=True)
+    follow_up_of_id = fields.Integer(allow_none=True)
+    pm_plan_id = fields.Integer(allow_none=True)
+    pm_due_on = fields.Date(allow_none=True)
+    checklist = fields.Raw(allow_none=True, metadata={
         "description": "Items to check: [{item, done, note}] (plain strings from older plans)"})
     skills = fields.List(fields.Nested(SkillRequirementSchema))
     parts = fields.List(fields.Nested(PartRequirementSchema))
@@ -137,7 +139,7 @@ class WorkOrderCreateSchema(RequirementsSchema):
     ticket_id = Ref(Ticket, allow_none=True)
     estimated_minutes = fields.Integer(strict=True, load_default=60,
                                        validate=validate.Range(min=1, max=MAX_MINUTES))
-    pinned = fields.Boolean(load_default=False)
+    pinned = StrictBoolean(load_default=False)
 
 
 class TicketWorkOrderSchema(RequirementsSchema):
@@ -151,12 +153,12 @@ class TicketWorkOrderSchema(RequirementsSchema):
     asset_id = Ref(Asset, allow_none=True)
     estimated_minutes = fields.Integer(strict=True,
                                        validate=validate.Range(min=1, max=MAX_MINUTES))
-    pinned = fields.Boolean()
+    pinned = StrictBoolean()
 
 
 class ChecklistItemSchema(StrictSchema):
     item = Name(200, required=True)
-    done = fields.Boolean(load_default=False)
+    done = StrictBoolean(load_default=False)
     note = Text(1000, allow_none=True)
 
 
@@ -172,7 +174,7 @@ class WorkOrderUpdateSchema(RequirementsSchema):
     description = Text(10_000, allow_none=True)
     estimated_minutes = fields.Integer(strict=True,
                                        validate=validate.Range(min=1, max=MAX_MINUTES))
-    pinned = fields.Boolean()
+    pinned = StrictBoolean()
     technician_id = Ref(Technician, allow_none=True)
     scheduled_start_at = fields.AwareDateTime(allow_none=True)
     scheduled_end_at = fields.AwareDateTime(allow_none=True)
@@ -200,14 +202,14 @@ class TransitionOutSchema(Schema):
 
     id = fields.Integer()
     work_order_id = fields.Integer()
-    from_status = fields.String()
+    from_status = fields.String(allow_none=True)
     to_status = fields.String()
-    actor_id = fields.Integer()
-    actor_name = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    actor_name = fields.String(allow_none=True)
     at = fields.AwareDateTime()
-    reason = fields.String()
-    lat = fields.Float(attribute="latitude")
-    lon = fields.Float(attribute="longitude")
+    reason = fields.String(allow_none=True)
+    lat = fields.Float(attribute="latitude", allow_none=True)
+    lon = fields.Float(attribute="longitude", allow_none=True)
 
 
 class CommaEnum(fields.Field):

@@ -15,6 +15,7 @@ from fieldsvc.schemas.common import (
     Longitude,
     Name,
     Ref,
+    StrictBoolean,
     StrictSchema,
     Text,
     TimeZone,
@@ -116,7 +117,7 @@ class TechnicianSchema(StrictSchema):
                                       validate=validate.Range(min=1, max=24 * 60))
     overtime_limit_minutes = fields.Integer(strict=True, load_default=60,
                                             validate=validate.Range(min=0, max=12 * 60))
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
     van_warehouse_id = Ref(
         Warehouse,
         metadata={"description": "An unused van warehouse; by default one is created "
@@ -152,7 +153,7 @@ class CertificationSchema(StrictSchema):
     name = Name(required=True)
     issued_on = fields.Date(required=True)
     expires_on = fields.Date(allow_none=True)
-    expired = fields.Method("_expired", dump_only=True)
+    expired = fields.Method("_expired", dump_only=True, metadata={"type": "boolean"})
 
     @validates_schema
     def _order(self, data, **kwargs):

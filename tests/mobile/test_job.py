@@ -238,6 +238,21 @@ def test_uploads_too_large_or_of_the_wrong_type(app, tech_client, world):
         assert db.session.scalar(select(func.count(Attachment.id))) == 1
 
 
+def test_a_form_part_without_a_name_is_refused_not_a_server_error(app, tech_client, world):
+    job_id = world.jobs[0].id
+    body = (b"--B\r\nContent-Disposition: form-data\r\n\r\nx\r\n"
+            b"--B\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nphoto\r\n"
+            b"--B\r\nContent-Disposition: form-data; filename=\"a.png\"\r\n"
+            b"Content-Type: image/png\r\n\r\n" + PNG + b"\r\n--B--\r\n")
+    r = tech_client.post(f"/api/mobile/v1/jobs/{job_id}/attachments", data=body,
+                         content_type="multipart/form-data; boundary=B")
+    assert r.status_code == 422, r.data
+    assert r.mimetype == "application/problem+json"
+    assert "name" in r.json["errors"]["_schema"][0]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Attachment.id))) == 0
+
+
 def test_another_technicians_job_is_not_found(client_as, tech_client, world):
     theirs = world.other_job.id
     assert tech_client.get(f"/api/mobile/v1/jobs/{theirs}").status_code == 404
