@@ -26,6 +26,7 @@ from flask import Flask, Response, current_app
 from sqlalchemy.orm import Session
 
 from fieldsvc.models.mobile import DayVersion
+from fieldsvc.ops import metrics
 from mobile_api.day import load_day
 
 EXTENSION = "mobile_day_cache"
@@ -91,7 +92,9 @@ def current_day(session: Session, technician_id: int, day: date) -> Rendered:
     key = (technician_id, day)
     found = cache.get(key, version)
     if found is not None:
+        metrics.DAY_CACHE_HIT.inc()
         return found
+    metrics.DAY_CACHE_MISS.inc()
     tag, body = render(load_day(session, technician_id, day))
     rendered = Rendered(version, tag, body)
     cache.put(key, rendered)

@@ -40,7 +40,6 @@ def _defaults(app: Flask) -> None:
     cfg.setdefault("LOGIN_LOCK_SECONDS", int(env.get("FIELDSVC_LOGIN_LOCK_SECONDS", "900")))
     cfg.setdefault("CONSOLE_SESSION_TTL_SECONDS",
                    int(env.get("FIELDSVC_CONSOLE_SESSION_TTL", str(12 * 3600))))
-    cfg.setdefault("RATELIMIT_STORAGE_URI", env.get("RATELIMIT_STORAGE_URI", "memory://"))
     cfg.setdefault("RATELIMIT_ENABLED",
                    env.get("FIELDSVC_RATELIMIT", "on").lower() not in {"0", "off", "false"})
     cfg.setdefault("TOKEN_RATE_LIMIT", env.get("FIELDSVC_TOKEN_RATE_LIMIT", "10/minute"))
