@@ -1,6 +1,6 @@
 """Prometheus metrics (prometheus-client), safe under several gunicorn workers.
 
-With PROMETHEUS_MULTIPROC_DIR set (the gunicorn config in fieldsvc.ops.gunicorn_conf sets
+With PROMETHEUS_MULTIPROC_DIR set (the gunicorn config in fieldsvc.gunicorn_conf sets
 it), every process writes its samples to files there and /metrics adds them up; without it
 (one process) the client's default registry serves them. The metric objects are module
 globals because that is how the client registers them: once per process.

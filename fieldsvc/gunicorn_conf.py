@@ -1,11 +1,14 @@
 """gunicorn settings for fieldsvc: shared metrics across workers, and a refusal to run
 several workers on per-process rate limits.
 
-Used as `gunicorn -c python:fieldsvc.ops.gunicorn_conf wsgi:app`; the gunicorn.conf.py
-next to wsgi.py loads it, so a plain `gunicorn -w 4 wsgi:app` from the checkout gets it too.
+Used as `gunicorn -c python:fieldsvc.gunicorn_conf 'fieldsvc:create_app()'`; the
+gunicorn.conf.py next to wsgi.py loads it, so a plain `gunicorn -w 4 wsgi:app` from the
+checkout gets it too.
 
-PROMETHEUS_MULTIPROC_DIR must be set before the workers import prometheus-client: here, in
-the master, at start (a fresh folder unless the operator named one, which is emptied).
+PROMETHEUS_MULTIPROC_DIR must be set before anything imports prometheus-client (it picks
+its storage at import): here, at the top of a module outside fieldsvc.ops (whose import
+would load the client), in the master (a fresh folder unless the operator named one,
+which is emptied at start).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import os
 import shutil
 import tempfile
 
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+_OWN_FOLDER = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_FOLDER:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fieldsvc-metrics-")
 
 bind = os.environ.get("FIELDSVC_BIND", "127.0.0.1:8000")
@@ -29,7 +33,8 @@ logconfig_dict = {
     "root": {"level": os.environ.get("FIELDSVC_LOG_LEVEL", "INFO").upper(),
              "handlers": ["stderr"]},
     "loggers": {"gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
-                "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True}},
+                # The app writes its own access line, with the request id.
+                "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True}},
 }
 
 
@@ -43,7 +48,11 @@ def on_starting(server) -> None:
             os.unlink(path)
     from fieldsvc.ops.shared_state import check_rate_limit_storage
 
-    check_rate_limit_storage(server.cfg.workers)
+    try:
+        check_rate_limit_storage(server.cfg.workers)
+    except SystemExit:
+        on_exit(server)
+        raise
 
 
 def child_exit(server, worker) -> None:
@@ -54,6 +63,5 @@ def child_exit(server, worker) -> None:
 
 
 def on_exit(server) -> None:
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
-    if os.path.basename(folder).startswith("fieldsvc-metrics-"):
-        shutil.rmtree(folder, ignore_errors=True)
+    if _OWN_FOLDER:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
