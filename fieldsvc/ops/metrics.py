@@ -86,10 +86,19 @@ def multiprocess_dir() -> str | None:
 # ----------------------------------------------------------------------- recording
 
 
+# Labelled children by label values: `labels()` takes a lock and builds a key each time.
+_children: dict[tuple, tuple] = {}
+
+
 def observe_request(endpoint: str | None, method: str, status: int, seconds: float) -> None:
-    name = endpoint or "<unmatched>"
-    REQUESTS.labels(name, method, str(status)).inc()
-    LATENCY.labels(name, method).observe(seconds)
+    key = (endpoint, method, status)
+    children = _children.get(key)
+    if children is None:
+        name = endpoint or "<unmatched>"
+        children = _children.setdefault(key, (REQUESTS.labels(name, method, str(status)),
+                                              LATENCY.labels(name, method)))
+    children[0].inc()
+    children[1].observe(seconds)
     if endpoint in BOOKING_ENDPOINTS and method == "POST":
         if 200 <= status < 300:
             BOOKINGS.labels("booked").inc()
