@@ -92,6 +92,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_RQ_QUEUE = "fieldsvc-runs"
 # A run's own time limit is at most 600 s; building its input and storing it come on top.
 RQ_JOB_TIMEOUT = 1800
+# An idle worker renews its registration in Redis about this often; one that died drops
+# out of it (and of /readyz's worker count) within this plus RQ's 60 s margin.
+WORKER_TTL = 60
 
 
 def redis_url(app: Flask) -> str:
@@ -158,7 +161,7 @@ def work(app: Flask, *, burst: bool = False) -> bool:
     _warm_up_optimizer()  # before taking runs: none pays the kernel's compilation
     with app.app_context():
         _fail_stale_runs(app)
-        worker = SimpleWorker([queue], connection=connection)
+        worker = SimpleWorker([queue], connection=connection, worker_ttl=WORKER_TTL)
         return worker.work(burst=burst)
 
 

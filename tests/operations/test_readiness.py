@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import text
 
 from fieldsvc.extensions import db
 from scheduler.jobs import SchedulerLock
-from tests.operations.conftest import free_port
+from tests.operations.conftest import REDIS_URL, free_port, redis_or_skip
 
 
 def _ready(app, client, **config):
@@ -76,3 +78,25 @@ def test_an_unrequired_check_is_reported_but_does_not_fail(app, anon_client):
     assert response.json["checks"]["scheduler"] == {
         "status": "fail", "detail": response.json["checks"]["scheduler"]["detail"],
         "required": "no"}
+
+
+def test_the_workers_check_counts_registered_rq_workers(app, anon_client):
+    from rq import Queue, SimpleWorker
+
+    connection = redis_or_skip()
+    queue_name = f"fieldsvc-test-{secrets.token_hex(4)}"
+    config = {"READYZ_CHECKS": "database,redis,workers", "RUN_QUEUE": "rq",
+              "REDIS_URL": REDIS_URL, "RQ_QUEUE": queue_name}
+    none = _ready(app, anon_client, **config)
+    assert none.status_code == 503
+    assert none.json["checks"]["workers"]["detail"] == (
+        f"no worker takes runs from queue {queue_name}")
+    worker = SimpleWorker([Queue(queue_name, connection=connection)], connection=connection)
+    worker.register_birth()
+    try:
+        one = _ready(app, anon_client, **config)
+        assert one.status_code == 200, one.json
+        assert one.json["checks"]["workers"]["detail"].startswith("1 worker(s)")
+    finally:
+        worker.register_death()
+    assert _ready(app, anon_client, **config).status_code == 503
