@@ -38,6 +38,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     parse_hours(app.config["WORKING_HOURS"])  # a bad setting stops the start, not a call
 
+    from fieldsvc import ops
+
+    # First: the request id and the request's metrics wrap every other hook.
+    ops.init_app(app)
+
     from sqlalchemy.orm import Session
 
     from fieldsvc import audit, db_setup  # noqa: F401 - db_setup installs SQLite pragmas

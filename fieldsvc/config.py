@@ -15,6 +15,7 @@ SCHEDULE_DEFAULTS = {
     "FIELDSVC_SCHEDULE_SLA_WATCH": "60",
     "FIELDSVC_SCHEDULE_NIGHTLY_REPLAN": "0 22 * * *",
     "FIELDSVC_SCHEDULE_RMA_OVERDUE": "3600",
+    "FIELDSVC_SCHEDULE_RUN_REAPER": "30",
 }
 
 # Contact-center hours: the Iranian week, Saturday to Wednesday full days, Thursday
@@ -61,7 +62,8 @@ def from_environment(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": int(env.get("FIELDSVC_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         "TOKEN_TTL_SECONDS": int(env.get("FIELDSVC_TOKEN_TTL", "3600")),
         "RUN_QUEUE": env.get("FIELDSVC_RUN_QUEUE", "thread"),
-        "REDIS_URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # Empty: no Redis configured (the rq queue then uses redis://127.0.0.1:6379/0).
+        "REDIS_URL": env.get("REDIS_URL", ""),
         "RQ_QUEUE": env.get("FIELDSVC_RQ_QUEUE", "fieldsvc-runs"),
         "SLA_RISK_MINUTES": int(env.get("FIELDSVC_SLA_RISK_MINUTES", "60")),
         "RMA_RETURN_DAYS": int(env.get("FIELDSVC_RMA_RETURN_DAYS", "15")),
@@ -72,13 +74,13 @@ def from_environment(instance_path: str) -> dict:
         "WORKING_HOURS": env.get("FIELDSVC_WORKING_HOURS", WORKING_HOURS),
         "SESSION_COOKIE_SECURE": _bool(env.get("FIELDSVC_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
+        **_operations(env),
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Sign-in and rate limits (fieldsvc.auth).
         "LOGIN_MAX_FAILURES": int(env.get("FIELDSVC_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_SECONDS": int(env.get("FIELDSVC_LOGIN_LOCK_SECONDS", "900")),
         "CONSOLE_SESSION_TTL_SECONDS": int(env.get("FIELDSVC_CONSOLE_SESSION_TTL",
                                                    str(12 * 3600))),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": env.get("FIELDSVC_RATELIMIT", "on").lower()
         not in {"0", "off", "false"},
         "TOKEN_RATE_LIMIT": env.get("FIELDSVC_TOKEN_RATE_LIMIT", "10/minute"),
@@ -87,4 +89,41 @@ def from_environment(instance_path: str) -> dict:
         "SCHEDULES": {name: env.get(name, default) for name, default in SCHEDULE_DEFAULTS.items()},
         "REPLAN_TIME_LIMIT": float(env.get("FIELDSVC_REPLAN_TIME_LIMIT", "60")),
         "SCHEDULER_RETRY_SECONDS": float(env.get("FIELDSVC_SCHEDULER_RETRY_SECONDS", "5")),
+    }
+
+
+def _operations(env) -> dict:
+    """Settings of running it on several machines: metrics, logs, health, shared state."""
+    return {
+        # /metrics: "off", or on; with a token, only `Authorization: Bearer <token>` may
+        # read it, without one only clients on this machine (loopback) may.
+        "METRICS_ENABLED": _bool(env.get("FIELDSVC_METRICS"), True),
+        "METRICS_TOKEN": env.get("FIELDSVC_METRICS_TOKEN", ""),
+        # `fieldsvc worker` and `fieldsvc scheduler` serve their own /metrics on this port
+        # (0: not at all; on one machine they share PROMETHEUS_MULTIPROC_DIR instead).
+        "METRICS_PORT": int(env.get("FIELDSVC_METRICS_PORT", "0")),
+        "LOG_FORMAT": env.get("FIELDSVC_LOG_FORMAT", "json"),
+        "LOG_LEVEL": env.get("FIELDSVC_LOG_LEVEL", "INFO").upper(),
+        # Which /readyz checks answer 503 when they fail (the others are only reported).
+        "READYZ_CHECKS": env.get("FIELDSVC_READYZ_CHECKS",
+                                 "database,migrations,redis,scheduler,workers"),
+        # A lost database connection that cannot be retried answers 503 with this Retry-After.
+        "DB_RETRY_AFTER_SECONDS": int(env.get("FIELDSVC_DB_RETRY_AFTER", "2")),
+        # A running run is failed this long after its own time limit (its worker died); a
+        # queued one that no worker took this long after it was requested.
+        "RUN_GRACE_SECONDS": int(env.get("FIELDSVC_RUN_GRACE_SECONDS", "300")),
+        "RUN_QUEUED_TIMEOUT_SECONDS": int(env.get("FIELDSVC_RUN_QUEUED_TIMEOUT", "3600")),
+        # Rate-limit counters: the explicit URI, else Redis when REDIS_URL is set, else memory.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI")
+        or env.get("REDIS_URL") or "memory://",
+        # Allow per-process (memory://) limits under several gunicorn workers anyway.
+        "RATELIMIT_PER_PROCESS_OK": _bool(env.get("FIELDSVC_RATELIMIT_PER_PROCESS"), False),
+        # Uploads: "local" (instance/uploads or FIELDSVC_UPLOAD_DIR) or "s3" (the bucket
+        # below, on AWS or any S3-compatible server; credentials from the usual AWS_*).
+        "STORAGE": env.get("FIELDSVC_STORAGE", "local"),
+        "MOBILE_UPLOAD_DIR": env.get("FIELDSVC_UPLOAD_DIR", ""),
+        "S3_BUCKET": env.get("FIELDSVC_S3_BUCKET", ""),
+        "S3_PREFIX": env.get("FIELDSVC_S3_PREFIX", "uploads/"),
+        "S3_ENDPOINT_URL": env.get("FIELDSVC_S3_ENDPOINT_URL", ""),
+        "S3_REGION": env.get("FIELDSVC_S3_REGION", "us-east-1"),
     }

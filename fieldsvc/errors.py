@@ -15,9 +15,14 @@ from fieldsvc.problems import PROBLEM_MIMETYPE, Conflict, InvalidInput, Problem,
 
 
 def problem_response(problem: Problem) -> Response:
-    response = Response(
-        json.dumps(problem.to_dict()), status=problem.status, mimetype=PROBLEM_MIMETYPE
-    )
+    from fieldsvc.ops.request_id import current as current_request_id
+
+    body = problem.to_dict()
+    # The request id lets a client's report be matched with the server's log lines.
+    rid = current_request_id()
+    if rid is not None:
+        body.setdefault("request_id", rid)
+    response = Response(json.dumps(body), status=problem.status, mimetype=PROBLEM_MIMETYPE)
     for key, value in problem.headers.items():
         response.headers[key] = value
     return response

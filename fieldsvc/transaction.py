@@ -104,6 +104,13 @@ def register_request_transaction(app: Flask) -> None:
             return problem_response(
                 Conflict("The change conflicts with existing data (a duplicate or a reference).")
             )
+        except DBAPIError as exc:
+            from fieldsvc.ops.resilience import commit_lost, is_disconnect
+
+            if not is_disconnect(exc):
+                raise
+            db.session.rollback()
+            return commit_lost(app)
         return response
 
     @app.teardown_request

@@ -25,6 +25,7 @@ from datetime import date
 from flask import Flask, Response, current_app
 from sqlalchemy.orm import Session
 
+from fieldsvc.ops import metrics
 from mobile_api.day import load_day
 from mobile_api.models import DayVersion
 
@@ -91,7 +92,9 @@ def current_day(session: Session, technician_id: int, day: date) -> Rendered:
     key = (technician_id, day)
     found = cache.get(key, version)
     if found is not None:
+        metrics.DAY_CACHE_HIT.inc()
         return found
+    metrics.DAY_CACHE_MISS.inc()
     tag, body = render(load_day(session, technician_id, day))
     rendered = Rendered(version, tag, body)
     cache.put(key, rendered)

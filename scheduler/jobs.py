@@ -16,6 +16,10 @@ Schedules come from the configuration (fieldsvc.config reads the environment), e
     FIELDSVC_SCHEDULE_SLA_WATCH       default 60         SLA watch and escalation
     FIELDSVC_SCHEDULE_NIGHTLY_REPLAN  default 0 22 * * * tomorrow's run per territory
     FIELDSVC_SCHEDULE_RMA_OVERDUE     default 3600       overdue advance-exchange returns
+    FIELDSVC_SCHEDULE_RUN_REAPER      default 30         fail runs whose worker died
+
+Each job runs under a request id of its own (`job-<name>-<hex>`), which its log lines and
+the optimization runs it executes carry.
 """
 
 from __future__ import annotations
@@ -165,6 +169,18 @@ def rma_overdue(app) -> str | None:
     return _run_in_app(app, "rma_overdue", body)
 
 
+def run_reaper(app) -> str | None:
+    """Fail optimization runs whose worker died, or that no worker took (see runs.py)."""
+
+    def body(session, actor):
+        from fieldsvc.dispatch.runs import fail_stale_runs
+
+        failed = fail_stale_runs(session)
+        return f"{len(failed)} stale runs failed" + (f": {failed}" if failed else "")
+
+    return _run_in_app(app, "run_reaper", body)
+
+
 def risk_minutes(app) -> int:
     return int(app.config.get("SLA_RISK_MINUTES") or 60)
 
@@ -184,7 +200,24 @@ JOBS = (
     JobSpec("sla_watch", sla_watch, "FIELDSVC_SCHEDULE_SLA_WATCH"),
     JobSpec("nightly_replan", nightly_replan, "FIELDSVC_SCHEDULE_NIGHTLY_REPLAN"),
     JobSpec("rma_overdue", rma_overdue, "FIELDSVC_SCHEDULE_RMA_OVERDUE"),
+    JobSpec("run_reaper", run_reaper, "FIELDSVC_SCHEDULE_RUN_REAPER"),
 )
+
+
+def instrumented(name: str, func: Callable) -> Callable:
+    """A job run under a request id of its own, counted by outcome (None: it failed)."""
+
+    def run(app):
+        from fieldsvc.ops import metrics
+        from fieldsvc.ops.request_id import carrying, new_id
+
+        with carrying(new_id(f"job-{name}-")):
+            result = func(app)
+        metrics.observe_job(name, result is not None)
+        return result
+
+    run.__name__ = run.__qualname__ = name
+    return run
 
 
 def trigger(text: str, timezone: str):
@@ -223,7 +256,8 @@ def build_scheduler(app, schedules: dict[str, str] | None = None):
         if trig is None:
             log.info("job %s: off (%s)", spec.name, spec.env)
             continue
-        sched.add_job(spec.func, trig, args=[app], id=spec.name, name=spec.name,
+        sched.add_job(instrumented(spec.name, spec.func), trig, args=[app], id=spec.name,
+                      name=spec.name,
                       max_instances=1, coalesce=True, misfire_grace_time=300)
         log.info("job %s: %s", spec.name, trig)
     return sched

@@ -1,7 +1,8 @@
 """Rate limits (Flask-Limiter): login attempts per address and username, writes per token.
 
-Storage is in memory by default (one process); set RATELIMIT_STORAGE_URI (e.g.
-redis://host:6379) when several app servers share the limits.
+Counters live in Redis when REDIS_URL (or RATELIMIT_STORAGE_URI=redis://...) is set, so
+every app server and worker of a deployment counts the same limit; else in this process's
+memory, which the gunicorn config refuses for several workers (fieldsvc.ops.shared_state).
 """
 
 from __future__ import annotations

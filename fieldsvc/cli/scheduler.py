@@ -23,6 +23,7 @@ or "off"):
   FIELDSVC_SCHEDULE_NIGHTLY_REPLAN  0 22 * * *  tomorrow's optimization run per territory
                                                 (not published)
   FIELDSVC_SCHEDULE_RMA_OVERDUE     3600        overdue advance-exchange returns
+  FIELDSVC_SCHEDULE_RUN_REAPER      30          fail optimization runs whose worker died
   FIELDSVC_SLA_RISK_MINUTES         60          "at risk" this long before a due time
   FIELDSVC_REPLAN_TIME_LIMIT        60          search seconds of each nightly run
   FIELDSVC_SCHEDULER_RETRY_SECONDS  5           standby: how often to try the lock
@@ -30,9 +31,12 @@ or "off"):
 
 
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    """JSON (or text) log lines on stderr, and this process's metrics port if configured."""
+    from fieldsvc.ops import logs, metrics
+
+    app = current_app._get_current_object()
+    logs.setup_for(app)
+    metrics.serve_on_port(app.config.get("METRICS_PORT", 0))
 
 
 @click.command("scheduler", help="Run the periodic jobs; exactly one scheduler is active.\n\n"

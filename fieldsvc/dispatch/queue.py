@@ -9,24 +9,39 @@ with a conditional UPDATE, so a run handed out twice still executes once.
 
 from __future__ import annotations
 
+import logging
+import socket
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from flask import Flask
 from sqlalchemy import event
 
+from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 class RunQueue(Protocol):
-    def enqueue(self, run_id: int) -> None: ...
+    def enqueue(self, run_id: int, request_id: str | None = None) -> None: ...
+
+    def check(self) -> None:
+        """Raise QueueUnavailable when runs cannot be queued now."""
 
 
-def _execute(app: Flask, run_id: int) -> None:
+class QueueUnavailable(Problem):
+    status, title, slug = 503, "Service unavailable", "queue-unavailable"
+
+
+def _execute(app: Flask, run_id: int, request_id: str | None = None) -> None:
+    """Execute a run under the request id of the request that asked for it."""
     from fieldsvc.context import SYSTEM, acting_as
     from fieldsvc.dispatch.runs import execute_run
+    from fieldsvc.ops.request_id import carrying
 
-    with app.app_context(), acting_as(SYSTEM):
+    with carrying(request_id), app.app_context(), acting_as(SYSTEM):
+        log.info("optimization run %s: taken by %s", run_id, socket.gethostname())
         try:
             execute_run(db.session, run_id, app.config["DEFAULT_TIMEZONE"])
         finally:
@@ -43,8 +58,11 @@ class InlineQueue:
     def __init__(self, app: Flask) -> None:
         self.app = app
 
-    def enqueue(self, run_id: int) -> None:
-        _execute(self.app, run_id)
+    def enqueue(self, run_id: int, request_id: str | None = None) -> None:
+        _execute(self.app, run_id, request_id)
+
+    def check(self) -> None:
+        pass
 
 
 class ThreadQueue:
@@ -57,9 +75,12 @@ class ThreadQueue:
         # that no run pays it inside its own time limit.
         self.futures: list[Future] = [self.executor.submit(_warm_up_optimizer)]
 
-    def enqueue(self, run_id: int) -> None:
+    def enqueue(self, run_id: int, request_id: str | None = None) -> None:
         self.futures = [f for f in self.futures if not f.done()]
-        self.futures.append(self.executor.submit(_execute, self.app, run_id))
+        self.futures.append(self.executor.submit(_execute, self.app, run_id, request_id))
+
+    def check(self) -> None:
+        pass
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until every queued run has executed (used by tests and the CLI)."""
@@ -71,6 +92,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_RQ_QUEUE = "fieldsvc-runs"
 # A run's own time limit is at most 600 s; building its input and storing it come on top.
 RQ_JOB_TIMEOUT = 1800
+# An idle worker renews its registration in Redis about this often; one that died drops
+# out of it (and of /readyz's worker count) within this plus RQ's 60 s margin.
+WORKER_TTL = 60
 
 
 def redis_url(app: Flask) -> str:
@@ -81,7 +105,7 @@ def rq_queue_name(app: Flask) -> str:
     return app.config.get("RQ_QUEUE", DEFAULT_RQ_QUEUE)
 
 
-def rq_execute(run_id: int) -> None:
+def rq_execute(run_id: int, request_id: str | None = None) -> None:
     """The RQ job: execute one run in the worker's app (see `fieldsvc worker`)."""
     from flask import current_app, has_app_context
 
@@ -91,7 +115,7 @@ def rq_execute(run_id: int) -> None:
         from fieldsvc import create_app
 
         app = create_app()
-    _execute(app, run_id)
+    _execute(app, run_id, request_id)
 
 
 class RqQueue:
@@ -102,11 +126,25 @@ class RqQueue:
         from rq import Queue
 
         self.app = app
-        self.queue = Queue(rq_queue_name(app), connection=Redis.from_url(redis_url(app)))
+        # Short timeouts: a Redis that does not answer is reported at once, not after the
+        # client's minutes of retrying.
+        connection = Redis.from_url(redis_url(app), socket_connect_timeout=2, socket_timeout=5)
+        self.queue = Queue(rq_queue_name(app), connection=connection)
 
-    def enqueue(self, run_id: int) -> None:
-        self.queue.enqueue(rq_execute, run_id, job_timeout=RQ_JOB_TIMEOUT,
+    def enqueue(self, run_id: int, request_id: str | None = None) -> None:
+        self.queue.enqueue(rq_execute, run_id, request_id, job_timeout=RQ_JOB_TIMEOUT,
+                           job_id=f"fieldsvc-run-{run_id}",
                            description=f"optimization run {run_id}")
+
+    def check(self) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            self.queue.connection.ping()
+        except RedisError as exc:
+            raise QueueUnavailable(
+                f"The run queue (Redis at {redis_url(self.app)}) does not answer; nothing was "
+                "queued. Retry shortly.", headers={"Retry-After": "10"}) from exc
 
 
 def work(app: Flask, *, burst: bool = False) -> bool:
@@ -122,7 +160,8 @@ def work(app: Flask, *, burst: bool = False) -> bool:
     queue = Queue(rq_queue_name(app), connection=connection)
     _warm_up_optimizer()  # before taking runs: none pays the kernel's compilation
     with app.app_context():
-        worker = SimpleWorker([queue], connection=connection)
+        _fail_stale_runs(app)
+        worker = SimpleWorker([queue], connection=connection, worker_ttl=WORKER_TTL)
         return worker.work(burst=burst)
 
 
@@ -141,8 +180,45 @@ def get_queue(app: Flask) -> RunQueue:
     return queue
 
 
+def _fail_stale_runs(app: Flask) -> None:
+    from fieldsvc.context import SYSTEM, acting_as
+    from fieldsvc.dispatch.runs import fail_stale_runs
+
+    with acting_as(SYSTEM):
+        fail_stale_runs(db.session)
+        db.session.commit()
+
+
+def check_queue(app: Flask) -> None:
+    """503 (QueueUnavailable) when runs cannot be queued: ask before creating one."""
+    get_queue(app).check()
+
+
 def enqueue_after_commit(app: Flask, run_id: int) -> None:
-    """Hand the run to the queue once the request's transaction has committed it."""
+    """Hand the run to the queue once the request's transaction has committed it.
+
+    Should the queue refuse it even so (Redis went away since `check_queue`), the run is
+    failed with the reason at once, never left queued."""
+    from fieldsvc.ops.request_id import current
+
     session = db.session()
-    event.listen(session, "after_commit",
-                 lambda _s: get_queue(app).enqueue(run_id), once=True)
+    request_id = current()
+
+    def hand_over(_session) -> None:
+        try:
+            get_queue(app).enqueue(run_id, request_id)
+        except Exception as exc:  # the queue refused it: record that on the run
+            log.exception("optimization run %s could not be queued", run_id)
+            _record_unqueued(app, run_id, f"The run could not be queued: {exc}")
+
+    event.listen(session, "after_commit", hand_over, once=True)
+
+
+def _record_unqueued(app: Flask, run_id: int, reason: str) -> None:
+    from sqlalchemy.orm import Session
+
+    from fieldsvc.dispatch.runs import fail_unqueued_run
+
+    # The request's session is inside its commit: use a connection of its own.
+    with Session(db.engine) as session, session.begin():
+        fail_unqueued_run(session, run_id, reason)

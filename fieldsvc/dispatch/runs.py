@@ -18,6 +18,7 @@ from fieldsvc.dispatch.snapshot import build_snapshot
 from fieldsvc.models import OptimizationRun, Technician
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import RunStatus
+from fieldsvc.ops import metrics
 from fieldsvc.problems import Conflict, InvalidInput
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,12 @@ def request_run(
     technician_ids: list[int] | None = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> OptimizationRun:
-    """Queue a run for a territory and day; 409 while another one is queued or running."""
+    """Queue a run for a territory and day; 409 while another one is queued or running.
+
+    A run of that day and territory whose worker died is failed first (`fail_stale_runs`),
+    so it cannot block the next one for longer than its own time limit and the grace.
+    """
+    fail_stale_runs(session, plan_date=plan_date, territory=territory)
     if technician_ids:
         known = set(session.scalars(select(Technician.id).where(
             Technician.id.in_(technician_ids))))
@@ -153,7 +159,78 @@ def execute_run(session: Session, run_id: int, timezone: str,
         run.message = "failed"
         run.finished_at = utcnow()
         session.commit()
+    metrics.observe_run(run)
+    log.info("optimization run %s %s: %s", run_id, run.status.value, run.message)
     return run
+
+
+# A running run is failed this long after its time limit, a queued one this long after it
+# was requested, unless the app's configuration says otherwise.
+DEFAULT_GRACE_SECONDS = 300
+DEFAULT_QUEUED_TIMEOUT_SECONDS = 3600
+
+
+def _settings() -> tuple[int, int]:
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return DEFAULT_GRACE_SECONDS, DEFAULT_QUEUED_TIMEOUT_SECONDS
+    config = current_app.config
+    return (int(config.get("RUN_GRACE_SECONDS", DEFAULT_GRACE_SECONDS)),
+            int(config.get("RUN_QUEUED_TIMEOUT_SECONDS", DEFAULT_QUEUED_TIMEOUT_SECONDS)))
+
+
+def fail_stale_runs(session: Session, *, plan_date: date | None = None,
+                    territory: str | None = None, now=None) -> list[int]:
+    """Fail the runs no worker will finish: running past their time limit plus the grace
+    (the worker was killed, crashed or lost the database), or queued past the queue timeout
+    (the job was lost with Redis). Each is failed with one conditional UPDATE, so a run a
+    worker completes meanwhile keeps its result; only flushes (the caller commits)."""
+    grace, queued_timeout = _settings()
+    now = now or utcnow()
+    stmt = select(OptimizationRun.id, OptimizationRun.status, OptimizationRun.created_at,
+                  OptimizationRun.started_at, OptimizationRun.parameters).where(
+        OptimizationRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]))
+    if plan_date is not None:
+        stmt = stmt.where(OptimizationRun.plan_date == plan_date,
+                          func.coalesce(OptimizationRun.territory, "") == (territory or ""))
+    failed = []
+    for run_id, status, created_at, started_at, parameters in session.execute(stmt).all():
+        limit = float((parameters or {}).get("time_limit", DEFAULT_TIME_LIMIT))
+        if status is RunStatus.RUNNING and started_at is not None:
+            if (now - started_at).total_seconds() <= limit + grace:
+                continue
+            reason = (f"The run did not finish within its time limit ({limit:g} s) plus "
+                      f"{grace} s: the worker executing it stopped (killed, crashed or cut "
+                      "off from the database).")
+        elif status is RunStatus.QUEUED:
+            if (now - created_at).total_seconds() <= queued_timeout:
+                continue
+            reason = (f"No worker took the run within {queued_timeout} s of its request: "
+                      "the queue lost it or no worker is running.")
+        else:
+            continue
+        done = session.execute(
+            update(OptimizationRun)
+            .where(OptimizationRun.id == run_id, OptimizationRun.status == status)
+            .values(status=RunStatus.FAILED, error=reason, message="failed: worker lost",
+                    finished_at=now)
+            .execution_options(synchronize_session=False))
+        if done.rowcount == 1:
+            log.warning("optimization run %s failed: %s", run_id, reason)
+            metrics.RUNS.labels(RunStatus.FAILED.value).inc()
+            failed.append(run_id)
+    return failed
+
+
+def fail_unqueued_run(session: Session, run_id: int, reason: str) -> None:
+    """The queue refused a committed run: fail it now rather than leave it queued."""
+    session.execute(
+        update(OptimizationRun)
+        .where(OptimizationRun.id == run_id, OptimizationRun.status == RunStatus.QUEUED)
+        .values(status=RunStatus.FAILED, error=reason[:4000], message="failed: not queued",
+                finished_at=utcnow())
+        .execution_options(synchronize_session=False))
 
 
 def describe_input(snapshot) -> dict[str, Any]:

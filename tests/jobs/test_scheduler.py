@@ -65,7 +65,7 @@ def test_schedules_are_read_from_the_environment(app):
             jobs.trigger(bad, "UTC")
     sched = jobs.build_scheduler(app, schedules={"FIELDSVC_SCHEDULE_PM_GENERATION": "off"})
     assert sorted(j.id for j in sched.get_jobs()) == ["nightly_replan", "rma_overdue",
-                                                      "sla_watch"]
+                                                      "run_reaper", "sla_watch"]
     with pytest.raises(ValueError, match="FIELDSVC_SCHEDULE_SLA_WATCH"):
         jobs.build_scheduler(app, schedules={"FIELDSVC_SCHEDULE_SLA_WATCH": "soon"})
 

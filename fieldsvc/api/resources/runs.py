@@ -14,7 +14,7 @@ from fieldsvc.api.crud import Resource, get_or_404, register_crud
 from fieldsvc.context import current_actor
 from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.publish import publish_run
-from fieldsvc.dispatch.queue import enqueue_after_commit
+from fieldsvc.dispatch.queue import check_queue, enqueue_after_commit
 from fieldsvc.dispatch.release import release_run, release_technician_day
 from fieldsvc.dispatch.runs import DEFAULT_TIME_LIMIT, MAX_TIME_LIMIT, request_run
 from fieldsvc.extensions import db
@@ -82,6 +82,7 @@ class PublishReportSchema(Schema):
 @runs_blp.response(202, RunSchema)
 @runs_blp.doc(summary="Request an optimization run (solved in the background)")
 def post_run(data):
+    check_queue(current_app._get_current_object())  # 503 before anything is written
     run = request_run(db.session, current_actor(), plan_date=data["date"],
                       horizon_days=data["horizon_days"], territory=data["territory"],
                       technician_ids=data["technician_ids"], time_limit=data["time_limit"])
