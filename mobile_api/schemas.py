@@ -63,6 +63,15 @@ class PartsSchema(StrictSchema):
             raise ValidationError("Give at least one line in used or returned.", "used")
 
 
+class PickupSchema(StrictSchema):
+    warehouse_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1),
+                                  metadata={"description": "Where you took the parts; "
+                                            "default: the planned pick-up's warehouse."})
+    parts = fields.List(fields.Nested(PartLineSchema), validate=validate.Length(max=MAX_LINES),
+                        metadata={"description": "What you took; default: everything the "
+                                  "planned pick-up still lists."})
+
+
 class ReportSchema(StrictSchema):
     checklist = fields.List(fields.Nested(ChecklistItemSchema), allow_none=True,
                             validate=validate.Length(max=100),
@@ -98,7 +107,8 @@ class SyncActionSchema(StrictSchema):
     seq = fields.Integer(strict=True, validate=validate.Range(min=0, max=2**62), metadata={
         "description": "Order in which the action was made offline (applied in this order)."})
     type = fields.String(required=True,
-                         validate=validate.OneOf(["status", "parts", "report", "location"]))
+                         validate=validate.OneOf(["status", "parts", "pickup", "report",
+                                                   "location"]))
     job_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1))
     idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
     if_match = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
