@@ -1,15 +1,19 @@
 """Illegal moves, bad input, the last unit under concurrency, overdue flagging, goodwill."""
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from fieldsvc.clock import today_in
 from fieldsvc.context import SYSTEM
 from fieldsvc.extensions import db
 from fieldsvc.models import AuditEntry, StockMovement
 from rma.models import Rma, RmaTransition
 from rma.services import flag_overdue_returns
+
+TEHRAN = "Asia/Tehran"
 
 
 def _count(app, model, *where):
@@ -165,7 +169,7 @@ def _shipped(kit, make, **kw):
 def test_return_days_are_configurable(kit, make, app, monkeypatch):
     monkeypatch.setitem(app.config, "RMA_RETURN_DAYS", 3)
     body = _shipped(kit, make)
-    assert body["return_deadline"] == (date.today() + timedelta(days=3)).isoformat()
+    assert body["return_deadline"] == (today_in(TEHRAN) + timedelta(days=3)).isoformat()
 
 
 def test_overdue_returns_are_flagged_once(kit, make, app, runner):
@@ -178,8 +182,8 @@ def test_overdue_returns_are_flagged_once(kit, make, app, runner):
         db.session.commit()
     early = kit.move(late["id"], to="closed")
     assert early.status_code == 409  # not back and not overdue yet
-    on_deadline = datetime.combine(deadline, datetime.min.time(), tzinfo=UTC) + timedelta(
-        hours=23)
+    # The deadline is a day of the customer's site (the configured zone, Tehran, here).
+    on_deadline = datetime.combine(deadline, time(23), tzinfo=ZoneInfo(TEHRAN))
     after = on_deadline + timedelta(days=1)
     with app.app_context():
         assert flag_overdue_returns(db.session, now=on_deadline, actor=SYSTEM) == []
