@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from fieldsvc.schemas.common import Day, Instant, Latitude, Longitude, StrictSchema, Text
 from fieldsvc.schemas.work_orders import ChecklistItemSchema
@@ -63,7 +63,7 @@ class PartsSchema(StrictSchema):
             raise ValidationError("Give at least one line in used or returned.", "used")
 
 
-class PickupSchema(StrictSchema):
+class PickupActionSchema(StrictSchema):
     warehouse_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1),
                                   metadata={"description": "Where you took the parts; "
                                             "default: the planned pick-up's warehouse."})
@@ -124,3 +124,133 @@ class SyncActionSchema(StrictSchema):
 class SyncSchema(StrictSchema):
     actions = fields.List(fields.Nested(SyncActionSchema), required=True,
                           validate=validate.Length(min=1, max=200))
+
+
+# ------------------------------------------------------------------ answers (OpenAPI)
+# What the phone receives. The views answer already-rendered JSON (the day is cached as
+# bytes); these schemas document it, and the tests read the answers against them.
+
+
+class _Out(Schema):
+    class Meta:
+        ordered = True
+
+
+class WarehousePlaceSchema(_Out):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    address = fields.String(allow_none=True)
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+
+
+class PickupPartSchema(_Out):
+    part_id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    serialized = fields.Boolean()
+    quantity = fields.Integer(metadata={"description": "To take, as planned."})
+    picked_up = fields.Integer(metadata={"description": "Already moved to your van."})
+    to_pick_up = fields.Integer()
+
+
+class PickupStopSchema(_Out):
+    id = fields.Integer(metadata={"description": "The pick-up's id: the job it serves "
+                                  "(POST pickups/{id})."})
+    kind = fields.String(metadata={"description": "pickup"})
+    job_id = fields.Integer()
+    warehouse = fields.Nested(WarehousePlaceSchema)
+    arrival_at = fields.AwareDateTime()
+    start_at = fields.AwareDateTime()
+    end_at = fields.AwareDateTime()
+    status = fields.String(validate=validate.OneOf(["pending", "partial", "done"]))
+    parts = fields.List(fields.Nested(PickupPartSchema))
+
+
+class StopSchema(_Out):
+    """A stop of the route: the fields of a pick-up or of a job stop, by `kind`."""
+
+    kind = fields.String(validate=validate.OneOf(["pickup", "job"]))
+    id = fields.Integer(metadata={"description": "Pick-ups only: the pick-up's id."})
+    job_id = fields.Integer()
+    status = fields.String()
+    warehouse = fields.Nested(WarehousePlaceSchema, metadata={"description": "Pick-ups."})
+    parts = fields.List(fields.Nested(PickupPartSchema), metadata={"description": "Pick-ups."})
+    arrival_at = fields.AwareDateTime(metadata={"description": "Pick-ups."})
+    eta = fields.AwareDateTime(allow_none=True, metadata={"description": "Jobs."})
+    start_at = fields.AwareDateTime(allow_none=True)
+    end_at = fields.AwareDateTime(allow_none=True)
+    summary = fields.String(metadata={"description": "Jobs."})
+    address = fields.String(allow_none=True, metadata={"description": "Jobs."})
+
+
+class JobSkillSchema(_Out):
+    skill_id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    level = fields.Integer(metadata={"description": "The minimum level required (1-5)."})
+
+
+class JobPartSchema(_Out):
+    part_id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    serialized = fields.Boolean()
+    quantity = fields.Integer()
+    issued = fields.Integer()
+    reserved = fields.Integer()
+    still_needed = fields.Integer()
+    van_on_hand = fields.Integer()
+    van_available = fields.Integer()
+    on_van = fields.Boolean()
+    where = fields.String(metadata={"description": "\"on the van\", \"pick up at <warehouse>\" "
+                                    "or \"not on the van\"."})
+    pick_up_at = fields.Nested(WarehousePlaceSchema, allow_none=True)
+
+
+class MobileJobSchema(_Out):
+    id = fields.Integer()
+    version = fields.Integer()
+    status = fields.String()
+    eta = fields.AwareDateTime(allow_none=True)
+    type = fields.String()
+    priority = fields.Integer()
+    summary = fields.String()
+    problem = fields.String(allow_none=True)
+    scheduled_start_at = fields.AwareDateTime(allow_none=True)
+    scheduled_end_at = fields.AwareDateTime(allow_none=True)
+    estimated_minutes = fields.Integer()
+    time_windows = fields.List(fields.Dict())
+    response_due_at = fields.AwareDateTime(allow_none=True)
+    resolution_due_at = fields.AwareDateTime(allow_none=True)
+    allowed_transitions = fields.List(fields.String())
+    customer = fields.Dict()
+    site = fields.Dict()
+    asset = fields.Dict(allow_none=True)
+    checklist = fields.List(fields.Dict())
+    skills = fields.List(fields.Nested(JobSkillSchema))
+    tools = fields.List(fields.String(), metadata={
+        "description": "Tools named by the job's preventive maintenance plan."})
+    parts = fields.List(fields.Nested(JobPartSchema))
+    pickup = fields.Nested(PickupStopSchema, allow_none=True)
+    open_tickets = fields.List(fields.Dict())
+    rmas = fields.List(fields.Dict())
+    recalls = fields.List(fields.Dict())
+    report = fields.Dict()
+    attachments = fields.List(fields.Dict())
+    times = fields.Dict()
+    resolution = fields.String(allow_none=True)
+    resolution_code = fields.String(allow_none=True)
+    first_time_fix = fields.Boolean(allow_none=True)
+    hold_reason = fields.String(allow_none=True)
+    cannot_complete_reason = fields.String(allow_none=True)
+
+
+class MobileDaySchema(_Out):
+    date = fields.Date()
+    technician = fields.Dict()
+    jobs = fields.List(fields.Nested(MobileJobSchema))
+    stops = fields.List(fields.Nested(StopSchema), metadata={
+        "description": "The route in order: each job, its warehouse pick-up right before it."})
+    cursor = fields.String()

@@ -23,13 +23,13 @@ from mobile_api.day import etag
 from mobile_api.schemas import (
     LocationSchema,
     PartsSchema,
-    PickupSchema,
+    PickupActionSchema,
     ReportSchema,
     StatusSchema,
 )
 
 PREFIX = "/api/mobile/v1"
-SCHEMAS = {"status": StatusSchema, "parts": PartsSchema, "pickup": PickupSchema,
+SCHEMAS = {"status": StatusSchema, "parts": PartsSchema, "pickup": PickupActionSchema,
            "report": ReportSchema, "location": LocationSchema}
 HANDLERS = {"status": jobs.change_status, "parts": jobs.record_parts,
             "pickup": jobs.record_pickup, "report": jobs.record_report}

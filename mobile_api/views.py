@@ -28,8 +28,10 @@ from mobile_api.schemas import (
     ChangesArgs,
     DayArgs,
     LocationSchema,
+    MobileDaySchema,
+    MobileJobSchema,
     PartsSchema,
-    PickupSchema,
+    PickupActionSchema,
     ReportSchema,
     StatusSchema,
     SyncSchema,
@@ -145,6 +147,7 @@ _NONE_MATCH_HEADER = {"in": "header", "name": "If-None-Match", "required": False
 
 @blp.route("/day")
 @blp.arguments(DayArgs(), location="query", as_kwargs=True, unknown=RAISE)
+@blp.response(200, MobileDaySchema)
 @blp.doc(parameters=[_NONE_MATCH_HEADER])
 def day(date):
     """The technician's day: the route with ETAs and all each job needs, in one answer.
@@ -155,6 +158,7 @@ def day(date):
 
 
 @blp.route("/jobs/<int:job_id>")
+@blp.response(200, MobileJobSchema)
 def job(job_id: int):
     """One job of yours, with its ETag (the version to send back in If-Match)."""
     technician = _technician()
@@ -208,7 +212,8 @@ def job_parts(data, job_id: int):
 
 @blp.route("/pickups/<int:pickup_id>", methods=["POST"])
 @blp.doc(**JOB_WRITE_DOC)
-@blp.arguments(PickupSchema)
+@blp.arguments(PickupActionSchema)
+@blp.response(200, MobileJobSchema)
 def pickup(data, pickup_id: int):
     """Record the pick-up before a job: its parts move from the warehouse to your van.
 
