@@ -57,7 +57,7 @@ from fieldsvc.models.enums import WorkOrderStatus as S
 from fieldsvc.recall.models import RecallAppointment, RecallCampaign
 from fieldsvc.services.work_orders import TRANSITIONS
 from mobile_api.models import Attachment, JobChange, JobReport
-from mobile_api.pickups import Pickup, local_day, planned_pickups
+from mobile_api.pickups import Pickup, PlanCache, local_day, planned_pickups
 from rma.models import Rma
 
 HISTORY_LENGTH = 5
@@ -268,9 +268,11 @@ def _customer_files_stmt():
 
 
 def build_jobs(session: Session, technician: Technician, rows: list,
-               pickups: dict[int, Pickup] | None = None) -> list[dict[str, Any]]:
+               pickups: dict[int, Pickup] | None = None,
+               plan_cache: PlanCache | None = None) -> list[dict[str, Any]]:
     """Full job documents for `day_rows`/`job_rows`; a fixed number of queries whatever
-    their number. `pickups` receives the planned pick-ups found (job id -> pick-up)."""
+    their number. `pickups` receives the planned pick-ups found (job id -> pick-up);
+    `plan_cache` keeps published plans between calls."""
     if not rows:
         return []
     wo_ids = [r[0].id for r in rows]
@@ -292,7 +294,7 @@ def build_jobs(session: Session, technician: Technician, rows: list,
         for r in rows:
             if r[0].id in parts_by_wo and r[0].scheduled_start_at is not None:
                 by_day[local_day(technician, r[0].scheduled_start_at)].add(r[0].id)
-        planned = planned_pickups(session, technician, by_day, van_id)
+        planned = planned_pickups(session, technician, by_day, van_id, plan_cache)
     if pickups is not None:
         pickups.update(planned)
 
@@ -447,11 +449,13 @@ def technician_and_cursor(session: Session, technician_id: int) -> tuple[Technic
     return row[0], row[1] or 0
 
 
-def load_day(session: Session, technician_id: int, day: date) -> dict[str, Any]:
+def load_day(session: Session, technician_id: int, day: date,
+             plan_cache: PlanCache | None = None) -> dict[str, Any]:
     """The technician's day: route with ETAs and everything each job needs."""
     technician, cursor = technician_and_cursor(session, technician_id)
     pickups: dict[int, Pickup] = {}
-    jobs = build_jobs(session, technician, day_rows(session, technician, day), pickups)
+    jobs = build_jobs(session, technician, day_rows(session, technician, day), pickups,
+                      plan_cache)
     return {"date": day.isoformat(), "technician": technician_doc(technician), "jobs": jobs,
             "stops": route_stops(jobs, pickups), "cursor": str(cursor)}
 

@@ -27,8 +27,10 @@ from sqlalchemy.orm import Session
 
 from mobile_api.day import load_day
 from mobile_api.models import DayVersion
+from mobile_api.pickups import PlanCache
 
 EXTENSION = "mobile_day_cache"
+PLANS = "mobile_day_plans"  # published plans' pick-ups (immutable, see PlanCache)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class DayCache:
 def init_app(app: Flask) -> None:
     # FIELDSVC_MOBILE_DAY_CACHE_SIZE: days kept per process (a rendered day is ~25 KB).
     app.extensions[EXTENSION] = DayCache(app.config["MOBILE_DAY_CACHE_SIZE"])
+    app.extensions[PLANS] = PlanCache()
 
 
 _VERSION = (f"SELECT count(*), coalesce(sum(n), 0), coalesce(sum(generation), 0) "
@@ -92,7 +95,8 @@ def current_day(session: Session, technician_id: int, day: date) -> Rendered:
     found = cache.get(key, version)
     if found is not None:
         return found
-    tag, body = render(load_day(session, technician_id, day))
+    tag, body = render(load_day(session, technician_id, day,
+                                current_app.extensions.get(PLANS)))
     rendered = Rendered(version, tag, body)
     cache.put(key, rendered)
     return rendered

@@ -16,7 +16,8 @@ dispatcher sees them under stock-movements?work_order_id=), and held on the van 
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -89,62 +90,100 @@ class Pickup:
         }
 
 
-def _plan_in_force(session: Session, day: date, territory: str | None
-                   ) -> tuple[int, dict[str, Any], str] | None:
-    """(run id, plan as stored, origin) of the day's plan in force, or None."""
+class PlanStops:
+    """The warehouse stops of a stored plan, by technician: (job id, stop) pairs."""
+
+    def __init__(self, plan: dict[str, Any], origin: str) -> None:
+        self.origin = datetime.fromisoformat(origin)
+        self.by_technician: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+        for route in plan.get("routes", []):
+            if route.get("day") != 0:
+                continue
+            stops = sorted(route.get("stops", []), key=lambda s: s["start"])
+            for k, s in enumerate(stops):
+                if s.get("kind") != STOP_WAREHOUSE or not s.get("parts"):
+                    continue
+                job = next((t for t in stops[k + 1:] if t.get("kind") == STOP_JOB), None)
+                if job is not None and str(job.get("job_id", "")).isdigit():
+                    self.by_technician[route["technician_id"]].append((int(job["job_id"]), s))
+
+
+class PlanCache:
+    """(run id, published at, accepted proposal id, accepted at) -> PlanStops. A published
+    run's plan and an accepted proposal never change, so an entry never goes stale; the key
+    moves on instead (the times guard against an id used again after a delete)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, PlanStops | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, load):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = load()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+def _load_stops(session: Session, run_id: int, proposal_id: int | None) -> PlanStops | None:
+    result = session.scalar(select(OptimizationRun.result).where(OptimizationRun.id == run_id))
+    plan = (result or {}).get("plan")
+    if proposal_id is not None:
+        plan = (session.scalar(select(InsertionProposal.proposal)
+                               .where(InsertionProposal.id == proposal_id)) or {}).get("plan")
+    origin = (result or {}).get("origin")
+    return PlanStops(plan, origin) if plan and origin else None
+
+
+def _plan_in_force(session: Session, day: date, territory: str | None,
+                   cache: PlanCache | None) -> tuple[int, PlanStops] | None:
+    """(run id, its warehouse stops) of the day's plan in force, or None.
+
+    One small query names the plan (the run and the last accepted insertion on it); the
+    plan itself, a large document, is read only when no cached copy of it is held."""
     territories = [OptimizationRun.territory.is_(None)]
     if territory is not None:
         territories.append(OptimizationRun.territory == territory)
-    accepted = (select(InsertionProposal.proposal)
+    def last_accepted(column):
+        return (select(column)
                 .where(InsertionProposal.run_id == OptimizationRun.id,
                        InsertionProposal.accepted_at.is_not(None))
                 .order_by(InsertionProposal.accepted_at.desc(), InsertionProposal.id.desc())
                 .limit(1).scalar_subquery())
+
     row = session.execute(
-        select(OptimizationRun.id, OptimizationRun.result, accepted)
+        select(OptimizationRun.id, OptimizationRun.published_at,
+               last_accepted(InsertionProposal.id), last_accepted(InsertionProposal.accepted_at))
         .where(OptimizationRun.plan_date == day, OptimizationRun.status == RunStatus.FINISHED,
                OptimizationRun.published_at.is_not(None), or_(*territories))
         .order_by(OptimizationRun.published_at.desc(), OptimizationRun.id.desc()).limit(1)
     ).first()
-    if row is None or not row.result:
+    if row is None:
         return None
-    plan = (row[2] or row.result).get("plan")
-    origin = row.result.get("origin")
-    if not plan or not origin:
-        return None
-    return row.id, plan, origin
-
-
-def _route_pickups(plan: dict[str, Any], technician_id: int, job_ids: set[int]
-                   ) -> list[tuple[int, dict[str, Any]]]:
-    """(job id, warehouse stop) of the technician's route on the plan's first day."""
-    found = []
-    for route in plan.get("routes", []):
-        if route.get("technician_id") != str(technician_id) or route.get("day") != 0:
-            continue
-        stops = sorted(route.get("stops", []), key=lambda s: s["start"])
-        for k, s in enumerate(stops):
-            if s.get("kind") != STOP_WAREHOUSE or not s.get("parts"):
-                continue
-            job = next((t for t in stops[k + 1:] if t.get("kind") == STOP_JOB), None)
-            if job is not None and str(job.get("job_id", "")).isdigit() \
-                    and int(job["job_id"]) in job_ids:
-                found.append((int(job["job_id"]), s))
-    return found
+    key = tuple(row)
+    stops = (cache.get(key, lambda: _load_stops(session, row[0], row[2]))
+             if cache is not None else _load_stops(session, row[0], row[2]))
+    return (row[0], stops) if stops is not None else None
 
 
 def planned_pickups(session: Session, technician: Technician, jobs_by_day: dict[date, set[int]],
-                    van_id: int | None) -> dict[int, Pickup]:
+                    van_id: int | None, cache: PlanCache | None = None) -> dict[int, Pickup]:
     """Job id -> its planned pick-up, for the technician's jobs grouped by local day."""
     raw: list[tuple[int, int, dict[str, Any], datetime]] = []
     for day, job_ids in jobs_by_day.items():
-        found = _plan_in_force(session, day, technician.territory)
+        found = _plan_in_force(session, day, technician.territory, cache)
         if found is None:
             continue
-        run_id, plan, origin = found
-        at = datetime.fromisoformat(origin)
-        raw += [(job_id, run_id, s, at) for job_id, s in _route_pickups(plan, technician.id,
-                                                                         job_ids)]
+        run_id, plan = found
+        raw += [(job_id, run_id, s, plan.origin)
+                for job_id, s in plan.by_technician.get(str(technician.id), [])
+                if job_id in job_ids]
     if not raw:
         return {}
     warehouse_ids = sorted({int(s["warehouse_id"]) for _, _, s, _ in raw
@@ -196,7 +235,7 @@ def local_day(technician: Technician, moment: datetime | None) -> date | None:
 
 def pickup_of(session: Session, technician: Technician, work_order: WorkOrder
               ) -> Pickup | None:
-    """The planned pick-up for one job, or None."""
+    """The planned pick-up for one job, or None (read without a cache: a write uses it)."""
     day = local_day(technician, work_order.scheduled_start_at)
     if day is None:
         return None

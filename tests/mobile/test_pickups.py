@@ -295,3 +295,25 @@ def test_the_openapi_document_has_the_pickup_and_the_stops(client):
     day = doc["paths"]["/api/mobile/v1/day"]["get"]["responses"]["200"]
     assert day["content"]["application/json"]["schema"]["$ref"].endswith("/MobileDay")
     assert "stops" in schemas["MobileDay"]["properties"]
+
+
+def test_a_day_with_pickups_costs_a_fixed_number_of_queries_and_reads_the_plan_once(
+        app, make, shop, client_as):
+    from tests.mobile.test_day import count_queries
+
+    phone = client_as("technician", technician_id=shop.tech.id)
+    plan_and_publish(make)
+    make.session.expire_all()
+    with count_queries(app) as first:
+        assert len(phone.get(day_url()).json["stops"]) == 3
+    reads_plan = [s for s in first if "optimization_run.result" in s]
+    assert len(reads_plan) == 1
+    assert len(first) <= 21, "\n".join(s.split("\n")[0][:70] for s in first)
+    # A write elsewhere makes the day render again; the published plan is not read again.
+    stock.receive(make.session, shop.fuser.id, 1, shop.central.id, SYSTEM)
+    make.session.commit()
+    with count_queries(app) as again:
+        r = phone.get(day_url())
+    assert r.json["stops"][0]["kind"] == "pickup"
+    assert not [s for s in again if "optimization_run.result" in s]
+    assert len(again) == len(first) - 1
