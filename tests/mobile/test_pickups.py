@@ -317,3 +317,29 @@ def test_a_day_with_pickups_costs_a_fixed_number_of_queries_and_reads_the_plan_o
     assert r.json["stops"][0]["kind"] == "pickup"
     assert not [s for s in again if "optimization_run.result" in s]
     assert len(again) == len(first) - 1
+
+
+def test_an_accepted_emergency_brings_its_pickup_into_the_day(app, make, shop, client_as):
+    from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
+
+    phone = client_as("technician", technician_id=shop.tech.id)
+    plan_and_publish(make)
+    before = phone.get(day_url())
+    belt = make.part(sku="BELT-9", name="Transfer belt")
+    stock.receive(make.session, belt.id, 1, shop.central.id, SYSTEM)
+    make.session.commit()
+    site = make.site(address="Enghelab St 5", latitude=35.72, longitude=51.39)
+    urgent = _job(make, site, 9, "Production printer down", parts=[(belt, 1)])
+    propose_insertion(make.session, urgent, DISPATCHER, plan_date=tomorrow(),
+                      timezone="Asia/Tehran")
+    make.session.commit()
+    accept_insertion(make.session, urgent, DISPATCHER)
+    make.session.commit()
+
+    r = phone.get(day_url(), headers={"If-None-Match": before.headers["ETag"]})
+    assert r.status_code == 200
+    pickups = {s["job_id"]: s for s in r.json["stops"] if s["kind"] == "pickup"}
+    assert pickups[urgent.id]["parts"][0]["sku"] == "BELT-9"
+    assert pickups[urgent.id]["warehouse"]["id"] == shop.central.id
+    kinds = [(s["kind"], s["job_id"]) for s in r.json["stops"]]
+    assert kinds.index(("pickup", urgent.id)) + 1 == kinds.index(("job", urgent.id))
