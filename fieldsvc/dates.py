@@ -37,6 +37,14 @@ def configured_zone_name() -> str:
     return DEFAULT_TIMEZONE
 
 
+def zone_of(*candidates: str | None, default: str | None = None) -> str:
+    """The first zone given (e.g. a customer's site's), else `default`, else the configured one."""
+    for name in candidates:
+        if name:
+            return name
+    return default or configured_zone_name()
+
+
 def today_in(zone_name: str | None, now: datetime | None = None) -> date:
     """The calendar date in `zone_name` at `now` (default: this instant)."""
     return (now or datetime.now(UTC)).astimezone(zone(zone_name)).date()

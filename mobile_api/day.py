@@ -1,8 +1,12 @@
 """The technician's day and jobs, read in a fixed number of queries (no N+1).
 
 `build_jobs` takes the work orders to show and loads everything a first-visit fix needs
-for all of them at once: one query per kind of thing (parts, windows, van stock, asset
-history, open tickets, RMAs, recalls, notes, attachments), whatever the number of jobs.
+for all of them at once: one query per kind of thing (parts, windows, van stock, required
+skills, asset history, open tickets, RMAs, recalls, notes, attachments, the plan's
+pick-ups), whatever the number of jobs.
+
+The day lists the route as `stops` in order: each job, and before a job whose parts are
+not on the van the warehouse pick-up the published plan put there (`mobile_api.pickups`).
 """
 
 from __future__ import annotations
@@ -27,19 +31,23 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from fieldsvc.models import (
     Asset,
     Customer,
     Part,
+    PmPlan,
     Product,
     Site,
+    Skill,
     StockLevel,
     Technician,
     Ticket,
+    Warehouse,
     WorkOrder,
     WorkOrderPart,
+    WorkOrderSkill,
     WorkOrderWindow,
 )
 from fieldsvc.models.base import UTCDateTime
@@ -49,6 +57,7 @@ from fieldsvc.problems import Forbidden
 from fieldsvc.recall.models import RecallAppointment, RecallCampaign
 from fieldsvc.services.work_orders import TRANSITIONS
 from mobile_api.models import Attachment, JobChange, JobReport
+from mobile_api.pickups import Pickup, PlanCache, local_day, planned_pickups
 from rma.models import Rma
 
 HISTORY_LENGTH = 5
@@ -110,25 +119,26 @@ class _Record(SimpleNamespace):
 
 def _split(row) -> tuple:
     """A job row as (work order, customer, site, asset | None, product | None, notes,
-    labour minutes)."""
+    labour minutes, tools of its preventive plan)."""
     out, i = [], 0
     for _, _, names in _ENTITIES:
         values = row[i:i + len(names)]
         i += len(names)
         # An outer-joined entity that is absent comes back as all NULL (ids are NOT NULL).
         out.append(_Record(**dict(zip(names, values, strict=True))) if values[0] is not None else None)
-    return (*out, row[i], row[i + 1])
+    return (*out, row[i], row[i + 1], row[i + 2])
 
 
 @cache
 def _job_select():
     columns = [getattr(model, name) for _, model, names in _ENTITIES for name in names]
-    return (select(*columns, JobReport.notes, JobReport.labor_minutes)
+    return (select(*columns, JobReport.notes, JobReport.labor_minutes, PmPlan.tools)
             .join(Customer, Customer.id == WorkOrder.customer_id)
             .join(Site, Site.id == WorkOrder.site_id)
             .outerjoin(Asset, Asset.id == WorkOrder.asset_id)
             .outerjoin(Product, Product.id == Asset.product_id)
-            .outerjoin(JobReport, JobReport.work_order_id == WorkOrder.id))
+            .outerjoin(JobReport, JobReport.work_order_id == WorkOrder.id)
+            .outerjoin(PmPlan, PmPlan.id == WorkOrder.pm_plan_id))
 
 
 @cache
@@ -176,15 +186,28 @@ _IDS = {name: bindparam(name, expanding=True) for name in ("wo_ids", "customer_i
 def _parts_stmt():
     on_van = (StockLevel.part_id == WorkOrderPart.part_id) & (
         StockLevel.warehouse_id == bindparam("van_id"))
+    held_in = aliased(Warehouse)
     return (select(WorkOrderPart.work_order_id, WorkOrderPart.part_id, WorkOrderPart.quantity,
                    WorkOrderPart.reserved, WorkOrderPart.issued,
                    WorkOrderPart.reserved_warehouse_id, Part.sku, Part.name, Part.serialized,
                    func.coalesce(StockLevel.on_hand, 0).label("van_on_hand"),
-                   func.coalesce(StockLevel.reserved, 0).label("van_reserved"))
+                   func.coalesce(StockLevel.reserved, 0).label("van_reserved"),
+                   held_in.code.label("reserved_code"), held_in.name.label("reserved_name"),
+                   held_in.address.label("reserved_address"))
             .join(Part, Part.id == WorkOrderPart.part_id)
             .outerjoin(StockLevel, on_van)
+            .outerjoin(held_in, held_in.id == WorkOrderPart.reserved_warehouse_id)
             .where(WorkOrderPart.work_order_id.in_(_IDS["wo_ids"]))
             .order_by(WorkOrderPart.work_order_id, WorkOrderPart.id))
+
+
+@cache
+def _skills_stmt():
+    return (select(WorkOrderSkill.work_order_id, Skill.id, Skill.code, Skill.name,
+                   WorkOrderSkill.min_level)
+            .join(Skill, Skill.id == WorkOrderSkill.skill_id)
+            .where(WorkOrderSkill.work_order_id.in_(_IDS["wo_ids"]))
+            .order_by(WorkOrderSkill.work_order_id, Skill.code))
 
 
 @cache
@@ -244,8 +267,12 @@ def _customer_files_stmt():
     ).subquery().select().order_by(text("src"), text("id"))
 
 
-def build_jobs(session: Session, technician: Technician, rows: list) -> list[dict[str, Any]]:
-    """Full job documents for `day_rows`/`job_rows`; four queries whatever their number."""
+def build_jobs(session: Session, technician: Technician, rows: list,
+               pickups: dict[int, Pickup] | None = None,
+               plan_cache: PlanCache | None = None) -> list[dict[str, Any]]:
+    """Full job documents for `day_rows`/`job_rows`; a fixed number of queries whatever
+    their number. `pickups` receives the planned pick-ups found (job id -> pick-up);
+    `plan_cache` keeps published plans between calls."""
     if not rows:
         return []
     wo_ids = [r[0].id for r in rows]
@@ -257,6 +284,19 @@ def build_jobs(session: Session, technician: Technician, rows: list) -> list[dic
     parts_by_wo = _grouped(session.execute(
         _parts_stmt(), {"wo_ids": wo_ids, "van_id": van_id or 0}).all(),
         lambda r: r.work_order_id)
+    skills = _grouped(session.execute(_skills_stmt(), {"wo_ids": wo_ids}).all(),
+                      lambda r: r.work_order_id)
+
+    # The plan's pick-ups: only jobs that list parts can have one.
+    planned: dict[int, Pickup] = {}
+    if parts_by_wo:
+        by_day: dict[date, set[int]] = defaultdict(set)
+        for r in rows:
+            if r[0].id in parts_by_wo and r[0].scheduled_start_at is not None:
+                by_day[local_day(technician, r[0].scheduled_start_at)].add(r[0].id)
+        planned = planned_pickups(session, technician, by_day, van_id, plan_cache)
+    if pickups is not None:
+        pickups.update(planned)
 
     windows: dict[int, list] = defaultdict(list)
     attachments: dict[int, list] = defaultdict(list)
@@ -278,27 +318,41 @@ def build_jobs(session: Session, technician: Technician, rows: list) -> list[dic
         found.reverse()  # newest first
 
     return [_job(row, parts_by_wo, van_id, windows, history, tickets, rmas, recalls,
-                 attachments) for row in rows]
+                 attachments, skills, planned) for row in rows]
 
 
-def _part(line, van_id: int | None) -> dict[str, Any]:
+def _part(line, van_id: int | None, pickup: Pickup | None) -> dict[str, Any]:
     on_hand, reserved = line.van_on_hand, line.van_reserved
     held_here = line.reserved if van_id is not None and line.reserved_warehouse_id == van_id \
         else 0
     usable = on_hand - reserved + held_here
     still_needed = max(0, line.quantity - line.issued)
+    on_van = van_id is not None and usable >= still_needed
+    # Where the missing units come from: the plan's pick-up first, else the warehouse
+    # holding them for this job.
+    source = None
+    if not on_van:
+        planned = pickup is not None and any(p.part_id == line.part_id for p in pickup.parts)
+        if planned:
+            source = dict(pickup.warehouse)
+        elif line.reserved and line.reserved_warehouse_id not in (None, van_id):
+            source = {"id": line.reserved_warehouse_id, "code": line.reserved_code,
+                      "name": line.reserved_name, "address": line.reserved_address}
+    where = ("on the van" if on_van else f"pick up at {source['name']}" if source
+             else "not on the van")
     return {
         "part_id": line.part_id, "sku": line.sku, "name": line.name,
         "serialized": line.serialized, "quantity": line.quantity, "issued": line.issued,
         "reserved": line.reserved, "still_needed": still_needed,
         "van_on_hand": on_hand, "van_available": on_hand - reserved,
-        "on_van": van_id is not None and usable >= still_needed,
+        "on_van": on_van, "where": where, "pick_up_at": source,
     }
 
 
 def _job(row, parts_by_wo, van_id, windows, history, tickets, rmas, recalls,
-         attachments) -> dict[str, Any]:
-    wo, customer, site, asset, product, notes, labor_minutes = row
+         attachments, skills, pickups) -> dict[str, Any]:
+    wo, customer, site, asset, product, notes, labor_minutes, tools = row
+    pickup = pickups.get(wo.id)
     asset_doc = None
     if asset is not None:
         asset_doc = {
@@ -340,7 +394,11 @@ def _job(row, parts_by_wo, van_id, windows, history, tickets, rmas, recalls,
                  "access_hours": site.access_hours, "notes": site.notes},
         "asset": asset_doc,
         "checklist": wo.checklist or [],
-        "parts": [_part(line, van_id) for line in parts_by_wo.get(wo.id, [])],
+        "skills": [{"skill_id": k.id, "code": k.code, "name": k.name, "level": k.min_level}
+                   for k in skills.get(wo.id, [])],
+        "tools": list(tools or []),
+        "parts": [_part(line, van_id, pickup) for line in parts_by_wo.get(wo.id, [])],
+        "pickup": pickup.doc() if pickup is not None else None,
         "open_tickets": [{"id": t.id, "subject": t.label, "category": t.kind,
                           "status": t.status, "priority": t.number,
                           "asset_id": t.asset_id, "created_at": _iso(t.at)}
@@ -391,9 +449,26 @@ def technician_and_cursor(session: Session, technician_id: int) -> tuple[Technic
     return row[0], row[1] or 0
 
 
-def load_day(session: Session, technician_id: int, day: date) -> dict[str, Any]:
+def load_day(session: Session, technician_id: int, day: date,
+             plan_cache: PlanCache | None = None) -> dict[str, Any]:
     """The technician's day: route with ETAs and everything each job needs."""
     technician, cursor = technician_and_cursor(session, technician_id)
-    jobs = build_jobs(session, technician, day_rows(session, technician, day))
+    pickups: dict[int, Pickup] = {}
+    jobs = build_jobs(session, technician, day_rows(session, technician, day), pickups,
+                      plan_cache)
     return {"date": day.isoformat(), "technician": technician_doc(technician), "jobs": jobs,
-            "cursor": str(cursor)}
+            "stops": route_stops(jobs, pickups), "cursor": str(cursor)}
+
+
+def route_stops(jobs: list[dict[str, Any]], pickups: dict[int, Pickup]) -> list[dict[str, Any]]:
+    """The day's stops in order: each job, its pick-up (if planned) right before it."""
+    stops = []
+    for job in jobs:
+        pickup = pickups.get(job["id"])
+        if pickup is not None:
+            stops.append(pickup.doc())
+        stops.append({"kind": "job", "job_id": job["id"], "status": job["status"],
+                      "eta": job["eta"], "start_at": job["scheduled_start_at"],
+                      "end_at": job["scheduled_end_at"], "summary": job["summary"],
+                      "address": job["site"]["address"]})
+    return stops

@@ -28,8 +28,10 @@ from sqlalchemy.orm import Session
 from fieldsvc.ops import metrics
 from mobile_api.day import load_day
 from mobile_api.models import DayVersion
+from mobile_api.pickups import PlanCache
 
 EXTENSION = "mobile_day_cache"
+PLANS = "mobile_day_plans"  # published plans' pick-ups (immutable, see PlanCache)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class DayCache:
 def init_app(app: Flask) -> None:
     # FIELDSVC_MOBILE_DAY_CACHE_SIZE: days kept per process (a rendered day is ~25 KB).
     app.extensions[EXTENSION] = DayCache(app.config["MOBILE_DAY_CACHE_SIZE"])
+    app.extensions[PLANS] = PlanCache()
 
 
 _VERSION = (f"SELECT count(*), coalesce(sum(n), 0), coalesce(sum(generation), 0) "
@@ -95,7 +98,8 @@ def current_day(session: Session, technician_id: int, day: date) -> Rendered:
         metrics.DAY_CACHE_HIT.inc()
         return found
     metrics.DAY_CACHE_MISS.inc()
-    tag, body = render(load_day(session, technician_id, day))
+    tag, body = render(load_day(session, technician_id, day,
+                                current_app.extensions.get(PLANS)))
     rendered = Rendered(version, tag, body)
     cache.put(key, rendered)
     return rendered

@@ -25,6 +25,7 @@ from fieldsvc.services import stock
 from fieldsvc.services import work_orders as work_order_service
 from fieldsvc.services.work_orders import TRANSITIONS
 from fieldsvc.storage import Storage
+from mobile_api import pickups
 from mobile_api.changes import was_assigned
 from mobile_api.day import build_jobs, day_bounds, etag, job_rows
 from mobile_api.models import Attachment, JobReport, LocationPing
@@ -240,6 +241,17 @@ def record_parts(session: Session, technician: Technician, work_order: WorkOrder
         stock.return_to_stock(session, line["part_id"], line["quantity"], van, work_order.id,
                               actor, serial_number=line.get("serial_number"),
                               note="Unused, back to the van (mobile)")
+    _touch(work_order)
+    return job_document(session, technician, work_order)
+
+
+# ----------------------------------------------------------------------------- pick-up
+
+
+def record_pickup(session: Session, technician: Technician, work_order: WorkOrder,
+                  data: dict[str, Any], actor: Actor) -> dict:
+    """The job's parts taken at the pick-up warehouse into the van (stock ledger)."""
+    pickups.record_pickup(session, technician, work_order, data, actor)
     _touch(work_order)
     return job_document(session, technician, work_order)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from mobile_api.schemas import JobSkillSchema, PickupStopSchema, StopSchema, WarehousePlaceSchema
+
 
 def _nullable(field_cls, **kwargs):
     return field_cls(allow_none=True, **kwargs)
@@ -95,6 +97,9 @@ class JobPartOut(Schema):
     van_on_hand = fields.Integer()
     van_available = fields.Integer()
     on_van = fields.Boolean(metadata={"description": "Your van holds what is still needed."})
+    where = Str(metadata={"description": "\"on the van\", \"pick up at <warehouse>\" or "
+                          "\"not on the van\"."})
+    pick_up_at = fields.Nested(WarehousePlaceSchema, allow_none=True)
 
 
 class TimeWindowOut(Schema):
@@ -178,7 +183,13 @@ class JobOut(Schema):
     asset = fields.Nested(JobAssetOut, allow_none=True)
     checklist = fields.Raw(metadata={"type": "array", "items": {},
                                      "description": "[{item, done, note}]"})
+    skills = fields.List(fields.Nested(JobSkillSchema), metadata={
+        "description": "The skills the job requires, each with its minimum level."})
+    tools = fields.List(fields.String(), metadata={
+        "description": "Tools named by the job's preventive maintenance plan."})
     parts = fields.List(fields.Nested(JobPartOut))
+    pickup = fields.Nested(PickupStopSchema, allow_none=True, metadata={
+        "description": "The warehouse pick-up the plan puts before this job, if any."})
     open_tickets = fields.List(fields.Nested(OpenTicketOut))
     rmas = fields.List(fields.Nested(CustomerRmaOut))
     recalls = fields.List(fields.Nested(CustomerRecallOut))
@@ -204,6 +215,8 @@ class DayOut(Schema):
     date = fields.String(required=True, metadata={"format": "date"})
     technician = fields.Nested(TechnicianOut, required=True)
     jobs = fields.List(fields.Nested(JobOut), required=True)
+    stops = fields.List(fields.Nested(StopSchema), metadata={
+        "description": "The route in order: each job, its warehouse pick-up right before it."})
     cursor = fields.String(required=True, metadata={"description": "Where /changes goes on."})
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from fieldsvc.schemas.common import (
     Day,
@@ -71,6 +71,15 @@ class PartsSchema(StrictSchema):
             raise ValidationError("Give at least one line in used or returned.", "used")
 
 
+class PickupActionSchema(StrictSchema):
+    warehouse_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1),
+                                  metadata={"description": "Where you took the parts; "
+                                            "default: the planned pick-up's warehouse."})
+    parts = fields.List(fields.Nested(PartLineSchema), validate=validate.Length(max=MAX_LINES),
+                        metadata={"description": "What you took; default: everything the "
+                                  "planned pick-up still lists."})
+
+
 class ReportSchema(StrictSchema):
     checklist = fields.List(fields.Nested(ChecklistItemSchema), allow_none=True,
                             validate=validate.Length(max=100),
@@ -106,7 +115,8 @@ class SyncActionSchema(StrictSchema):
     seq = fields.Integer(strict=True, validate=validate.Range(min=0, max=2**62), metadata={
         "description": "Order in which the action was made offline (applied in this order)."})
     type = fields.String(required=True,
-                         validate=validate.OneOf(["status", "parts", "report", "location"]))
+                         validate=validate.OneOf(["status", "parts", "pickup", "report",
+                                                   "location"]))
     job_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1))
     idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
     if_match = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
@@ -122,3 +132,69 @@ class SyncActionSchema(StrictSchema):
 class SyncSchema(StrictSchema):
     actions = fields.List(fields.Nested(SyncActionSchema), required=True,
                           validate=validate.Length(min=1, max=200))
+
+
+# ------------------------------------------------------------------ answers (OpenAPI)
+# What the phone receives. The views answer already-rendered JSON (the day is cached as
+# bytes); these schemas document it, and the tests read the answers against them.
+
+
+class _Out(Schema):
+    class Meta:
+        ordered = True
+
+
+class WarehousePlaceSchema(_Out):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    address = fields.String(allow_none=True)
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+
+
+class PickupPartSchema(_Out):
+    part_id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    serialized = fields.Boolean()
+    quantity = fields.Integer(metadata={"description": "To take, as planned."})
+    picked_up = fields.Integer(metadata={"description": "Already moved to your van."})
+    to_pick_up = fields.Integer()
+
+
+class PickupStopSchema(_Out):
+    id = fields.Integer(metadata={"description": "The pick-up's id: the job it serves "
+                                  "(POST pickups/{id})."})
+    kind = fields.String(metadata={"description": "pickup"})
+    job_id = fields.Integer()
+    warehouse = fields.Nested(WarehousePlaceSchema)
+    arrival_at = fields.AwareDateTime()
+    start_at = fields.AwareDateTime()
+    end_at = fields.AwareDateTime()
+    status = fields.String(validate=validate.OneOf(["pending", "partial", "done"]))
+    parts = fields.List(fields.Nested(PickupPartSchema))
+
+
+class StopSchema(_Out):
+    """A stop of the route: the fields of a pick-up or of a job stop, by `kind`."""
+
+    kind = fields.String(validate=validate.OneOf(["pickup", "job"]))
+    id = fields.Integer(metadata={"description": "Pick-ups only: the pick-up's id."})
+    job_id = fields.Integer()
+    status = fields.String()
+    warehouse = fields.Nested(WarehousePlaceSchema, metadata={"description": "Pick-ups."})
+    parts = fields.List(fields.Nested(PickupPartSchema), metadata={"description": "Pick-ups."})
+    arrival_at = fields.AwareDateTime(metadata={"description": "Pick-ups."})
+    eta = fields.AwareDateTime(allow_none=True, metadata={"description": "Jobs."})
+    start_at = fields.AwareDateTime(allow_none=True)
+    end_at = fields.AwareDateTime(allow_none=True)
+    summary = fields.String(metadata={"description": "Jobs."})
+    address = fields.String(allow_none=True, metadata={"description": "Jobs."})
+
+
+class JobSkillSchema(_Out):
+    skill_id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    level = fields.Integer(metadata={"description": "The minimum level required (1-5)."})

@@ -21,20 +21,27 @@ from fieldsvc.problems import InvalidInput, Problem, invalid_input
 from mobile_api import idempotency as idem
 from mobile_api import jobs
 from mobile_api.day import etag
-from mobile_api.schemas import LocationSchema, PartsSchema, ReportSchema, StatusSchema
+from mobile_api.schemas import (
+    LocationSchema,
+    PartsSchema,
+    PickupActionSchema,
+    ReportSchema,
+    StatusSchema,
+)
 
 PREFIX = "/api/mobile/v1"
-SCHEMAS = {"status": StatusSchema, "parts": PartsSchema, "report": ReportSchema,
-           "location": LocationSchema}
+SCHEMAS = {"status": StatusSchema, "parts": PartsSchema, "pickup": PickupActionSchema,
+           "report": ReportSchema, "location": LocationSchema}
 HANDLERS = {"status": jobs.change_status, "parts": jobs.record_parts,
-            "report": jobs.record_report}
+            "pickup": jobs.record_pickup, "report": jobs.record_report}
 # What a refusal means for the phone, by problem type.
 REASONS = {
     "reassigned": "The job was reassigned meanwhile.",
     "not-found": "No such job of yours.",
     "precondition-failed": "The job changed since the action was made (stale version).",
     "illegal-transition": "The job's status does not allow this change now.",
-    "insufficient-stock": "Not enough stock on the van.",
+    "insufficient-stock": "Not enough stock on the van (or at the pick-up warehouse).",
+    "nothing-to-pick-up": "The pick-up is done already, or none is planned.",
     "idempotency-in-progress": "The same action is being applied by another request.",
     "validation": "The action is invalid.",
     "conflict": "The action conflicts with the job's current state.",
@@ -55,6 +62,8 @@ def path_of(kind: str, job_id: int | None) -> str:
     """The endpoint an action stands for (part of its idempotency fingerprint)."""
     if kind == "location":
         return f"{PREFIX}/location"
+    if kind == "pickup":
+        return f"{PREFIX}/pickups/{job_id}"
     return f"{PREFIX}/jobs/{job_id}/{kind}"
 
 

@@ -37,6 +37,7 @@ from mobile_api.schemas import (
     DayArgs,
     LocationSchema,
     PartsSchema,
+    PickupActionSchema,
     ReportSchema,
     StatusSchema,
     SyncSchema,
@@ -242,6 +243,19 @@ def job_status(data, job_id: int):
 def job_parts(data, job_id: int):
     """Parts used from your van, and unused parts returned to it (all or nothing)."""
     return _job_write("parts", job_id, data)
+
+
+@blp.route("/pickups/<int:pickup_id>", methods=["POST"])
+@blp.doc(**JOB_WRITE_DOC)
+@blp.arguments(PickupActionSchema)
+@blp.alt_response(200, schema=JobOut, headers={**_ETAG, **_REPLAYED}, success=True)
+def pickup(data, pickup_id: int):
+    """Record the pick-up before a job: its parts move from the warehouse to your van.
+
+    A pick-up is named by the job it serves (the `id` of the day's pick-up stop); the
+    job's ETag is its version. With an empty body everything the plan's pick-up still
+    lists is taken; a second pick-up of the same parts is 409 `nothing-to-pick-up`."""
+    return _job_write("pickup", pickup_id, data)
 
 
 @blp.route("/jobs/<int:job_id>/report", methods=["POST"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -18,13 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.dates import local_today
+from fieldsvc.dates import local_today, today_in, zone_of
 from fieldsvc.models import (
     Asset,
     AssetContract,
     Customer,
     Part,
     ServiceContract,
+    Site,
     Technician,
     Ticket,
     Warehouse,
@@ -501,8 +502,12 @@ STEPS = {S.APPROVED: _approve, S.REPLACEMENT_SHIPPED: _ship, S.DEFECTIVE_RECEIVE
 
 
 def move(session: Session, rma: Rma, data: dict[str, Any], actor: Actor, *,
-         today: date | None = None, return_days: int = RETURN_DAYS_DEFAULT) -> Rma:
+         today: date | None = None, return_days: int = RETURN_DAYS_DEFAULT,
+         default_zone: str | None = None) -> Rma:
     """One step of the status machine with its checks and stock movements, recorded.
+
+    Dates (the return deadline) are days of the customer's site (`rma_zone`), unless
+    `today` is given.
 
     409 for a move the table does not allow (naming the allowed targets) or that stock
     cannot serve; 422 for missing or misplaced fields. All or nothing: a refused step
@@ -518,7 +523,9 @@ def move(session: Session, rma: Rma, data: dict[str, Any], actor: Actor, *,
         errors["note"] = [f"Required: say why the RMA is {to.value}."]
     if errors:
         raise InvalidInput(errors)
-    ctx = {"today": today or local_today(), "return_days": return_days, "note": note}
+    if today is None:
+        today = today_in(rma_zone(session, rma.id, default_zone))
+    ctx = {"today": today, "return_days": return_days, "note": note}
     step = STEPS.get(to)
     if step is not None:
         step(session, rma, data, actor, ctx)
@@ -545,20 +552,54 @@ def approve_goodwill(session: Session, rma: Rma, reason: str, actor: Actor) -> R
     return rma
 
 
-def flag_overdue_returns(session: Session, *, now: datetime, actor: Actor) -> list[int]:
+def _zone_column():
+    """The zone of an RMA's customer site: the job's site, the asset's, the customer's."""
+    of_job = (select(Site.timezone).join(WorkOrder, WorkOrder.site_id == Site.id)
+              .where(WorkOrder.id == Rma.work_order_id).scalar_subquery())
+    of_asset = (select(Site.timezone).join(Asset, Asset.site_id == Site.id)
+                .where(Asset.id == Rma.asset_id).scalar_subquery())
+    of_customer = (select(Site.timezone)
+                   .where(Site.customer_id == Rma.customer_id, Site.timezone.is_not(None))
+                   .order_by(Site.id).limit(1).scalar_subquery())
+    return func.coalesce(of_job, of_asset, of_customer)
+
+
+def rma_zone(session: Session, rma_id: int, default_zone: str | None = None) -> str:
+    """The IANA zone whose days an RMA's deadlines are counted in.
+
+    The site of the RMA's job, else its asset's site, else the customer's first site with a
+    zone; else `default_zone`, else the deployment's zone. Never the server's or UTC's.
+    """
+    zone = session.scalar(select(_zone_column()).where(Rma.id == rma_id))
+    return zone_of(zone, default=default_zone)
+
+
+# Local dates run at most 14 hours ahead of UTC (Pacific/Kiritimati).
+_AHEAD_OF_UTC = timedelta(hours=14)
+
+
+def flag_overdue_returns(session: Session, *, now: datetime, actor: Actor,
+                         default_zone: str | None = None) -> list[int]:
     """Flag advance exchanges whose faulty unit is past its deadline, once each.
 
-    The deadline is the last day to return it; from the next day on the RMA is overdue:
-    `overdue_flagged_at` is set and the customer's charge flagged. The UPDATE is
-    conditional on `overdue_flagged_at IS NULL`, so a second run (or a standby scheduler
-    taking over) flags nothing twice. Returns the ids flagged by this call.
+    The deadline is the last day to return it, a day of the customer's site (`rma_zone`):
+    once that local day is over the RMA is overdue: `overdue_flagged_at` is set and the
+    customer's charge flagged. The UPDATE is conditional on `overdue_flagged_at IS NULL`,
+    so a second run (or a standby scheduler taking over) flags nothing twice. Returns the
+    ids flagged by this call.
     """
-    today = local_today(now)
     rma_t = Rma.__table__
+    waiting = (Rma.status == S.REPLACEMENT_SHIPPED, Rma.overdue_flagged_at.is_(None),
+               Rma.return_deadline < (now + _AHEAD_OF_UTC).astimezone(UTC).date())
+    due = [ident for ident, deadline, zone in session.execute(
+               select(Rma.id, Rma.return_deadline, _zone_column()).where(*waiting))
+           if deadline < today_in(zone_of(zone, default=default_zone), now)]
+    if not due:
+        return []
     flagged = list(session.scalars(
         update(rma_t)
-        .where(rma_t.c.status == S.REPLACEMENT_SHIPPED.value,
-               rma_t.c.return_deadline < today, rma_t.c.overdue_flagged_at.is_(None))
+        .where(rma_t.c.id.in_(due), rma_t.c.status == S.REPLACEMENT_SHIPPED.value,
+               rma_t.c.overdue_flagged_at.is_(None))
         .values(overdue_flagged_at=now, charge_customer=True, updated_at=now)
         .returning(rma_t.c.id)
     ))

@@ -86,6 +86,8 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
     _grant(m[DISPATCHER], ["assets"], {"meter-readings"})
     _grant(m[DISPATCHER], ["rmas"], {"transition"})  # ship replacements, receive returns
     _grant(m[DISPATCHER], ["work-orders"], {"rmas"})  # open an RMA from a job
+    # Record parts taken from a warehouse into a van (transfers only, see VALUE_RULES).
+    _grant(m[DISPATCHER], ["stock-movements"], {CREATE})
 
     _grant(m[AGENT], ["customers", "sites", "assets", "products", "contracts", "dealerships",
                       "recall-campaigns", "recalls", "skills"], {READ})
@@ -221,6 +223,9 @@ VALUE_RULES: dict[tuple[str, str, str], dict[str, frozenset[str]]] = {
     (DISPATCHER, "rmas", "transition"): {
         "to": frozenset({"replacement_shipped", "defective_received"}),
     },
+    # A dispatcher records transfers (a pick-up into a van); receipts, issues, scrapping
+    # and reservations stay with the administrator and the services that own them.
+    (DISPATCHER, "stock-movements", CREATE): {"kind": frozenset({"transfer"})},
     (TECHNICIAN, "work-orders", "transition"): {
         "to": frozenset({"en_route", "on_site", "completed", "on_hold", "cannot_complete"}),
     },

@@ -61,5 +61,8 @@ class Site(TimestampMixin, Base):
     # {"mon": ["08:00", "17:00"], ...}; a missing day means closed.
     access_hours: Mapped[dict[str, Any] | None]
     notes: Mapped[str | None] = mapped_column(Text)
+    # IANA zone of the site's local day (deadlines the customer keeps); None: the
+    # deployment's zone (FIELDSVC_TIMEZONE).
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     customer: Mapped[Customer] = relationship(back_populates="sites")

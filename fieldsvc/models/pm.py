@@ -45,6 +45,8 @@ class PmPlan(TimestampMixin, Base):
     estimated_minutes: Mapped[int] = mapped_column(default=60)
     priority: Mapped[int] = mapped_column(default=4)
     checklist: Mapped[list | None]
+    # Tools a technician brings to every visit of this plan (e.g. "torque wrench").
+    tools: Mapped[list | None]
     active: Mapped[bool] = mapped_column(default=True, index=True)
 
     assets: Mapped[list[Asset]] = relationship(secondary="pm_plan_asset", order_by="Asset.id")

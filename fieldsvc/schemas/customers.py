@@ -12,6 +12,7 @@ from fieldsvc.schemas.common import (
     StrictBoolean,
     StrictSchema,
     Text,
+    TimeZone,
 )
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -68,5 +69,7 @@ class SiteSchema(StrictSchema):
     longitude = Longitude(allow_none=True)
     access_hours = fields.Nested(AccessHoursSchema, allow_none=True)
     notes = Text(4000, allow_none=True)
+    # The site's local day (return deadlines); empty: the deployment's zone.
+    timezone = TimeZone(allow_none=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)

@@ -69,6 +69,14 @@ class PmPlanInputSchema(StrictSchema):
         ]),
         allow_none=True, validate=validate.Length(max=MAX_CHECKLIST_ITEMS),
     )
+    tools = fields.List(
+        fields.String(validate=[
+            validate.Length(min=1, max=120),
+            validate.Regexp(r"\s*\S", error="Give a non-blank tool."),
+        ]),
+        allow_none=True, validate=validate.Length(max=50),
+        metadata={"description": "Tools to bring to every visit, shown on the phone."},
+    )
     active = StrictBoolean(load_default=True)
     asset_ids = IdList(load_default=list)
     skills = fields.List(fields.Nested(SkillNeedSchema), load_default=list,

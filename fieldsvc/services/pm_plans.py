@@ -185,7 +185,7 @@ def _check_links(session: Session, data: dict[str, Any]) -> dict[str, list[str]]
 
 
 _PLAIN = ("name", "description", "rrule", "dtstart", "timezone", "meter_interval", "meter_unit",
-          "lead_days", "estimated_minutes", "priority", "checklist", "active")
+          "lead_days", "estimated_minutes", "priority", "checklist", "tools", "active")
 
 
 def _apply(session: Session, plan: PmPlan, data: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from fieldsvc.dates import today_in
 from fieldsvc.models.enums import WarehouseKind
 
 
@@ -26,7 +27,7 @@ def test_advance_exchange_from_a_warehouse(kit, make):
     assert shipped.status_code == 200, shipped.json
     body = shipped.json
     assert body["replacement_serial"] == "NEW-1"
-    assert body["return_deadline"] == (date.today() + timedelta(days=15)).isoformat()
+    assert body["return_deadline"] == (today_in("Asia/Tehran") + timedelta(days=15)).isoformat()
     assert body["replacement_reserved"] == 0
     assert kit.level(central.id, part.id) == (0, 0)
     assert kit.ledger(rma["id"])[-1] == ("issue", central.id, None, "NEW-1")

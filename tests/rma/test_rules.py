@@ -13,6 +13,8 @@ from fieldsvc.models import AuditEntry, StockMovement
 from rma.models import Rma, RmaTransition
 from rma.services import flag_overdue_returns
 
+TEHRAN = "Asia/Tehran"
+
 
 def _count(app, model, *where):
     with app.app_context():
