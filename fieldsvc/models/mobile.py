@@ -70,7 +70,7 @@ class JobReport(Base):
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), unique=True)
     notes: Mapped[str | None] = mapped_column(Text)
     labor_minutes: Mapped[int | None]
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -85,7 +85,7 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), index=True)
-    technician_id: Mapped[int | None] = mapped_column(ForeignKey("technician.id"))
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("technician.id"), index=True)
     kind: Mapped[str] = mapped_column(String(12))
     content_type: Mapped[str] = mapped_column(String(60))
     filename: Mapped[str | None] = mapped_column(String(200))
