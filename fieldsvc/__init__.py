@@ -42,6 +42,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from fieldsvc.extensions import db, migrate
 
     db.init_app(app)
+    with app.app_context():
+        db_setup.install_timeouts(app, db.engine)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True,
                      compare_type=True)
     audit.install(Session)

@@ -20,6 +20,33 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+# PostgreSQL timeouts per role of process, in milliseconds (0 = none). A web request must
+# answer within gunicorn's 30 s; a worker stores large plans; the scheduler's jobs commit in
+# batches, so none of its statements or transactions should last long. The migrations and
+# one-shot commands ("cli") wait on locks but are never cut short.
+DB_TIMEOUT_DEFAULTS = {
+    "web": {"statement_timeout": 30_000, "lock_timeout": 10_000,
+            "idle_in_transaction_session_timeout": 60_000},
+    "worker": {"statement_timeout": 300_000, "lock_timeout": 30_000,
+               "idle_in_transaction_session_timeout": 600_000},
+    "scheduler": {"statement_timeout": 60_000, "lock_timeout": 10_000,
+                  "idle_in_transaction_session_timeout": 120_000},
+    "cli": {"statement_timeout": 0, "lock_timeout": 60_000,
+            "idle_in_transaction_session_timeout": 0},
+}
+PROCESS_ROLES = tuple(DB_TIMEOUT_DEFAULTS)
+
+
+def db_timeouts(env) -> dict[str, dict[str, int]]:
+    """The timeouts of every role; FIELDSVC_DB_<SETTING>_<ROLE> (milliseconds) overrides one,
+    e.g. FIELDSVC_DB_STATEMENT_TIMEOUT_WEB=15000."""
+    return {
+        role: {name: int(env.get(f"FIELDSVC_DB_{name.upper()}_{role.upper()}", default))
+               for name, default in settings.items()}
+        for role, settings in DB_TIMEOUT_DEFAULTS.items()
+    }
+
+
 def from_environment(instance_path: str) -> dict:
     """Build the configuration mapping from environment variables.
 
@@ -32,6 +59,9 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(env.get("DATABASE_URL", default_db)),
         # No pre-ping: fieldsvc.db_setup checks connections that sat idle instead.
         "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # web (gunicorn, `fieldsvc serve`), worker, scheduler or cli: chooses DB_TIMEOUTS.
+        "PROCESS_ROLE": env.get("FIELDSVC_PROCESS_ROLE", "web"),
+        "DB_TIMEOUTS": db_timeouts(env),
         "API_MAX_PER_PAGE": int(env.get("FIELDSVC_MAX_PER_PAGE", "200")),
         "API_DEFAULT_PER_PAGE": int(env.get("FIELDSVC_DEFAULT_PER_PAGE", "50")),
         "DEFAULT_TIMEZONE": env.get("FIELDSVC_TIMEZONE", "Asia/Tehran"),
@@ -41,6 +71,8 @@ def from_environment(instance_path: str) -> dict:
         "REDIS_URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "RQ_QUEUE": env.get("FIELDSVC_RQ_QUEUE", "fieldsvc-runs"),
         "SLA_RISK_MINUTES": int(env.get("FIELDSVC_SLA_RISK_MINUTES", "60")),
+        "JOB_TIME_BUDGET_SECONDS": float(env.get("FIELDSVC_JOB_TIME_BUDGET", "30")),
+        "JOB_BATCH_SIZE": int(env.get("FIELDSVC_JOB_BATCH_SIZE", "200")),
         "RMA_RETURN_DAYS": int(env.get("FIELDSVC_RMA_RETURN_DAYS", "15")),
         "MOBILE_MAX_UPLOAD_BYTES": int(env.get("FIELDSVC_MOBILE_MAX_UPLOAD_BYTES",
                                                str(5 * 1024 * 1024))),

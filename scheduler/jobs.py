@@ -23,10 +23,13 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 log = logging.getLogger("fieldsvc.scheduler")
@@ -41,11 +44,30 @@ def _job_actor():
     return Actor(id=None, name="scheduler", source="job")
 
 
+STOP_KEY = "fieldsvc_scheduler_stop"
+
+
+def stop_event(app) -> threading.Event:
+    """Set when this scheduler is stopping: jobs end at their next safe point (a batch)."""
+    return app.extensions.setdefault(STOP_KEY, threading.Event())
+
+
+def job_budget(app) -> float:
+    """Seconds a batched job may go on before it leaves the rest to its next run."""
+    return float(app.config.get("JOB_TIME_BUDGET_SECONDS") or 30)
+
+
+def job_batch(app) -> int:
+    """Rows (work orders, PM plans) a batched job handles per transaction."""
+    return int(app.config.get("JOB_BATCH_SIZE") or 200)
+
+
 def _run_in_app(app, name: str, body: Callable[..., str]) -> str | None:
     """Run `body(session, actor)` in an app context; commit, or roll back and log."""
     from fieldsvc.context import acting_as
     from fieldsvc.extensions import db
 
+    log.info("job %s: started", name)
     with app.app_context(), acting_as(_job_actor()) as actor:
         try:
             summary = body(db.session, actor)
@@ -60,93 +82,107 @@ def _run_in_app(app, name: str, body: Callable[..., str]) -> str | None:
     return summary
 
 
+def run_batches(app, session, step: Callable[[Any], tuple[Any, Any]]) -> tuple[list, str]:
+    """Call `step(cursor)` (cursor None first) and commit after each call, until it answers
+    no next cursor, the time budget is spent or the scheduler is stopping.
+
+    Each batch is its own short transaction, so no lock is held for the whole job and a
+    stopping scheduler waits for one batch at most. Returns the batches' results and why
+    it ended ("done", "time budget spent" or "stopping").
+    """
+    deadline = time.monotonic() + job_budget(app)
+    stop = stop_event(app)
+    results, cursor = [], None
+    while True:
+        result, cursor = step(cursor)
+        session.commit()
+        results.append(result)
+        if cursor is None:
+            return results, "done"
+        if stop.is_set():
+            return results, "stopping"
+        if time.monotonic() >= deadline:
+            return results, "time budget spent"
+
+
 # ------------------------------------------------------------------------------- jobs
 
 
 def pm_generation(app) -> str | None:
-    """Turn due preventive-maintenance occurrences into work orders (exactly once each)."""
-    try:
-        from fieldsvc.services.pm_generation import generate_due_work_orders
-    except Exception as exc:  # not there yet (or broken): the other jobs go on
-        log.info("job pm_generation: skipped (fieldsvc.services.pm_generation: %s)", exc)
-        return None
+    """Turn due preventive-maintenance occurrences into work orders (exactly once each),
+    a batch of plans per transaction."""
+    from sqlalchemy import select
+
+    from fieldsvc.models.base import utcnow
+    from fieldsvc.models.pm import PmPlan
+    from fieldsvc.services.pm_generation import generate_due_work_orders
 
     def body(session, actor):
-        from fieldsvc.models.base import utcnow
+        now = utcnow()
+        plan_ids = list(session.scalars(select(PmPlan.id).where(PmPlan.active.is_(True))
+                                        .order_by(PmPlan.id)))
+        size = job_batch(app)
 
-        report = generate_due_work_orders(session, now=utcnow(), actor=actor)
-        summary = getattr(report, "summary", None)
-        return str(summary() if callable(summary) else report)
+        def step(start):
+            start = start or 0
+            chunk = plan_ids[start:start + size]
+            report = generate_due_work_orders(session, now=now, plan_ids=chunk, actor=actor)
+            following = start + size
+            return report, (following if following < len(plan_ids) else None)
+
+        if not plan_ids:
+            return "no active plans"
+        reports, ended = run_batches(app, session, step)
+        created = sum(r.work_orders_created for r in reports)
+        examined = sum(r.plans_examined for r in reports)
+        return (f"{created} work orders created from {examined} of {len(plan_ids)} plans "
+                f"in {len(reports)} batches ({ended})")
 
     return _run_in_app(app, "pm_generation", body)
 
 
 def sla_watch(app) -> str | None:
-    """Flag SLA risks and breaches; escalate each breach once."""
+    """Flag SLA risks and breaches; escalate each breach once; a batch per transaction."""
 
     def body(session, actor):
-        from fieldsvc.services.sla_watch import watch
+        from fieldsvc.models.base import utcnow
+        from fieldsvc.services.sla_watch import WatchReport, watch
 
-        return watch(session, actor, risk_minutes=risk_minutes(app),
-                     timezone=app.config["DEFAULT_TIMEZONE"]).summary()
+        now = utcnow()
+
+        def step(after_id):
+            report = watch(session, actor, now=now, risk_minutes=risk_minutes(app),
+                           timezone=app.config["DEFAULT_TIMEZONE"], after_id=after_id or 0,
+                           limit=job_batch(app))
+            return report, (report.last_id if report.more else None)
+
+        reports, ended = run_batches(app, session, step)
+        return f"{WatchReport.combine(reports).summary()} in {len(reports)} batches ({ended})"
 
     return _run_in_app(app, "sla_watch", body)
 
 
 def nightly_replan(app) -> str | None:
-    """Request and execute tomorrow's optimization run for every territory (not published).
+    """Request tomorrow's optimization run for every territory and hand each to the run
+    queue (not published); the workers solve them, one run per territory.
 
     A territory whose day already has a run that did not fail (a dispatcher's, or this job's
     before a takeover) is left alone.
     """
     from datetime import datetime
 
-    from sqlalchemy import select
-
-    from fieldsvc.context import acting_as
-    from fieldsvc.dispatch.runs import execute_run, request_run
-    from fieldsvc.errors import Problem
-    from fieldsvc.extensions import db
-    from fieldsvc.models import OptimizationRun, Technician
-    from fieldsvc.models.enums import RunStatus
+    from fieldsvc.dispatch.runs import request_territory_runs
 
     tz = app.config["DEFAULT_TIMEZONE"]
     day = datetime.now(ZoneInfo(tz)).date() + timedelta(days=1)
     time_limit = float(os.environ.get("FIELDSVC_REPLAN_TIME_LIMIT", "60"))
-    done: list[str] = []
-    with app.app_context(), acting_as(_job_actor()) as actor:
-        try:
-            territories = sorted(set(db.session.scalars(
-                select(Technician.territory).where(Technician.active.is_(True),
-                                                   Technician.territory.is_not(None)))))
-            for territory in territories:
-                exists = db.session.scalar(select(OptimizationRun.id).where(
-                    OptimizationRun.plan_date == day, OptimizationRun.territory == territory,
-                    OptimizationRun.status != RunStatus.FAILED).limit(1))
-                if exists is not None:
-                    log.info("job nightly_replan: %s %s already has run %s", territory, day,
-                             exists)
-                    continue
-                try:
-                    run = request_run(db.session, actor, plan_date=day, territory=territory,
-                                      time_limit=time_limit)
-                    db.session.commit()
-                except Problem as exc:  # another one was requested meanwhile
-                    db.session.rollback()
-                    log.info("job nightly_replan: %s %s: %s", territory, day, exc.detail)
-                    continue
-                finished = execute_run(db.session, run.id, tz)
-                status = finished.status.value if finished is not None else "taken"
-                done.append(f"{territory}: run {run.id} {status}")
-        except Exception:
-            db.session.rollback()
-            log.exception("job nightly_replan failed")
-            return None
-        finally:
-            db.session.remove()
-    summary = f"{day}: " + ("; ".join(done) if done else "nothing to plan")
-    log.info("job nightly_replan: %s", summary)
-    return summary
+
+    def body(session, actor):
+        outcome = request_territory_runs(app, session, actor, plan_date=day,
+                                         time_limit=time_limit, skip_existing=True)
+        return f"{day}: {outcome.summary()}"
+
+    return _run_in_app(app, "nightly_replan", body)
 
 
 def rma_overdue(app) -> str | None:
@@ -206,13 +242,19 @@ def trigger(text: str, timezone: str):
     return IntervalTrigger(seconds=seconds, timezone=ZoneInfo(timezone))
 
 
-def build_scheduler(app, env: dict[str, str] | None = None):
-    """A BlockingScheduler with every enabled job; ValueError names a bad schedule."""
+def build_scheduler(app, env: dict[str, str] | None = None, executor=None):
+    """A BlockingScheduler with every enabled job; ValueError names a bad schedule.
+
+    `executor` (an APScheduler ThreadPoolExecutor) runs the jobs; the caller keeps it to
+    wait for running jobs when it stops.
+    """
+    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     env = os.environ if env is None else env
     tz = app.config["DEFAULT_TIMEZONE"]
-    sched = BlockingScheduler(timezone=ZoneInfo(tz))
+    sched = BlockingScheduler(timezone=ZoneInfo(tz),
+                              executors={"default": executor or ThreadPoolExecutor(4)})
     for spec in JOBS:
         raw = env.get(spec.env, spec.default)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 
 import click
@@ -11,7 +12,13 @@ from flask.cli import FlaskGroup
 from fieldsvc import create_app
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
+def _create_cli_app():
+    """The app of a command: role "cli" (no statement timeout) unless FIELDSVC_PROCESS_ROLE
+    says otherwise; `serve`, `worker` and `scheduler` switch to their own role."""
+    return create_app({"PROCESS_ROLE": os.environ.get("FIELDSVC_PROCESS_ROLE", "cli")})
+
+
+@click.group(cls=FlaskGroup, create_app=_create_cli_app, add_version_option=False,
              load_dotenv=False, set_debug_flag=False)
 def cli() -> None:
     """Field service management: serve the app, manage data, plan technicians."""

@@ -19,8 +19,11 @@ from fieldsvc.services.users import create_user
 def serve(host: str, port: int) -> None:
     """Serve the app with a production WSGI server (single process)."""
     from fieldsvc.cli.support import run_server
+    from fieldsvc.db_setup import set_role
 
-    run_server(current_app._get_current_object(), host, port)
+    app = current_app._get_current_object()
+    set_role(app, "web")
+    run_server(app, host, port)
 
 
 @cli.command("create-user")
