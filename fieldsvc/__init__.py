@@ -35,6 +35,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    trusted = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if trusted:
+        # Behind load balancers: the client's address, scheme and host come from the
+        # X-Forwarded-* headers, trusting only the last `trusted` hops (the ones we run);
+        # anything a client wrote further left is ignored.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted,
+                                x_host=trusted, x_port=trusted)
+
     from sqlalchemy.orm import Session
 
     from fieldsvc import audit, db_setup  # noqa: F401 - db_setup installs SQLite pragmas

@@ -62,6 +62,8 @@ def from_environment(instance_path: str) -> dict:
         # web (gunicorn, `fieldsvc serve`), worker, scheduler or cli: chooses DB_TIMEOUTS.
         "PROCESS_ROLE": env.get("FIELDSVC_PROCESS_ROLE", "web"),
         "DB_TIMEOUTS": db_timeouts(env),
+        # Proxies in front of the app whose X-Forwarded-* headers are believed (0: none).
+        "TRUSTED_PROXIES": int(env.get("FIELDSVC_TRUSTED_PROXIES", "0")),
         "API_MAX_PER_PAGE": int(env.get("FIELDSVC_MAX_PER_PAGE", "200")),
         "API_DEFAULT_PER_PAGE": int(env.get("FIELDSVC_DEFAULT_PER_PAGE", "50")),
         "DEFAULT_TIMEZONE": env.get("FIELDSVC_TIMEZONE", "Asia/Tehran"),

@@ -21,6 +21,9 @@ down_revision = '0015_mobile_day_version'
 branch_labels = None
 depends_on = None
 
+# Its downgrade drops indexes only: no row is lost (see migrations/env.py).
+DROPS_DATA = False
+
 FOREIGN_KEYS = (
     ("pm_plan_part", "part_id"),
     ("pm_plan_skill", "skill_id"),
