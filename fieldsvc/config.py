@@ -47,6 +47,24 @@ def db_timeouts(env) -> dict[str, dict[str, int]]:
     }
 
 
+# Kinds of expiring rows (fieldsvc.services.retention) and their default days.
+KINDS = ("tokens", "pings", "changes", "idempotency", "audit", "run_payloads")
+DEFAULT_DAYS = {"tokens": 7, "pings": 90, "changes": 30, "idempotency": 7, "audit": 730,
+                "run_payloads": 90}
+MINIMUM_DAYS = {"idempotency": 7}  # a phone may retry a write for a week
+
+
+def retention_days(env) -> dict[str, int]:
+    """Days per kind from FIELDSVC_RETENTION_<KIND>_DAYS (0 = keep forever)."""
+    days = {}
+    for kind in KINDS:
+        value = int(env.get(f"FIELDSVC_RETENTION_{kind.upper()}_DAYS", DEFAULT_DAYS[kind]))
+        if value < 0:
+            raise ValueError(f"FIELDSVC_RETENTION_{kind.upper()}_DAYS must be 0 or more")
+        days[kind] = max(value, MINIMUM_DAYS.get(kind, 0)) if value else 0
+    return days
+
+
 def from_environment(instance_path: str) -> dict:
     """Build the configuration mapping from environment variables.
 
@@ -75,6 +93,8 @@ def from_environment(instance_path: str) -> dict:
         "SLA_RISK_MINUTES": int(env.get("FIELDSVC_SLA_RISK_MINUTES", "60")),
         "JOB_TIME_BUDGET_SECONDS": float(env.get("FIELDSVC_JOB_TIME_BUDGET", "30")),
         "JOB_BATCH_SIZE": int(env.get("FIELDSVC_JOB_BATCH_SIZE", "200")),
+        # Days each kind of expiring row is kept (fieldsvc.services.retention; 0 = forever).
+        "RETENTION_DAYS": retention_days(env),
         "RMA_RETURN_DAYS": int(env.get("FIELDSVC_RMA_RETURN_DAYS", "15")),
         "MOBILE_MAX_UPLOAD_BYTES": int(env.get("FIELDSVC_MOBILE_MAX_UPLOAD_BYTES",
                                                str(5 * 1024 * 1024))),

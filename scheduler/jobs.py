@@ -16,6 +16,7 @@ Schedules come from the environment, each a 5-field cron line in FIELDSVC_TIMEZO
     FIELDSVC_SCHEDULE_SLA_WATCH       default 60         SLA watch and escalation
     FIELDSVC_SCHEDULE_NIGHTLY_REPLAN  default 0 22 * * * tomorrow's run per territory
     FIELDSVC_SCHEDULE_RMA_OVERDUE     default 3600       overdue advance-exchange returns
+    FIELDSVC_SCHEDULE_RETENTION       default 30 3 * * * purge expired rows (services.retention)
 """
 
 from __future__ import annotations
@@ -185,6 +186,38 @@ def nightly_replan(app) -> str | None:
     return _run_in_app(app, "nightly_replan", body)
 
 
+def retention(app) -> str | None:
+    """Purge what has expired (tokens, pings, change feed, idempotency keys, audit, run
+    payloads), each kind after its configured days, a batch per transaction."""
+
+    def body(session, actor):
+        from fieldsvc.models.base import utcnow
+        from fieldsvc.services.retention import RetentionReport, cutoffs, purge_batch
+
+        expiry = list(cutoffs(app.config["RETENTION_DAYS"], utcnow()).items())
+        report = RetentionReport()
+        if not expiry:
+            return "retention off for every kind"
+        size = job_batch(app) * 10  # narrow rows: ten times a job's batch
+
+        def step(position):
+            position = position or 0
+            kind, cutoff = expiry[position]
+            touched = purge_batch(session, kind, cutoff, size)
+            report.purged[kind] = report.purged.get(kind, 0) + touched
+            if touched == size:
+                return kind, position
+            return kind, (position + 1 if position + 1 < len(expiry) else None)
+
+        _, ended = run_batches(app, session, step)
+        if ended != "done":
+            report.unfinished = [k for k, _ in expiry if k not in report.purged
+                                 or report.purged[k] % size == 0]
+        return report.summary()
+
+    return _run_in_app(app, "retention", body)
+
+
 def rma_overdue(app) -> str | None:
     """Flag advance exchanges whose faulty unit is overdue (issue 7), if that code exists."""
     try:
@@ -222,6 +255,7 @@ JOBS = (
     JobSpec("sla_watch", sla_watch, "FIELDSVC_SCHEDULE_SLA_WATCH", "60"),
     JobSpec("nightly_replan", nightly_replan, "FIELDSVC_SCHEDULE_NIGHTLY_REPLAN", "0 22 * * *"),
     JobSpec("rma_overdue", rma_overdue, "FIELDSVC_SCHEDULE_RMA_OVERDUE", "3600"),
+    JobSpec("retention", retention, "FIELDSVC_SCHEDULE_RETENTION", "30 3 * * *"),
 )
 
 

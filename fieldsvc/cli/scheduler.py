@@ -24,6 +24,9 @@ or "off"):
   FIELDSVC_SCHEDULE_NIGHTLY_REPLAN  0 22 * * *  tomorrow's optimization run per territory
                                                 (not published)
   FIELDSVC_SCHEDULE_RMA_OVERDUE     3600        overdue advance-exchange returns
+  FIELDSVC_SCHEDULE_RETENTION       30 3 * * *  purge expired tokens, pings, change feed,
+                                                idempotency keys, audit, run payloads
+                                                (FIELDSVC_RETENTION_<KIND>_DAYS)
   FIELDSVC_SLA_RISK_MINUTES         60          "at risk" this long before a due time
   FIELDSVC_REPLAN_TIME_LIMIT        60          search seconds of each nightly run
   FIELDSVC_SCHEDULER_RETRY_SECONDS  5           standby: how often to try the lock

@@ -8,6 +8,7 @@ technician's day (/technicians/{id}/release) and emergency insertion
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import defer
 
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, get_or_404, register_crud
@@ -22,7 +23,7 @@ from fieldsvc.models import OptimizationRun, Technician, WorkOrder
 from fieldsvc.models.enums import RunStatus
 from fieldsvc.schemas.common import Day, ListArgs, StrictSchema
 from fieldsvc.schemas.insertion import ProposalSchema
-from fieldsvc.schemas.runs import RunSchema
+from fieldsvc.schemas.runs import RunSchema, RunSummarySchema
 from fieldsvc.services import runs as service
 
 
@@ -42,6 +43,9 @@ register_crud(
         name="optimization-runs",
         model=OptimizationRun,
         schema=RunSchema,
+        list_schema=RunSummarySchema,
+        # The payloads are not even read for a list.
+        options=(defer(OptimizationRun.input_snapshot), defer(OptimizationRun.result)),
         list_args=RunListArgs,
         filters={"status": OptimizationRun.status, "territory": OptimizationRun.territory,
                  "plan_date": OptimizationRun.plan_date, "published": service.published},
@@ -79,7 +83,7 @@ class PublishReportSchema(Schema):
 
 @runs_blp.route("", methods=["POST"], endpoint="request_run")
 @runs_blp.arguments(RunRequestSchema)
-@runs_blp.response(202, RunSchema)
+@runs_blp.response(202, RunSummarySchema)
 @runs_blp.doc(summary="Request an optimization run (solved in the background)")
 def post_run(data):
     run = request_run(db.session, current_actor(), plan_date=data["date"],
