@@ -153,3 +153,20 @@ class DayVersion(Base):
     slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(BigInteger)
     generation: Mapped[int] = mapped_column(BigInteger)
+
+
+class DayTechVersion(Base):
+    """A technician's own write counter behind their cached day (migration 0021).
+
+    Triggers on the tables of a technician's own work (their work orders and what hangs on
+    them, their attachments, change feed and technician row) bump the counters of the
+    technicians a write concerns, at COMMIT on PostgreSQL; `DayVersion` still versions the
+    tables shared by many days. No foreign key: a counter outlives nothing it must protect.
+    """
+
+    __tablename__ = "mobile_day_tech_version"
+
+    technician_id: Mapped[int] = mapped_column(BigInteger, primary_key=True,
+                                               autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger)
+    generation: Mapped[int] = mapped_column(BigInteger)
