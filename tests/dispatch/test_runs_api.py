@@ -81,3 +81,27 @@ def test_run_lists_carry_summaries_and_progress_is_not_audited(client, make, app
     assert entries[2].changes["status"][1] == "finished"
     assert entries[2].changes["result"] == ["(stored on the row)", "(stored on the row)"]
     assert biggest < 5000  # the plan is not copied into the audit log
+
+
+def test_all_territories_is_one_queued_run_per_territory(client_as, make, app):
+    from fieldsvc.dispatch.queue import get_queue as queue_of
+
+    for territory in ("north", "south"):
+        make.technician(territory=territory)
+    make.work_order(estimated_minutes=30)
+    dispatcher = client_as("dispatcher")
+    accepted = dispatcher.post("/api/v1/optimization-runs/territories",
+                               json={"date": DAY.isoformat(), "time_limit": 1})
+    assert accepted.status_code == 202, accepted.json
+    runs = accepted.json["requested"]
+    assert [r["territory"] for r in runs] == ["north", "south"]
+    assert all("result" not in r for r in runs) and accepted.json["existing"] == {}
+    for run in runs:
+        assert _wait(dispatcher, run["id"])["status"] == "finished"
+    queue_of(app).wait(timeout=30)
+    # Bad input: 422; a role that may not request runs: 403; neither creates a run.
+    assert dispatcher.post("/api/v1/optimization-runs/territories",
+                           json={"date": "2026-02-30"}).status_code == 422
+    assert client_as("agent").post("/api/v1/optimization-runs/territories",
+                                   json={"date": DAY.isoformat()}).status_code == 403
+    assert dispatcher.get("/api/v1/optimization-runs").json["total"] == 2

@@ -17,7 +17,12 @@ from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.publish import publish_run
 from fieldsvc.dispatch.queue import enqueue_after_commit
 from fieldsvc.dispatch.release import release_run, release_technician_day
-from fieldsvc.dispatch.runs import DEFAULT_TIME_LIMIT, MAX_TIME_LIMIT, request_run
+from fieldsvc.dispatch.runs import (
+    DEFAULT_TIME_LIMIT,
+    MAX_TIME_LIMIT,
+    request_run,
+    request_territory_runs,
+)
 from fieldsvc.extensions import db
 from fieldsvc.models import OptimizationRun, Technician, WorkOrder
 from fieldsvc.models.enums import RunStatus
@@ -91,6 +96,33 @@ def post_run(data):
                       technician_ids=data["technician_ids"], time_limit=data["time_limit"])
     enqueue_after_commit(current_app._get_current_object(), run.id)
     return run, 202, {"Location": f"{API_PREFIX}/optimization-runs/{run.id}"}
+
+
+class TerritoryRunsRequestSchema(StrictSchema):
+    date = fields.Date(required=True, metadata={"description": "first day to plan"})
+    horizon_days = fields.Integer(load_default=1, validate=validate.Range(min=1, max=14))
+    time_limit = fields.Float(load_default=DEFAULT_TIME_LIMIT,
+                              validate=validate.Range(min=1, max=MAX_TIME_LIMIT),
+                              metadata={"description": "search time of each run, seconds"})
+
+
+class TerritoryRunsSchema(Schema):
+    requested = fields.List(fields.Nested(RunSummarySchema), metadata={
+        "description": "one queued run per territory with active technicians"})
+    existing = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "territory -> its run still queued or running, left as it is"})
+
+
+@runs_blp.route("/territories", methods=["POST"], endpoint="request_territory_runs")
+@runs_blp.arguments(TerritoryRunsRequestSchema)
+@runs_blp.response(202, TerritoryRunsSchema)
+@runs_blp.doc(summary="Request one run per territory (all territories, solved apart by the "
+                      "workers)")
+def post_territory_runs(data):
+    return request_territory_runs(
+        current_app._get_current_object(), db.session, current_actor(),
+        plan_date=data["date"], horizon_days=data["horizon_days"],
+        time_limit=data["time_limit"])
 
 
 @runs_blp.route("/<int:ident>/publish", methods=["POST"], endpoint="publish_run")
