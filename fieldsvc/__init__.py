@@ -43,6 +43,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # First: the request id and the request's metrics wrap every other hook.
     ops.init_app(app)
 
+    trusted = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if trusted:
+        # Behind load balancers: the client's address, scheme and host come from the
+        # X-Forwarded-* headers, trusting only the last `trusted` hops (the ones we run);
+        # anything a client wrote further left is ignored.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted,
+                                x_host=trusted, x_port=trusted)
+
     from sqlalchemy.orm import Session
 
     from fieldsvc import audit, db_setup  # noqa: F401 - db_setup installs SQLite pragmas
@@ -50,6 +60,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from fieldsvc.extensions import db, migrate
 
     db.init_app(app)
+    with app.app_context():
+        db_setup.install_timeouts(app, db.engine)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True,
                      compare_type=True)
     audit.install(Session)

@@ -22,6 +22,11 @@ from fieldsvc.models.base import utcnow
 NOT_AUDITED = {"audit_log", "work_order_transition", "rma_transition", "stock_movement"}
 # Never copied into the audit log.
 REDACTED = {"password_hash"}
+# Columns whose changes are not writes worth a row: an optimization run's progress while it
+# solves (a commit every half second). A flush that changes nothing else writes none.
+NOT_AUDITED_COLUMNS = {"optimization_run": {"progress", "message"}}
+# Payloads too large to copy: the entry says they changed, the row itself holds them.
+SUMMARISED = {"optimization_run": {"result", "input_snapshot"}}
 
 
 def _plain(value: Any) -> Any:
@@ -40,8 +45,9 @@ def _columns(obj) -> list:
 
 def _snapshot(obj) -> dict[str, Any]:
     data = {}
+    summarised = SUMMARISED.get(obj.__table__.name, ())
     for attr in _columns(obj):
-        if attr.key in REDACTED:
+        if attr.key in REDACTED or attr.key in summarised:
             continue
         data[attr.key] = _plain(getattr(obj, attr.key))
     return data
@@ -50,12 +56,20 @@ def _snapshot(obj) -> dict[str, Any]:
 def _diff(obj) -> dict[str, list]:
     state = inspect(obj)
     changes: dict[str, list] = {}
+    table = obj.__table__.name
+    skipped = NOT_AUDITED_COLUMNS.get(table, ())
+    summarised = SUMMARISED.get(table, ())
     for attr in state.mapper.column_attrs:
+        if attr.key in skipped:
+            continue
         hist = state.attrs[attr.key].history
         if not hist.has_changes():
             continue
         if attr.key in REDACTED:
             changes[attr.key] = ["***", "***"]
+            continue
+        if attr.key in summarised:
+            changes[attr.key] = ["(stored on the row)", "(stored on the row)"]
             continue
         before = hist.deleted[0] if hist.deleted else None
         after = hist.added[0] if hist.added else None

@@ -7,7 +7,7 @@ import select
 import sqlite3
 import time
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import Pool
@@ -70,3 +70,51 @@ def _check_pooled(dbapi_connection, connection_record, connection_proxy) -> None
         dbapi_connection.rollback()  # end the transaction the driver may have opened
     except Exception as exc:  # any failure: the pool drops it and connects again
         raise DisconnectionError(f"pooled connection failed its idle check: {exc}") from exc
+
+
+TIMEOUT_SETTINGS = ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+
+
+def role_timeouts(app) -> dict[str, int]:
+    """The PostgreSQL timeouts of this process's role (`PROCESS_ROLE`), in milliseconds."""
+    role = app.config.get("PROCESS_ROLE", "web")
+    timeouts = app.config.get("DB_TIMEOUTS") or {}
+    if role not in timeouts:
+        raise RuntimeError(f"FIELDSVC_PROCESS_ROLE={role!r}: use one of "
+                           f"{', '.join(sorted(timeouts))}.")
+    return timeouts[role]
+
+
+def install_timeouts(app, engine: Engine) -> None:
+    """Give every new PostgreSQL connection of `engine` the timeouts of the process's role.
+
+    The role is read when the connection opens, so `set_role` followed by a pool dispose
+    takes effect at once.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    role_timeouts(app)  # fail at start on an unknown role, not on the first query
+
+    @event.listens_for(engine, "connect")
+    def _set_timeouts(dbapi_connection, connection_record) -> None:
+        settings = role_timeouts(app)
+        cursor = dbapi_connection.cursor()
+        for name in TIMEOUT_SETTINGS:
+            cursor.execute(f"SET {name} = {int(settings[name])}")
+        cursor.close()
+        dbapi_connection.commit()
+
+
+def set_role(app, role: str) -> None:
+    """Switch this process to `role` (worker, scheduler...): new timeouts on every connection."""
+    from fieldsvc.extensions import db
+
+    app.config["PROCESS_ROLE"] = role
+    role_timeouts(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def session_timeouts(connection) -> dict[str, str]:
+    """The timeouts a connection runs with, as PostgreSQL shows them."""
+    return {name: connection.execute(text(f"SHOW {name}")).scalar() for name in TIMEOUT_SETTINGS}

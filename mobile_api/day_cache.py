@@ -7,9 +7,11 @@ it was built; it is served only while the version is still the same. Reading the
 first makes a race harmless: a change committed while the body is being built may or may
 not be in it, but it moved the version on, so the next request builds the day again.
 
-The version covers every writer at once, not only what touches this technician: any
-write to those tables renders the days again (a miss costs what the day cost without a
-cache). The ETag is a digest of the body itself, so a phone gets 304 whenever its copy is
+The version has two parts: the technician's own counter (`DayTechVersion`: their work
+orders and what hangs on them, their technician row, attachments and change feed) and the
+shared one (customers, sites, assets, products, parts, stock, tickets, RMAs, recalls). A
+write to another technician's work order leaves this day cached; a write to a shared
+table renders every day again (a miss costs what the day cost without a cache). The ETag is a digest of the body itself, so a phone gets 304 whenever its copy is
 still the right one, even after such a re-render.
 """
 
@@ -23,11 +25,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import Flask, Response, current_app
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fieldsvc.ops import metrics
 from mobile_api.day import load_day
-from mobile_api.models import DayVersion
+from mobile_api.models import DayTechVersion, DayVersion
 from mobile_api.pickups import PlanCache
 
 EXTENSION = "mobile_day_cache"
@@ -73,13 +76,16 @@ def init_app(app: Flask) -> None:
     app.extensions[PLANS] = PlanCache()
 
 
-_VERSION = (f"SELECT count(*), coalesce(sum(n), 0), coalesce(sum(generation), 0) "
-            f"FROM {DayVersion.__tablename__}")
+_VERSION = text(
+    f"SELECT count(*), coalesce(sum(n), 0), coalesce(sum(generation), 0), "
+    f"(SELECT n FROM {DayTechVersion.__tablename__} WHERE technician_id = :tech), "
+    f"(SELECT generation FROM {DayTechVersion.__tablename__} WHERE technician_id = :tech) "
+    f"FROM {DayVersion.__tablename__}")
 
 
-def data_version(session: Session) -> tuple:
-    # Plain SQL on the request's connection and transaction: it runs on every request.
-    return tuple(session.connection().exec_driver_sql(_VERSION).one())
+def data_version(session: Session, technician_id: int) -> tuple:
+    """The shared version and this technician's own, in one statement (every request)."""
+    return tuple(session.execute(_VERSION, {"tech": technician_id}).one())
 
 
 def render(doc: dict) -> tuple[str, bytes]:
@@ -91,7 +97,7 @@ def render(doc: dict) -> tuple[str, bytes]:
 def current_day(session: Session, technician_id: int, day: date) -> Rendered:
     """The rendered day, from the cache when the data version has not moved."""
     cache: DayCache = current_app.extensions[EXTENSION]
-    version = data_version(session)
+    version = data_version(session, technician_id)
     key = (technician_id, day)
     found = cache.get(key, version)
     if found is not None:

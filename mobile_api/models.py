@@ -74,7 +74,7 @@ class JobReport(Base):
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), unique=True)
     notes: Mapped[str | None] = mapped_column(Text)
     labor_minutes: Mapped[int | None]
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -89,7 +89,7 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), index=True)
-    technician_id: Mapped[int | None] = mapped_column(ForeignKey("technician.id"))
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("technician.id"), index=True)
     kind: Mapped[str] = mapped_column(String(12))
     content_type: Mapped[str] = mapped_column(String(60))
     filename: Mapped[str | None] = mapped_column(String(200))
@@ -155,5 +155,22 @@ class DayVersion(Base):
     __tablename__ = "mobile_day_version"
 
     slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
+class DayTechVersion(Base):
+    """A technician's own write counter behind their cached day (migration 0021).
+
+    Triggers on the tables of a technician's own work (their work orders and what hangs on
+    them, their attachments, change feed and technician row) bump the counters of the
+    technicians a write concerns, at COMMIT on PostgreSQL; `DayVersion` still versions the
+    tables shared by many days. No foreign key: a counter outlives nothing it must protect.
+    """
+
+    __tablename__ = "mobile_day_tech_version"
+
+    technician_id: Mapped[int] = mapped_column(BigInteger, primary_key=True,
+                                               autoincrement=False)
     n: Mapped[int] = mapped_column(BigInteger)
     generation: Mapped[int] = mapped_column(BigInteger)

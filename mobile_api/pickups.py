@@ -27,7 +27,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
-from fieldsvc.errors import Conflict, InvalidInput
 from fieldsvc.models import (
     InsertionProposal,
     OptimizationRun,
@@ -39,6 +38,7 @@ from fieldsvc.models import (
     WorkOrderPart,
 )
 from fieldsvc.models.enums import MovementKind, RunStatus
+from fieldsvc.problems import Conflict, InvalidInput
 from fieldsvc.services import stock
 from scheduler.model import STOP_JOB, STOP_WAREHOUSE
 

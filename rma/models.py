@@ -45,13 +45,14 @@ class Rma(TimestampMixin, Base):
     asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"), index=True)
     part_id: Mapped[int | None] = mapped_column(ForeignKey("part.id"), index=True)
     quantity: Mapped[int] = mapped_column(default=1)
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
     failure_description: Mapped[str | None] = mapped_column(Text)
     failure_code: Mapped[str | None] = mapped_column(String(40), index=True)
     entitlement: Mapped[Entitlement] = mapped_column(str_enum(Entitlement, "rma_entitlement"))
     entitlement_reason: Mapped[str] = mapped_column(String(400))
-    replacement_warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse.id"))
+    replacement_warehouse_id: Mapped[int | None] = mapped_column(
+        ForeignKey("warehouse.id"), index=True)
     replacement_serial: Mapped[str | None] = mapped_column(String(80))
     defective_serial: Mapped[str | None] = mapped_column(String(80))
     return_deadline: Mapped[date | None]
@@ -63,11 +64,14 @@ class Rma(TimestampMixin, Base):
     whole_unit: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Replacement units held for this RMA in replacement_warehouse_id (no work order).
     replacement_reserved: Mapped[int] = mapped_column(default=0, server_default="0")
-    quarantine_warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse.id"))
+    quarantine_warehouse_id: Mapped[int | None] = mapped_column(
+        ForeignKey("warehouse.id"), index=True)
     inspection_failure_code: Mapped[str | None] = mapped_column(String(40), index=True)
     disposition: Mapped[str | None] = mapped_column(String(24))
-    disposition_warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse.id"))
-    goodwill_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    disposition_warehouse_id: Mapped[int | None] = mapped_column(
+        ForeignKey("warehouse.id"), index=True)
+    goodwill_approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id"), index=True)
     goodwill_approved_at: Mapped[datetime | None]
 
     transitions: Mapped[list[RmaTransition]] = relationship(
@@ -82,7 +86,7 @@ class RmaTransition(Base):
     rma_id: Mapped[int] = mapped_column(ForeignKey("rma.id"), index=True)
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str] = mapped_column(String(24))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     actor_name: Mapped[str] = mapped_column(String(120))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .constraints import eligible, latest_return, parts_cover
-from .matrix import CachedProvider, GeodesicProvider, StaticMatrix, lazy_pairs
+from .matrix import CachedProvider, GeodesicProvider, StaticMatrix, compact, lazy_pairs
 from .model import Break, Job, Location, Problem, Shift, Technician, Warehouse
 
 _DEFAULT_PROVIDER = CachedProvider(GeodesicProvider())
@@ -54,8 +52,10 @@ class Instance:
             self.dur, self.dist = pairs
         else:
             m = provider.matrix(self.points)
-            self.dur = np.asarray(m.durations, dtype=np.int64)
-            self.dist = np.asarray(m.distances, dtype=np.int64)
+            # int32 when the values fit (seconds, metres): half the memory of int64; readers
+            # index single pairs (int(...)) or copy the slices they need.
+            self.dur = compact(m.durations)
+            self.dist = compact(m.distances)
         self.job_index = {j.id: k for k, j in enumerate(problem.jobs)}
         self.tech_index = {t.id: k for k, t in enumerate(problem.technicians)}
         self._allowed_memo: dict[int, tuple[Job, list[int]]] = {}

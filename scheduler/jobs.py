@@ -17,6 +17,7 @@ Schedules come from the configuration (fieldsvc.config reads the environment), e
     FIELDSVC_SCHEDULE_NIGHTLY_REPLAN  default 0 22 * * * tomorrow's run per territory
     FIELDSVC_SCHEDULE_RMA_OVERDUE     default 3600       overdue advance-exchange returns
     FIELDSVC_SCHEDULE_RUN_REAPER      default 30         fail runs whose worker died
+    FIELDSVC_SCHEDULE_RETENTION       default 30 3 * * * purge expired rows (services.retention)
 
 Each job runs under a request id of its own (`job-<name>-<hex>`), which its log lines and
 the optimization runs it executes carry.
@@ -27,11 +28,13 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
 # Imported here, not inside the jobs: a broken import must stop the scheduler at start, not
@@ -55,11 +58,30 @@ def _job_actor():
     return Actor(id=None, name="scheduler", source="job")
 
 
+STOP_KEY = "fieldsvc_scheduler_stop"
+
+
+def stop_event(app) -> threading.Event:
+    """Set when this scheduler is stopping: jobs end at their next safe point (a batch)."""
+    return app.extensions.setdefault(STOP_KEY, threading.Event())
+
+
+def job_budget(app) -> float:
+    """Seconds a batched job may go on before it leaves the rest to its next run."""
+    return float(app.config.get("JOB_TIME_BUDGET_SECONDS") or 30)
+
+
+def job_batch(app) -> int:
+    """Rows (work orders, PM plans) a batched job handles per transaction."""
+    return int(app.config.get("JOB_BATCH_SIZE") or 200)
+
+
 def _run_in_app(app, name: str, body: Callable[..., str]) -> str | None:
     """Run `body(session, actor)` in an app context; commit, or roll back and log."""
     from fieldsvc.context import acting_as
     from fieldsvc.extensions import db
 
+    log.info("job %s: started", name)
     with app.app_context(), acting_as(_job_actor()) as actor:
         try:
             summary = body(db.session, actor)
@@ -74,87 +96,136 @@ def _run_in_app(app, name: str, body: Callable[..., str]) -> str | None:
     return summary
 
 
+def run_batches(app, session, step: Callable[[Any], tuple[Any, Any]]) -> tuple[list, str]:
+    """Call `step(cursor)` (cursor None first) and commit after each call, until it answers
+    no next cursor, the time budget is spent or the scheduler is stopping.
+
+    Each batch is its own short transaction, so no lock is held for the whole job and a
+    stopping scheduler waits for one batch at most. Returns the batches' results and why
+    it ended ("done", "time budget spent" or "stopping").
+    """
+    deadline = time.monotonic() + job_budget(app)
+    stop = stop_event(app)
+    results, cursor = [], None
+    while True:
+        result, cursor = step(cursor)
+        session.commit()
+        results.append(result)
+        if cursor is None:
+            return results, "done"
+        if stop.is_set():
+            return results, "stopping"
+        if time.monotonic() >= deadline:
+            return results, "time budget spent"
+
+
 # ------------------------------------------------------------------------------- jobs
 
 
 def pm_generation(app) -> str | None:
-    """Turn due preventive-maintenance occurrences into work orders (exactly once each)."""
+    """Turn due preventive-maintenance occurrences into work orders (exactly once each),
+    a batch of plans per transaction."""
+    from sqlalchemy import select
+
+    from fieldsvc.models.base import utcnow
+    from fieldsvc.models.pm import PmPlan
 
     def body(session, actor):
-        from fieldsvc.models.base import utcnow
+        now = utcnow()
+        plan_ids = list(session.scalars(select(PmPlan.id).where(PmPlan.active.is_(True))
+                                        .order_by(PmPlan.id)))
+        size = job_batch(app)
 
-        report = generate_due_work_orders(session, now=utcnow(), actor=actor)
-        summary = getattr(report, "summary", None)
-        return str(summary() if callable(summary) else report)
+        def step(start):
+            start = start or 0
+            chunk = plan_ids[start:start + size]
+            report = generate_due_work_orders(session, now=now, plan_ids=chunk, actor=actor)
+            following = start + size
+            return report, (following if following < len(plan_ids) else None)
+
+        if not plan_ids:
+            return "no active plans"
+        reports, ended = run_batches(app, session, step)
+        created = sum(r.work_orders_created for r in reports)
+        examined = sum(r.plans_examined for r in reports)
+        return (f"{created} work orders created from {examined} of {len(plan_ids)} plans "
+                f"in {len(reports)} batches ({ended})")
 
     return _run_in_app(app, "pm_generation", body)
 
 
 def sla_watch(app) -> str | None:
-    """Flag SLA risks and breaches; escalate each breach once."""
+    """Flag SLA risks and breaches; escalate each breach once; a batch per transaction."""
 
     def body(session, actor):
-        from fieldsvc.services.sla_watch import watch
+        from fieldsvc.models.base import utcnow
+        from fieldsvc.services.sla_watch import WatchReport, watch
 
-        return watch(session, actor, risk_minutes=risk_minutes(app),
-                     timezone=app.config["DEFAULT_TIMEZONE"]).summary()
+        now = utcnow()
+
+        def step(after_id):
+            report = watch(session, actor, now=now, risk_minutes=risk_minutes(app),
+                           timezone=app.config["DEFAULT_TIMEZONE"], after_id=after_id or 0,
+                           limit=job_batch(app))
+            return report, (report.last_id if report.more else None)
+
+        reports, ended = run_batches(app, session, step)
+        return f"{WatchReport.combine(reports).summary()} in {len(reports)} batches ({ended})"
 
     return _run_in_app(app, "sla_watch", body)
 
 
 def nightly_replan(app) -> str | None:
-    """Request and execute tomorrow's optimization run for every territory (not published).
+    """Request tomorrow's optimization run for every territory and hand each to the run
+    queue (not published); the workers solve them, one run per territory.
 
     A territory whose day already has a run that did not fail (a dispatcher's, or this job's
     before a takeover) is left alone.
     """
-    from sqlalchemy import select
-
-    from fieldsvc.context import acting_as
-    from fieldsvc.dispatch.runs import execute_run, request_run
-    from fieldsvc.extensions import db
-    from fieldsvc.models import OptimizationRun, Technician
-    from fieldsvc.models.enums import RunStatus
-    from fieldsvc.problems import Problem
+    from fieldsvc.dispatch.runs import request_territory_runs
 
     tz = app.config["DEFAULT_TIMEZONE"]
     day = today_in(tz) + timedelta(days=1)
     time_limit = float(app.config["REPLAN_TIME_LIMIT"])
-    done: list[str] = []
-    with app.app_context(), acting_as(_job_actor()) as actor:
-        try:
-            territories = sorted({t for t in db.session.scalars(
-                select(Technician.territory).where(Technician.active.is_(True),
-                                                   Technician.territory.is_not(None)))
-                if t is not None})
-            for territory in territories:
-                exists = db.session.scalar(select(OptimizationRun.id).where(
-                    OptimizationRun.plan_date == day, OptimizationRun.territory == territory,
-                    OptimizationRun.status != RunStatus.FAILED).limit(1))
-                if exists is not None:
-                    log.info("job nightly_replan: %s %s already has run %s", territory, day,
-                             exists)
-                    continue
-                try:
-                    run = request_run(db.session, actor, plan_date=day, territory=territory,
-                                      time_limit=time_limit)
-                    db.session.commit()
-                except Problem as exc:  # another one was requested meanwhile
-                    db.session.rollback()
-                    log.info("job nightly_replan: %s %s: %s", territory, day, exc.detail)
-                    continue
-                finished = execute_run(db.session, run.id, tz)
-                status = finished.status.value if finished is not None else "taken"
-                done.append(f"{territory}: run {run.id} {status}")
-        except Exception:
-            db.session.rollback()
-            log.exception("job nightly_replan failed")
-            return None
-        finally:
-            db.session.remove()
-    summary = f"{day}: " + ("; ".join(done) if done else "nothing to plan")
-    log.info("job nightly_replan: %s", summary)
-    return summary
+
+    def body(session, actor):
+        outcome = request_territory_runs(app, session, actor, plan_date=day,
+                                         time_limit=time_limit, skip_existing=True)
+        return f"{day}: {outcome.summary()}"
+
+    return _run_in_app(app, "nightly_replan", body)
+
+
+def retention(app) -> str | None:
+    """Purge what has expired (tokens, pings, change feed, idempotency keys, audit, run
+    payloads), each kind after its configured days, a batch per transaction."""
+
+    def body(session, actor):
+        from fieldsvc.models.base import utcnow
+        from fieldsvc.services.retention import RetentionReport, cutoffs, purge_batch
+
+        expiry = list(cutoffs(app.config["RETENTION_DAYS"], utcnow()).items())
+        report = RetentionReport()
+        if not expiry:
+            return "retention off for every kind"
+        size = job_batch(app) * 10  # narrow rows: ten times a job's batch
+
+        def step(position):
+            position = position or 0
+            kind, cutoff = expiry[position]
+            touched = purge_batch(session, kind, cutoff, size)
+            report.purged[kind] = report.purged.get(kind, 0) + touched
+            if touched == size:
+                return kind, position
+            return kind, (position + 1 if position + 1 < len(expiry) else None)
+
+        _, ended = run_batches(app, session, step)
+        if ended != "done":
+            report.unfinished = [k for k, _ in expiry if k not in report.purged
+                                 or report.purged[k] % size == 0]
+        return report.summary()
+
+    return _run_in_app(app, "retention", body)
 
 
 def rma_overdue(app) -> str | None:
@@ -201,6 +272,7 @@ JOBS = (
     JobSpec("nightly_replan", nightly_replan, "FIELDSVC_SCHEDULE_NIGHTLY_REPLAN"),
     JobSpec("rma_overdue", rma_overdue, "FIELDSVC_SCHEDULE_RMA_OVERDUE"),
     JobSpec("run_reaper", run_reaper, "FIELDSVC_SCHEDULE_RUN_REAPER"),
+    JobSpec("retention", retention, "FIELDSVC_SCHEDULE_RETENTION"),
 )
 
 
@@ -237,16 +309,20 @@ def trigger(text: str, timezone: str):
     return IntervalTrigger(seconds=seconds, timezone=ZoneInfo(timezone))
 
 
-def build_scheduler(app, schedules: dict[str, str] | None = None):
+def build_scheduler(app, schedules: dict[str, str] | None = None, executor=None):
     """A BlockingScheduler with every enabled job; ValueError names a bad schedule.
 
     The schedules come from the app's SCHEDULES setting; `schedules` overrides some of them.
+    `executor` (an APScheduler ThreadPoolExecutor) runs the jobs; the caller keeps it to
+    wait for running jobs when it stops.
     """
+    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     env = {**app.config["SCHEDULES"], **(schedules or {})}
     tz = app.config["DEFAULT_TIMEZONE"]
-    sched = BlockingScheduler(timezone=ZoneInfo(tz))
+    sched = BlockingScheduler(timezone=ZoneInfo(tz),
+                              executors={"default": executor or ThreadPoolExecutor(4)})
     for spec in JOBS:
         raw = env[spec.env]
         try:

@@ -2,6 +2,12 @@
 
 geopy's ``geodesic`` costs about 70 us per pair; the default provider computes the same
 WGS-84 geodesic (Karney's algorithm, via pyproj) on whole numpy arrays instead.
+
+Matrices are ``int32`` (seconds and metres: a 2^31 cap is 68 years or 2 million km) and
+the geodesic provider fills them a block of rows at a time, so a day of n points costs
+8·n² bytes for both matrices and a bounded working set on top, instead of the int64
+matrices plus several float64 n² temporaries (about 1 GB at 5,000 points before, 200 MB
+now; `benchmarks/matrix_memory.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,19 @@ from .model import Location, TravelMatrix
 
 DEFAULT_ROAD_FACTOR = 1.3  # road distance / geodesic distance
 DEFAULT_SPEED_KMH = 40.0  # average speed including urban traffic
+MATRIX_DTYPE = np.int32
+_INT32_MAX = np.iinfo(np.int32).max
+PAIRS_PER_BLOCK = 250_000  # geodesics computed at once (about 25 MB of temporaries)
+
+
+def compact(a) -> np.ndarray:
+    """`a` as int32 when every value fits (they always do for seconds and metres), else int64."""
+    a = np.asarray(a)
+    if a.dtype == MATRIX_DTYPE:
+        return a
+    if a.size and (a.max() > _INT32_MAX or a.min() < -_INT32_MAX):
+        return a.astype(np.int64, copy=False)
+    return a.astype(MATRIX_DTYPE)
 
 
 @runtime_checkable
@@ -77,12 +96,39 @@ class GeodesicProvider:
         road = metres * self.road_factor
         seconds = road / (self.speed_kmh / 3.6)
         return TravelMatrix(
-            durations=np.rint(seconds).astype(np.int64),
-            distances=np.rint(road).astype(np.int64),
+            durations=compact(np.rint(seconds)),
+            distances=compact(np.rint(road)),
         )
 
     def matrix(self, points: Sequence[Location]) -> TravelMatrix:
-        return self._from_metres(geodesic_metres(points))
+        """Both int32 matrices, filled by blocks of rows of the upper triangle (the geodesic
+        is symmetric) and mirrored, so no n² float temporaries are ever held."""
+        n = len(points)
+        lat = np.fromiter((p.lat for p in points), dtype=float, count=n)
+        lon = np.fromiter((p.lon for p in points), dtype=float, count=n)
+        dur = np.zeros((n, n), dtype=MATRIX_DTYPE)
+        dist = np.zeros((n, n), dtype=MATRIX_DTYPE)
+        per_second = self.speed_kmh / 3.6
+        i0 = 0
+        while i0 < n - 1:
+            # Rows i0..i1-1 against their columns j > i: about PAIRS_PER_BLOCK pairs.
+            i1 = i0 + 1
+            pairs = n - i0 - 1
+            while i1 < n - 1 and pairs + (n - i1 - 1) <= PAIRS_PER_BLOCK:
+                pairs += n - i1 - 1
+                i1 += 1
+            rows = np.arange(i0, i1)
+            counts = n - rows - 1
+            i = np.repeat(rows, counts)
+            j = np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts) + i + 1
+            _, _, metres = self._geod.inv(lon[i], lat[i], lon[j], lat[j])
+            road = np.asarray(metres) * self.road_factor
+            dist[i, j] = np.rint(road)
+            dur[i, j] = np.rint(road / per_second)
+            dist[j, i] = dist[i, j]
+            dur[j, i] = dur[i, j]
+            i0 = i1
+        return TravelMatrix(durations=dur, distances=dist)
 
     def pair(self, a: Location, b: Location) -> tuple[int, int]:
         """(seconds, metres) from a to b, computed exactly as :meth:`matrix` does."""
@@ -128,8 +174,9 @@ class CachedProvider:
                 out_rows = between(extra, key)  # new -> all
                 in_cols = between(key, extra)  # all -> new
                 m = len(key)
-                dur = np.zeros((m, m), dtype=np.int64)
-                dist = np.zeros((m, m), dtype=np.int64)
+                kind = np.result_type(old.durations, out_rows.durations, in_cols.durations)
+                dur = np.zeros((m, m), dtype=kind)
+                dist = np.zeros((m, m), dtype=kind)
                 dur[:n, :n], dist[:n, :n] = old.durations, old.distances
                 dur[n:, :], dist[n:, :] = out_rows.durations, out_rows.distances
                 dur[:, n:], dist[:, n:] = in_cols.durations, in_cols.distances
@@ -141,8 +188,8 @@ class StaticMatrix:
     """A provider for a matrix given up front; points are ``int`` indices into it."""
 
     def __init__(self, durations: np.ndarray, distances: np.ndarray | None = None) -> None:
-        self.durations = np.asarray(durations, dtype=np.int64)
-        self.distances = self.durations if distances is None else np.asarray(distances, np.int64)
+        self.durations = compact(durations)
+        self.distances = self.durations if distances is None else compact(distances)
 
     def matrix(self, points: Sequence[int]) -> TravelMatrix:
         idx = np.asarray(points, dtype=np.int64)

@@ -43,7 +43,8 @@ class Resource:
     sortable: dict[str, InstrumentedAttribute] = field(default_factory=dict)
     default_sort: Sequence[Any] = ()
     search: Sequence[InstrumentedAttribute] = ()
-    options: Sequence[Any] = ()
+    options: Sequence[Any] = ()  # loader options of the list query
+    list_schema: type[Schema] | None = None  # what a list shows of each item (default: all)
     create: Callable[..., Any] | None = None
     update: Callable[..., Any] | None = None
     delete: Callable[..., Any] | None = None
@@ -137,7 +138,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
     if "list" in actions:
 
         @blp.arguments(res.list_args, location="query", unknown=RAISE)
-        @blp.response(200, page_schema(item_schema))
+        @blp.response(200, page_schema(res.list_schema or item_schema))
         @blp.doc(summary=f"List {res.name}")
         def get(self, args):
             return paginate(list_query(res, args), args)

@@ -3,6 +3,8 @@
 Counters live in Redis when REDIS_URL (or RATELIMIT_STORAGE_URI=redis://...) is set, so
 every app server and worker of a deployment counts the same limit; else in this process's
 memory, which the gunicorn config refuses for several workers (fieldsvc.ops.shared_state).
+When that storage does not answer, the limiter logs a warning and counts in this process's
+memory until it answers again: logins and API writes go on (limited per process), never a 500.
 """
 
 from __future__ import annotations
@@ -60,6 +62,12 @@ def install_limiter(app: Flask) -> Limiter:
         application_limits=[lambda: current_app.config["WRITE_RATE_LIMIT"]],
         application_limits_exempt_when=_not_an_api_write,
         headers_enabled=True,
+        # Shared storage down (Redis restarting): keep limiting, per process, with a warning
+        # ("Rate limit storage unreachable - falling back to in-memory storage"); the
+        # limiter tries the storage again with a growing back-off. An error the fallback
+        # does not cover is logged and the request goes on unlimited.
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
     )
     limiter.init_app(app)
     # Reads are never limited (the write limit exempts them, the login limit is on a POST):

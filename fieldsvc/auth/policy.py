@@ -37,7 +37,8 @@ ADMIN, MANAGER, DISPATCHER, AGENT, TECHNICIAN, DEALERSHIP = (
 ROLES = (ADMIN, MANAGER, DISPATCHER, AGENT, TECHNICIAN, DEALERSHIP)
 
 # Sub-path verbs spelled as nouns in URLs, named as actions in the matrix.
-ACTION_ALIASES = {"transitions": "transition"}
+# POST .../optimization-runs/territories requests runs: the same right as one run.
+ACTION_ALIASES = {"transitions": "transition", "territories": "create"}
 
 # Resource names of SPEC §6 plus the few non-CRUD areas (reports, recall lookup, mobile).
 RESOURCES = (

@@ -13,10 +13,17 @@ from flask.cli import FlaskGroup
 
 from fieldsvc import create_app
 from fieldsvc.cli import core, demo, dispatch, erase, imports, mobile, pm, scheduler
+from fieldsvc.config import process_role
 from fieldsvc.recall import cli as recall
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
+def _create_cli_app():
+    """The app of a command: role "cli" (no statement timeout) unless FIELDSVC_PROCESS_ROLE
+    says otherwise; `serve`, `worker` and `scheduler` switch to their own role."""
+    return create_app({"PROCESS_ROLE": process_role("cli")})
+
+
+@click.group(cls=FlaskGroup, create_app=_create_cli_app, add_version_option=False,
              load_dotenv=False, set_debug_flag=False)
 def cli() -> None:
     """Field service management: serve the app, manage data, plan technicians."""

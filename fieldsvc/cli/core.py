@@ -18,10 +18,13 @@ from fieldsvc.services.users import create_or_reset_user
 def serve(host: str, port: int) -> None:
     """Serve the app with a production WSGI server (single process)."""
     from fieldsvc.cli.support import run_server
+    from fieldsvc.db_setup import set_role
     from fieldsvc.ops.logs import setup_for
 
-    setup_for(current_app)
-    run_server(current_app._get_current_object(), host, port)
+    app = current_app._get_current_object()
+    set_role(app, "web")
+    setup_for(app)
+    run_server(app, host, port)
 
 
 @click.command("create-user")

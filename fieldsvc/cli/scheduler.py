@@ -24,9 +24,16 @@ or "off"):
                                                 (not published)
   FIELDSVC_SCHEDULE_RMA_OVERDUE     3600        overdue advance-exchange returns
   FIELDSVC_SCHEDULE_RUN_REAPER      30          fail optimization runs whose worker died
+  FIELDSVC_SCHEDULE_RETENTION       30 3 * * *  purge expired tokens, pings, change feed,
+                                                idempotency keys, audit, run payloads
+                                                (FIELDSVC_RETENTION_<KIND>_DAYS)
   FIELDSVC_SLA_RISK_MINUTES         60          "at risk" this long before a due time
   FIELDSVC_REPLAN_TIME_LIMIT        60          search seconds of each nightly run
   FIELDSVC_SCHEDULER_RETRY_SECONDS  5           standby: how often to try the lock
+  FIELDSVC_JOB_TIME_BUDGET          30          seconds a batched job (SLA watch, PM
+                                                generation) goes on before leaving the
+                                                rest to its next run
+  FIELDSVC_JOB_BATCH_SIZE           200         rows per transaction of a batched job
 """
 
 
@@ -47,23 +54,30 @@ def _logging() -> None:
 def scheduler_command():
     import os
 
-    from scheduler.jobs import SchedulerLock, build_scheduler
+    from apscheduler.executors.pool import ThreadPoolExecutor
+
+    from fieldsvc.db_setup import set_role
+    from scheduler.jobs import SchedulerLock, build_scheduler, stop_event
 
     _logging()
     log = logging.getLogger("fieldsvc.scheduler")
     app = current_app._get_current_object()
+    set_role(app, "scheduler")
+    executor = ThreadPoolExecutor(4)
     try:
-        sched = build_scheduler(app)
+        sched = build_scheduler(app, executor=executor)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     retry = float(app.config["SCHEDULER_RETRY_SECONDS"])
     lock = SchedulerLock(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
     stopping = []
+    stop_jobs = stop_event(app)
 
     def stop(signum, _frame):
         stopping.append(signum)
+        stop_jobs.set()  # running jobs end at their next batch
         if sched.running:
-            sched.shutdown(wait=False)
+            sched.shutdown(wait=False)  # no new job starts; the lock is still ours
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -81,6 +95,7 @@ def scheduler_command():
         if not lock.alive():
             log.error("scheduler lock lost (database connection gone); stopping")
             stopping.append("lock")
+            stop_jobs.set()
             sched.shutdown(wait=False)
 
     sched.add_job(watch_lock, "interval", seconds=max(1.0, retry), id="lock_watch",
@@ -88,6 +103,11 @@ def scheduler_command():
     try:
         sched.start()
     finally:
+        # The lock is released only once no job of ours runs any more, so a standby taking
+        # over never overlaps with a job still in flight here. Jobs stop at a batch boundary
+        # and every statement is bounded by the role's statement_timeout.
+        log.info("stopping: waiting for running jobs")
+        executor.shutdown(wait=True)
         lock.release()
         log.info("stopped")
     if "lock" in stopping:
@@ -125,6 +145,7 @@ def worker_command(burst):
     Run as many as you like, on any machine that reaches the database and Redis; each run
     executes once whichever worker takes it.
     """
+    from fieldsvc.db_setup import set_role
     from fieldsvc.dispatch.queue import redis_url, rq_queue_name, work
 
     app = current_app._get_current_object()
@@ -133,6 +154,7 @@ def worker_command(burst):
             "fieldsvc worker serves FIELDSVC_RUN_QUEUE=rq; with the default (thread) the app "
             "executes runs itself.")
     _logging()
+    set_role(app, "worker")
     click.echo(f"worker: queue {rq_queue_name(app)} at {redis_url(app)}", err=True)
     try:
         work(app, burst=burst)

@@ -17,8 +17,8 @@ from typing import Protocol
 from flask import Flask
 from sqlalchemy import event
 
-from fieldsvc.errors import Problem
 from fieldsvc.extensions import db
+from fieldsvc.problems import Problem
 
 log = logging.getLogger(__name__)
 

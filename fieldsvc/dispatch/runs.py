@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time as clock
 import traceback
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -81,6 +82,63 @@ def request_run(
             active_run_id=other,
         ) from None
     return run
+
+
+@dataclass
+class TerritoryRuns:
+    """What `request_territory_runs` did, territory by territory."""
+
+    plan_date: date
+    requested: list[OptimizationRun] = field(default_factory=list)
+    existing: dict[str, int] = field(default_factory=dict)  # territory -> its run's id
+
+    def summary(self) -> str:
+        if not self.requested and not self.existing:
+            return "nothing to plan (no active technician has a territory)"
+        parts = [f"{r.territory}: run {r.id} queued" for r in self.requested]
+        parts += [f"{t}: run {i} exists" for t, i in sorted(self.existing.items())]
+        return "; ".join(parts)
+
+
+def territories(session: Session) -> list[str]:
+    """Every territory with an active technician, in order."""
+    return sorted(set(session.scalars(
+        select(Technician.territory).where(Technician.active.is_(True),
+                                           Technician.territory.is_not(None)))))
+
+
+def request_territory_runs(app, session: Session, actor: Actor, *, plan_date: date,
+                           horizon_days: int = 1, time_limit: float = DEFAULT_TIME_LIMIT,
+                           skip_existing: bool = False) -> TerritoryRuns:
+    """Request one run per territory and hand each to the run queue once committed.
+
+    The territories are solved apart, each by whichever worker takes it, instead of one
+    after another in one job. A territory whose day has a queued or running run keeps it;
+    with `skip_existing` (the nightly replan after a takeover) so does one whose day has any
+    run that did not fail. Flushes; the caller commits, and the runs are queued then.
+    """
+    from fieldsvc.dispatch.queue import enqueue_after_commit
+
+    outcome = TerritoryRuns(plan_date=plan_date)
+    for territory in territories(session):
+        blocking = [RunStatus.QUEUED, RunStatus.RUNNING]
+        if skip_existing:
+            blocking.append(RunStatus.FINISHED)
+        exists = session.scalar(select(OptimizationRun.id).where(
+            OptimizationRun.plan_date == plan_date, OptimizationRun.territory == territory,
+            OptimizationRun.status.in_(blocking)).limit(1))
+        if exists is not None:
+            outcome.existing[territory] = exists
+            continue
+        try:
+            run = request_run(session, actor, plan_date=plan_date, horizon_days=horizon_days,
+                              territory=territory, time_limit=time_limit)
+        except Conflict as exc:  # requested by someone else meanwhile
+            outcome.existing[territory] = exc.extensions.get("active_run_id")
+            continue
+        enqueue_after_commit(app, run.id)
+        outcome.requested.append(run)
+    return outcome
 
 
 class _Progress:

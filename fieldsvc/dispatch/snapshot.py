@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 import scheduler
 from fieldsvc.dates import configured_zone_name
@@ -30,6 +30,7 @@ from fieldsvc.models import (
     WorkOrder,
     WorkOrderPart,
     WorkOrderSkill,
+    WorkOrderWindow,
 )
 from fieldsvc.models.enums import RunStatus, WarehouseKind, WorkOrderStatus
 
@@ -193,10 +194,24 @@ def build_snapshot(
     stock = _stock(session, van_ids + [w.id for w in depots])
 
     tech_ids = {t.id for t in techs}
+    # Only this run's work leaves the database: plannable work with no window or a window
+    # that meets the horizon, and fixed work of these technicians starting in it. (The
+    # status, site territory, window and scheduled-start indexes serve these conditions.)
+    window = aliased(WorkOrderWindow)
+    any_window = select(window.id).where(window.work_order_id == WorkOrder.id)
+    meets_horizon = any_window.where(window.ends_at >= origin,
+                                     window.starts_at <= horizon_end)
     wo_query = (
         select(WorkOrder)
         .join(Site, Site.id == WorkOrder.site_id)
-        .where(WorkOrder.status.in_(PLANNABLE + FIXED))
+        .where(or_(
+            and_(WorkOrder.status.in_(PLANNABLE),
+                 or_(~any_window.exists(), meets_horizon.exists())),
+            and_(WorkOrder.status.in_(FIXED),
+                 WorkOrder.technician_id.in_(sorted(tech_ids) or [-1]),
+                 WorkOrder.scheduled_start_at >= origin,
+                 WorkOrder.scheduled_start_at < horizon_end),
+        ))
         .options(
             selectinload(WorkOrder.site),
             selectinload(WorkOrder.time_windows),

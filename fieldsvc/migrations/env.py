@@ -66,6 +66,45 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+class DataLossRefused(RuntimeError):
+    """A downgrade would drop tables or columns of a database that holds data."""
+
+
+def refuse_data_loss(connection):
+    """Stop a downgrade that would drop data unless `-x allow-data-loss=yes` is given.
+
+    A migration whose downgrade keeps every row (it drops an index, a trigger) says so with
+    `DROPS_DATA = False`; any other one is taken to drop data. An empty database (every
+    table without rows) may be downgraded freely.
+    """
+    migration = context.get_context()  # called once configured with the connection
+    step_fn = migration.opts.get("fn")
+    if getattr(step_fn, "__name__", "") != "downgrade":
+        return
+    flag = context.get_x_argument(as_dictionary=True).get("allow-data-loss", "")
+    if flag.lower() in {"1", "yes", "true", "on"}:
+        return
+    from sqlalchemy import inspect, literal, select, table
+
+    try:
+        heads = migration.get_current_heads()
+        lossy = [step.revision.revision for step in step_fn(heads, None)
+                 if getattr(step.revision.module, "DROPS_DATA", True)]
+        populated = [name for name in inspect(connection).get_table_names()
+                     if lossy and name != "alembic_version" and connection.scalar(
+                         select(literal(1)).select_from(table(name)).limit(1))]
+    finally:
+        # Leave no transaction open: Alembic must begin (and commit) its own.
+        if connection.in_transaction():
+            connection.rollback()
+    if populated:
+        raise DataLossRefused(
+            f"Refusing to downgrade: {', '.join(lossy)} would drop tables or columns and "
+            f"the database holds data ({len(populated)} tables with rows, e.g. "
+            f"{', '.join(sorted(populated)[:5])}). Back it up, then run "
+            "`fieldsvc db downgrade -x allow-data-loss=yes <revision>` to go ahead.")
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -96,6 +135,7 @@ def run_migrations_online():
             target_metadata=get_metadata(),
             **conf_args
         )
+        refuse_data_loss(connection)
 
         with context.begin_transaction():
             context.run_migrations()

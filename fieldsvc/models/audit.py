@@ -17,7 +17,7 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     actor_name: Mapped[str] = mapped_column(String(120))
     source: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(40))

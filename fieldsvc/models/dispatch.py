@@ -26,9 +26,9 @@ class InsertionProposal(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("optimization_run.id", ondelete="CASCADE"),
                                         index=True)
     plan_date: Mapped[date]
-    technician_id: Mapped[int] = mapped_column(ForeignKey("technician.id"))
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technician.id"), index=True)
     proposal: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     accepted_at: Mapped[datetime | None] = mapped_column(index=True)
-    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)

@@ -26,7 +26,7 @@ class Interaction(Base):
     calling_number: Mapped[str | None] = mapped_column(String(40))
     subject: Mapped[str | None] = mapped_column(String(200))
     notes: Mapped[str | None] = mapped_column(Text)
-    agent_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

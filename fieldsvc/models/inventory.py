@@ -84,7 +84,7 @@ class StockMovement(Base):
     rma_id: Mapped[int | None] = mapped_column(ForeignKey("rma.id"), index=True)
     serial_number: Mapped[str | None] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(Text)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     part: Mapped[Part] = relationship()

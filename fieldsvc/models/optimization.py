@@ -48,5 +48,5 @@ class OptimizationRun(TimestampMixin, Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)

@@ -76,7 +76,7 @@ class PmPlanSkill(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pm_plan_id: Mapped[int] = mapped_column(ForeignKey("pm_plan.id"), index=True)
-    skill_id: Mapped[int] = mapped_column(ForeignKey("skill.id"))
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skill.id"), index=True)
     min_level: Mapped[int] = mapped_column(default=1)
 
     plan: Mapped[PmPlan] = relationship(back_populates="skills")
@@ -92,7 +92,7 @@ class PmPlanPart(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pm_plan_id: Mapped[int] = mapped_column(ForeignKey("pm_plan.id"), index=True)
-    part_id: Mapped[int] = mapped_column(ForeignKey("part.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("part.id"), index=True)
     quantity: Mapped[int]
 
     plan: Mapped[PmPlan] = relationship(back_populates="parts")

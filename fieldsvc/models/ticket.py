@@ -36,7 +36,7 @@ class Ticket(TimestampMixin, Base):
         str_enum(TicketStatus, "ticket_status"), default=TicketStatus.OPEN, index=True
     )
     calling_number: Mapped[str | None] = mapped_column(String(40))
-    assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     closed_at: Mapped[datetime | None]
 
     customer: Mapped[Customer] = relationship()

@@ -29,7 +29,7 @@ class User(TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"))
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("technician.id"), unique=True)
-    dealership_id: Mapped[int | None] = mapped_column(ForeignKey("dealership.id"))
+    dealership_id: Mapped[int | None] = mapped_column(ForeignKey("dealership.id"), index=True)
     # Comma-separated skill codes an agent handles (ticket routing by skill).
     agent_skills: Mapped[str | None] = mapped_column(String(400))
     active: Mapped[bool] = mapped_column(default=True)

@@ -45,7 +45,7 @@ class WorkOrder(TimestampMixin, Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"), index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
-    contract_id: Mapped[int | None] = mapped_column(ForeignKey("service_contract.id"))
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("service_contract.id"), index=True)
     estimated_minutes: Mapped[int] = mapped_column(default=60)
     response_due_at: Mapped[datetime | None] = mapped_column(index=True)
     resolution_due_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -62,7 +62,7 @@ class WorkOrder(TimestampMixin, Base):
     first_time_fix: Mapped[bool | None]
     hold_reason: Mapped[str | None] = mapped_column(Text)
     cannot_complete_reason: Mapped[str | None] = mapped_column(Text)
-    follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"))
+    follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
     checklist: Mapped[list | None]
     pm_plan_id: Mapped[int | None] = mapped_column(ForeignKey("pm_plan.id"), index=True)
     pm_due_on: Mapped[date | None]
@@ -101,7 +101,7 @@ class WorkOrderSkill(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), index=True)
-    skill_id: Mapped[int] = mapped_column(ForeignKey("skill.id"))
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skill.id"), index=True)
     min_level: Mapped[int] = mapped_column(default=1)
 
     work_order: Mapped[WorkOrder] = relationship(back_populates="skills")
@@ -118,11 +118,12 @@ class WorkOrderPart(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), index=True)
-    part_id: Mapped[int] = mapped_column(ForeignKey("part.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("part.id"), index=True)
     quantity: Mapped[int]
     reserved: Mapped[int] = mapped_column(default=0)
     issued: Mapped[int] = mapped_column(default=0)
-    reserved_warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse.id"))
+    reserved_warehouse_id: Mapped[int | None] = mapped_column(
+        ForeignKey("warehouse.id"), index=True)
 
     work_order: Mapped[WorkOrder] = relationship(back_populates="parts")
     part: Mapped[Part] = relationship()
@@ -151,7 +152,7 @@ class WorkOrderTransition(Base):
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), index=True)
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     actor_name: Mapped[str] = mapped_column(String(120))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     reason: Mapped[str | None] = mapped_column(Text)

@@ -125,7 +125,7 @@ class Certification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     technician_id: Mapped[int] = mapped_column(ForeignKey("technician.id"), index=True)
-    skill_id: Mapped[int | None] = mapped_column(ForeignKey("skill.id"))
+    skill_id: Mapped[int | None] = mapped_column(ForeignKey("skill.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     issued_on: Mapped[date]
     expires_on: Mapped[date | None]

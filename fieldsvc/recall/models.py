@@ -28,7 +28,7 @@ class RecallCampaign(TimestampMixin, Base):
         str_enum(CampaignStatus, "campaign_status"), default=CampaignStatus.DRAFT
     )
     remedy_minutes: Mapped[int] = mapped_column(default=60)
-    skill_id: Mapped[int | None] = mapped_column(ForeignKey("skill.id"))
+    skill_id: Mapped[int | None] = mapped_column(ForeignKey("skill.id"), index=True)
     parts_available: Mapped[bool] = mapped_column(default=False)
 
     products: Mapped[list[Product]] = relationship(secondary="recall_campaign_product")
@@ -46,7 +46,7 @@ class RecallCampaignProduct(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("recall_campaign.id"), index=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
 
 
 class CampaignPart(Base):
@@ -58,7 +58,7 @@ class CampaignPart(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("recall_campaign.id"), index=True)
-    part_id: Mapped[int] = mapped_column(ForeignKey("part.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("part.id"), index=True)
     quantity: Mapped[int] = mapped_column(default=1)
 
     campaign: Mapped[RecallCampaign] = relationship(back_populates="parts")
@@ -88,7 +88,7 @@ class CampaignVin(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("recall_campaign.id"), index=True)
     vin: Mapped[str] = mapped_column(String(17), index=True)
-    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"), index=True)
 
 
 class Dealership(TimestampMixin, Base):
@@ -176,7 +176,7 @@ class RecallAppointment(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("recall_campaign.id"), index=True)
     vin: Mapped[str] = mapped_column(String(17), index=True)
-    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     dealership_id: Mapped[int | None] = mapped_column(ForeignKey("dealership.id"), index=True)
     day: Mapped[date | None] = mapped_column(index=True)
@@ -189,7 +189,7 @@ class RecallAppointment(TimestampMixin, Base):
     invited_at: Mapped[datetime | None]
     booked_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
-    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"))
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
     # The ledger row whose place this appointment holds (kept after completion or no-show:
     # the bay was used that day); None when it holds none.
     pool_id: Mapped[int | None] = mapped_column(ForeignKey("dealership_day.id"), index=True)

@@ -7,8 +7,9 @@ from marshmallow import Schema, fields
 from fieldsvc.models.enums import RunStatus
 
 
-class RunSchema(Schema):
-    """A run without its input snapshot, which can be megabytes."""
+class RunSummarySchema(Schema):
+    """A run as lists show it: status and figures, without its input and result (each can
+    be megabytes; GET the run itself for them)."""
 
     id = fields.Integer(dump_only=True)
     status = fields.Enum(RunStatus, by_value=True, dump_only=True)
@@ -20,7 +21,6 @@ class RunSchema(Schema):
     message = fields.String(allow_none=True, dump_only=True)
     error = fields.String(allow_none=True, dump_only=True)
     objective = fields.Dict(allow_none=True, dump_only=True)
-    result = fields.Dict(allow_none=True, dump_only=True)
     solve_seconds = fields.Float(allow_none=True, dump_only=True)
     assigned_count = fields.Integer(allow_none=True, dump_only=True)
     unassigned_count = fields.Integer(allow_none=True, dump_only=True)
@@ -31,3 +31,10 @@ class RunSchema(Schema):
     published_by_id = fields.Integer(allow_none=True, dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
+
+
+class RunSchema(RunSummarySchema):
+    """One run with what it planned with (`input`) and its plan (`result`)."""
+
+    input = fields.Dict(attribute="input_snapshot", allow_none=True, dump_only=True)
+    result = fields.Dict(allow_none=True, dump_only=True)

@@ -55,6 +55,18 @@ class WatchReport:
     #                                                                  priority: [old, new]}]
     skipped: list[int] = field(default_factory=list)  # changed by someone else meanwhile
     offers: list[Offer] = field(default_factory=list)  # insertion offers of new P1s
+    last_id: int | None = None  # the last work order looked at (a batch's cursor)
+    more: bool = False  # a batch stopped at its limit: candidates after last_id remain
+
+    @classmethod
+    def combine(cls, reports: list[WatchReport]) -> WatchReport:
+        """One report of several batches."""
+        total = cls()
+        for r in reports:
+            for name in ("at_risk", "breached", "escalated", "skipped", "offers"):
+                getattr(total, name).extend(getattr(r, name))
+            total.last_id, total.more = r.last_id, r.more
+        return total
 
     def summary(self) -> str:
         text = (f"{len(self.at_risk)} newly at risk, {len(self.breached)} newly breached, "
@@ -66,11 +78,12 @@ class WatchReport:
         return text
 
 
-def _candidates(now: datetime, margin: timedelta):
+def _candidates(now: datetime, margin: timedelta, after_id: int = 0):
     horizon = now + margin
     return (
         select(WorkOrder)
         .where(
+            WorkOrder.id > after_id,
             WorkOrder.status.not_in(CLOSED),
             or_(
                 and_(WorkOrder.response_due_at.is_not(None), WorkOrder.arrived_at.is_(None),
@@ -145,14 +158,26 @@ def _notify(wo: WorkOrder, kind: str, old_priority: int, new_priority: int,
 
 
 def watch(session: Session, actor: Actor, *, now: datetime | None = None,
-          risk_minutes: int = DEFAULT_RISK_MINUTES, timezone: str | None = None
-          ) -> WatchReport:
+          risk_minutes: int = DEFAULT_RISK_MINUTES, timezone: str | None = None,
+          after_id: int = 0, limit: int | None = None) -> WatchReport:
     """Flag and escalate; flushes, the caller commits. With `timezone` (the dispatch day's),
-    a new work order escalated to P1 gets its insertion offer."""
+    a new work order escalated to P1 gets its insertion offer.
+
+    With `limit`, one batch: at most that many candidates with an id above `after_id`; the
+    report's `last_id` and `more` say where the next batch starts (the scheduler commits
+    after each, so no transaction holds many work orders).
+    """
     now = now or utcnow()
     margin = timedelta(minutes=risk_minutes)
     report = WatchReport()
-    for wo in session.scalars(_candidates(now, margin)).all():
+    query = _candidates(now, margin, after_id)
+    if limit is not None:
+        query = query.limit(limit)
+    candidates = session.scalars(query).all()
+    if candidates:
+        report.last_id = candidates[-1].id
+        report.more = limit is not None and len(candidates) == limit
+    for wo in candidates:
         flags, new_breaches = assess(wo, now, margin)
         if flags == (wo.sla_flags or {}):
             continue

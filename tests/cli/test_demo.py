@@ -43,7 +43,7 @@ CITY_BOXES = {  # territory → (lat range, lon range): a few km around each cit
 # Wall-clock bookkeeping differs between two runs by design; everything else must not.
 VOLATILE = {"created_at", "updated_at", "password_hash", "last_login_at"}
 # mobile_day_version: the cached day's validator (counts writes, random generations).
-SKIPPED_TABLES = {"audit_log", "stock_movement", "mobile_day_version"}
+SKIPPED_TABLES = {"audit_log", "stock_movement", "mobile_day_version", "mobile_day_tech_version"}
 
 
 def count(model) -> int:

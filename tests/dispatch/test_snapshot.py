@@ -79,3 +79,49 @@ def test_windows_outside_the_horizon_leave_the_job_out(make):
     session.commit()
     snap = build_snapshot(session, DAY)
     assert str(later.id) not in {j.id for j in snap.problem.jobs}
+
+
+def test_only_the_runs_work_orders_are_read_from_the_database(make):
+    """Windows, territory and day are conditions of the query, not filters in Python."""
+    from sqlalchemy import event
+
+    from fieldsvc.models import WorkOrder
+
+    session = make.session
+    tech = make.technician()
+    other_tech = make.technician(territory="shiraz")
+    site = make.site()
+    no_window = make.work_order(site=site)
+    today = make.work_order(site=site)
+    today.time_windows.append(WorkOrderWindow(starts_at=_local(9), ends_at=_local(12)))
+    next_week = make.work_order(site=site)
+    next_week.time_windows.append(WorkOrderWindow(
+        starts_at=_local(9, day=DAY + timedelta(days=7)),
+        ends_at=_local(12, day=DAY + timedelta(days=7))))
+    fixed_today = make.work_order(site=site, status=WorkOrderStatus.DISPATCHED,
+                                  technician_id=tech.id, scheduled_start_at=_local(10))
+    fixed_tomorrow = make.work_order(site=site, status=WorkOrderStatus.DISPATCHED,
+                                     technician_id=tech.id,
+                                     scheduled_start_at=_local(10, day=DAY + timedelta(1)))
+    fixed_elsewhere = make.work_order(site=site, status=WorkOrderStatus.DISPATCHED,
+                                      technician_id=other_tech.id,
+                                      scheduled_start_at=_local(10))
+    far = make.work_order(site=make.site(territory="shiraz"))
+    session.commit()
+    wanted = {no_window.id, today.id, fixed_today.id}
+    unwanted = {next_week.id, fixed_tomorrow.id, fixed_elsewhere.id, far.id}
+    session.expunge_all()
+
+    loaded: set[int] = set()
+
+    def note(target, _context):
+        loaded.add(target.id)
+
+    event.listen(WorkOrder, "load", note)
+    try:
+        snap = build_snapshot(session, DAY, territory="tehran")
+    finally:
+        event.remove(WorkOrder, "load", note)
+    assert {int(j.id) for j in snap.problem.jobs} == wanted
+    assert loaded == wanted  # next week's, tomorrow's, another territory's: never loaded
+    assert not loaded & unwanted

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from fieldsvc.dispatch.queue import get_queue
 from fieldsvc.extensions import db
 from fieldsvc.models import Interaction, OptimizationRun, WorkOrder
 from fieldsvc.models.base import utcnow
 from scheduler import jobs
+from tests.dispatch.test_rq_worker import rq_app  # noqa: F401 - fixture
 from tests.jobs.test_sla_watch import _late
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +43,7 @@ def test_nightly_replan_plans_tomorrow_once_per_territory(app, make, monkeypatch
     summary = jobs.nightly_replan(app)
     assert "north: run" in summary and "south: run" in summary
     assert _count(app, OptimizationRun) == 2
+    get_queue(app).wait(120)  # the runs execute on the queue, not inside the job
     with app.app_context():
         runs = db.session.scalars(select(OptimizationRun)).all()
         assert {r.status.value for r in runs} == {"finished"}
@@ -48,6 +51,54 @@ def test_nightly_replan_plans_tomorrow_once_per_territory(app, make, monkeypatch
         db.session.remove()
     jobs.nightly_replan(app)  # a takeover re-running it adds nothing
     assert _count(app, OptimizationRun) == 2
+
+
+def test_a_replan_enqueues_one_run_per_territory_for_the_workers(rq_app, make,  # noqa: F811
+                                                                  monkeypatch):
+    from fieldsvc.dispatch.queue import work
+
+    monkeypatch.setenv("FIELDSVC_REPLAN_TIME_LIMIT", "1")
+    for territory in ("north", "south", "west"):
+        make.technician(territory=territory)
+    make.technician(territory="west")
+    make.technician(territory=None)  # no territory: nothing to plan for it on its own
+    make.work_order(estimated_minutes=30)
+    summary = jobs.nightly_replan(rq_app)
+    queue = get_queue(rq_app).queue
+    with rq_app.app_context():
+        runs = db.session.scalars(select(OptimizationRun).order_by(OptimizationRun.id)).all()
+        db.session.remove()
+    assert [r.territory for r in runs] == ["north", "south", "west"], summary
+    assert {r.status.value for r in runs} == {"queued"}  # the scheduler solved nothing
+    assert sorted(job.args[0] for job in queue.get_jobs()) == [r.id for r in runs]
+    work(rq_app, burst=True)  # a worker takes them, one job per territory
+    with rq_app.app_context():
+        assert {r.status.value for r in db.session.scalars(select(OptimizationRun))} == \
+            {"finished"}
+        db.session.remove()
+    # Again (a takeover): every territory has its run, nothing more is queued.
+    assert "exists" in jobs.nightly_replan(rq_app)
+    assert queue.count == 0 and _count(rq_app, OptimizationRun) == 3
+
+
+def test_the_sla_watch_commits_in_batches_within_a_time_budget(app, make):
+    orders = [_late(make, utcnow()) for _ in range(5)]
+    app.config["JOB_BATCH_SIZE"] = 2
+    summary = jobs.sla_watch(app)
+    assert "5 escalations" in summary and "in 3 batches (done)" in summary
+    assert _count(app, Interaction) == 5
+    # A spent budget leaves the rest to the next run, which starts over and finds it.
+    for _ in range(3):
+        orders.append(_late(make, utcnow()))
+    app.config["JOB_TIME_BUDGET_SECONDS"] = 0.000001
+    summary = jobs.sla_watch(app)
+    assert "in 1 batches (time budget spent)" in summary
+    assert _count(app, Interaction) < 8
+    app.config["JOB_TIME_BUDGET_SECONDS"] = 30
+    jobs.sla_watch(app)
+    assert _count(app, Interaction) == 8  # each breach escalated once in all
+    for wo in orders:
+        assert _count(app, Interaction, Interaction.work_order_id == wo.id) == 1
 
 
 def test_other_jobs_run_or_skip_without_failing(app):
@@ -64,8 +115,8 @@ def test_schedules_are_read_from_the_environment(app):
         with pytest.raises(ValueError):
             jobs.trigger(bad, "UTC")
     sched = jobs.build_scheduler(app, schedules={"FIELDSVC_SCHEDULE_PM_GENERATION": "off"})
-    assert sorted(j.id for j in sched.get_jobs()) == ["nightly_replan", "rma_overdue",
-                                                      "run_reaper", "sla_watch"]
+    assert sorted(j.id for j in sched.get_jobs()) == ["nightly_replan", "retention",
+                                                      "rma_overdue", "run_reaper", "sla_watch"]
     with pytest.raises(ValueError, match="FIELDSVC_SCHEDULE_SLA_WATCH"):
         jobs.build_scheduler(app, schedules={"FIELDSVC_SCHEDULE_SLA_WATCH": "soon"})
 
@@ -87,8 +138,8 @@ def test_only_one_lock_holder_at_a_time(app, tmp_path):
         second.release()
 
 
-def _start(app, tmp_path, name, seconds):
-    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+def _start(app, tmp_path, name, seconds, **extra):
+    env = dict(os.environ, **extra, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                PYTHONPATH=str(ROOT), FIELDSVC_SCHEDULE_SLA_WATCH="1",
                FIELDSVC_SCHEDULE_PM_GENERATION="off", FIELDSVC_SCHEDULE_NIGHTLY_REPLAN="off",
                FIELDSVC_SCHEDULE_RMA_OVERDUE="off", FIELDSVC_SCHEDULER_RETRY_SECONDS="1")
@@ -135,3 +186,59 @@ def test_a_real_scheduler_runs_jobs_and_a_standby_takes_over(app, make, tmp_path
     with app.app_context():
         assert db.session.get(WorkOrder, wo.id).priority == 2
         db.session.remove()
+
+
+def test_a_stopping_scheduler_finishes_its_job_before_the_standby_takes_over(app, make,
+                                                                             tmp_path):
+    """Two schedulers, a long job in flight: it never runs twice nor at once."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("holds a row lock across processes: PostgreSQL")
+    import sqlalchemy as sa
+
+    wo = _late(make, utcnow())
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    blocker = engine.connect()
+    first = second = None
+    try:
+        # Someone holds the late work order: the first scheduler's watch waits on it when it
+        # escalates, a job in flight for as long as we hold it.
+        blocker.begin()
+        blocker.execute(sa.text("SELECT id FROM work_order WHERE id = :id FOR UPDATE"),
+                        {"id": wo.id})
+        first, first_log = _start(app, tmp_path, "first", 120,
+                                  FIELDSVC_DB_LOCK_TIMEOUT_SCHEDULER="120000")
+        assert _wait_for(first_log, "job sla_watch: started", 60), first_log.read_text()
+        second, second_log = _start(app, tmp_path, "second", 120)
+        assert _wait_for(second_log, "standby", 60), second_log.read_text()
+        assert "job sla_watch: 1" not in first_log.read_text()  # still waiting on the row
+        first.terminate()  # SIGTERM with the watch in flight
+        assert _wait_for(first_log, "stopping: waiting for running jobs", 15), \
+            first_log.read_text()
+        time.sleep(4)  # the standby retries every second: it must not get the lock yet
+        assert first.poll() is None, first_log.read_text()
+        assert "active: scheduler lock taken" not in second_log.read_text()
+        blocker.rollback()  # the row is free: the first's watch ends its batch
+        first.wait(30)
+        text = first_log.read_text()
+        assert "job sla_watch: 1 newly at risk, 1 newly breached, 1 escalations" in text, text
+        assert text.rindex("job sla_watch: ") < text.index("stopped")
+        assert _wait_for(second_log, "active: scheduler lock taken", 15), \
+            second_log.read_text()
+        assert _wait_for(second_log, "job sla_watch: 0 newly", 15), second_log.read_text()
+    finally:
+        blocker.close()
+        engine.dispose()
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+    assert _count(app, Interaction, Interaction.work_order_id == wo.id) == 1
+
+
+def _wait_for_count(log: Path, text: str, count: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.read_text().count(text) >= count:
+            return True
+        time.sleep(0.2)
+    return False

@@ -281,7 +281,8 @@ def test_every_table_the_day_reads_bumps_the_version(app, backend, make, tech_cl
         for word in re.findall(r"(?:FROM|JOIN)\s+\"?([a-z_]+)", statement):
             if word in names:
                 read.add(word)
-    read -= {"auth_token", "user_account", "mobile_day_version"}  # who calls, not the day
+    read -= {"auth_token", "user_account", "mobile_day_version",  # who calls, the counters
+             "mobile_day_tech_version"}
     assert {"work_order", "ticket", "stock_level", "recall_campaign"} <= read
     with app.app_context():
         watched = _watched_tables(backend)
@@ -311,3 +312,28 @@ def test_a_writer_left_open_holds_up_no_other_writer_through_the_version(app, ba
             after = check.execute(text("SELECT coalesce(sum(n), 0) FROM mobile_day_version"))
             assert after.scalar() == before + 48  # each committed writer bumped it once
             assert check.execute(text("SELECT count(*) FROM mobile_day_bump")).scalar() == 0
+
+
+def test_a_write_to_another_technicians_work_keeps_this_day_cached(app, client_as, world,
+                                                                    tech_client, cached):
+    """Versioned per technician: the day is served from the cache, not built again."""
+    body, tag = cached
+    r = client_as("dispatcher").patch(f"/api/v1/work-orders/{world.other_job.id}",
+                                      json={"description": "Someone else's problem"})
+    assert r.status_code == 200, r.json
+    with count_queries(app) as statements:
+        again = tech_client.get(day_url(), headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["ETag"] == tag
+    built = [s for s in statements if re.search(r"FROM\s+\"?work_order\b", s)
+             and "mobile_day" not in s]
+    assert built == [], statements  # a hit: the version was read, the day was not
+    # The other technician's day did change.
+    other = client_as("technician", technician_id=world.other.id).get(day_url())
+    assert other.json["jobs"][0]["problem"] == "Someone else's problem"
+    # And a write to this technician's own work renders this day again.
+    r = client_as("dispatcher").patch(f"/api/v1/work-orders/{world.jobs[1].id}",
+                                      json={"description": "Paper jam, tray 2"})
+    assert r.status_code == 200, r.json
+    changed = tech_client.get(day_url(), headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != tag
+    assert job(changed.json, world.jobs[1])["problem"] == "Paper jam, tray 2"

@@ -73,7 +73,8 @@ def test_upgrade_merges_a_day_into_its_shared_pool_and_downgrade_splits_it(tmp_p
             assert conn.execute(text(
                 "SELECT status FROM recall_appointment WHERE pool_id IS NULL")).all() == [
                 ("cancelled",)]
-        downgrade(revision=BEFORE)
+        # A populated database: the operator confirms the downgrade (it drops columns).
+        downgrade(revision=BEFORE, x_arg=["allow-data-loss=yes"])
         with db.engine.begin() as conn:
             assert _ledger(conn, "campaign_id, day, capacity, booked, overridden") == [
                 (1, "2030-01-01", 5, 3, 0), (2, "2030-01-01", 5, 2, 0),

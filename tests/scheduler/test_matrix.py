@@ -44,8 +44,28 @@ def test_large_matrix_is_vectorised():
     pts = _points(1100, seed=1)
     m = GeodesicProvider().matrix(pts)
     assert m.durations.shape == (1100, 1100)
-    assert m.durations.dtype == np.int64
+    assert m.durations.dtype == np.int32 and m.distances.dtype == np.int32  # half of int64
     assert (np.diag(m.durations) == 0).all()
+
+
+def test_blockwise_int32_matrix_equals_the_dense_geodesic_one(monkeypatch):
+    import scheduler.matrix as matrix
+
+    monkeypatch.setattr(matrix, "PAIRS_PER_BLOCK", 500)  # many blocks, uneven last one
+    pts = _points(301, seed=3)
+    provider = GeodesicProvider()
+    m = provider.matrix(pts)
+    dense = provider._from_metres(geodesic_metres(pts))
+    assert (m.durations == dense.durations).all() and (m.distances == dense.distances).all()
+    assert (m.durations == m.durations.T).all()
+
+
+def test_values_that_do_not_fit_int32_stay_int64():
+    from scheduler.matrix import StaticMatrix
+
+    assert StaticMatrix(np.array([[0, 5], [5, 0]])).durations.dtype == np.int32
+    big = np.array([[0, 2**33], [2**33, 0]])
+    assert StaticMatrix(big).matrix([1, 0]).durations[0, 1] == 2**33
 
 
 def test_cached_provider_calls_inner_once():

@@ -8,6 +8,7 @@ technician's day (/technicians/{id}/release) and emergency insertion
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import defer
 
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, get_or_404, register_crud
@@ -16,13 +17,18 @@ from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.publish import publish_run
 from fieldsvc.dispatch.queue import check_queue, enqueue_after_commit
 from fieldsvc.dispatch.release import release_run, release_technician_day
-from fieldsvc.dispatch.runs import DEFAULT_TIME_LIMIT, MAX_TIME_LIMIT, request_run
+from fieldsvc.dispatch.runs import (
+    DEFAULT_TIME_LIMIT,
+    MAX_TIME_LIMIT,
+    request_run,
+    request_territory_runs,
+)
 from fieldsvc.extensions import db
 from fieldsvc.models import OptimizationRun, Technician, WorkOrder
 from fieldsvc.models.enums import RunStatus
 from fieldsvc.schemas.common import Day, ListArgs, StrictSchema
 from fieldsvc.schemas.insertion import ProposalSchema
-from fieldsvc.schemas.runs import RunSchema
+from fieldsvc.schemas.runs import RunSchema, RunSummarySchema
 from fieldsvc.services import runs as service
 
 
@@ -42,6 +48,9 @@ register_crud(
         name="optimization-runs",
         model=OptimizationRun,
         schema=RunSchema,
+        list_schema=RunSummarySchema,
+        # The payloads are not even read for a list.
+        options=(defer(OptimizationRun.input_snapshot), defer(OptimizationRun.result)),
         list_args=RunListArgs,
         filters={"status": OptimizationRun.status, "territory": OptimizationRun.territory,
                  "plan_date": OptimizationRun.plan_date, "published": service.published},
@@ -79,7 +88,7 @@ class PublishReportSchema(Schema):
 
 @runs_blp.route("", methods=["POST"], endpoint="request_run")
 @runs_blp.arguments(RunRequestSchema)
-@runs_blp.response(202, RunSchema)
+@runs_blp.response(202, RunSummarySchema)
 @runs_blp.doc(summary="Request an optimization run (solved in the background)")
 def post_run(data):
     check_queue(current_app._get_current_object())  # 503 before anything is written
@@ -88,6 +97,33 @@ def post_run(data):
                       technician_ids=data["technician_ids"], time_limit=data["time_limit"])
     enqueue_after_commit(current_app._get_current_object(), run.id)
     return run, 202, {"Location": f"{API_PREFIX}/optimization-runs/{run.id}"}
+
+
+class TerritoryRunsRequestSchema(StrictSchema):
+    date = fields.Date(required=True, metadata={"description": "first day to plan"})
+    horizon_days = fields.Integer(load_default=1, validate=validate.Range(min=1, max=14))
+    time_limit = fields.Float(load_default=DEFAULT_TIME_LIMIT,
+                              validate=validate.Range(min=1, max=MAX_TIME_LIMIT),
+                              metadata={"description": "search time of each run, seconds"})
+
+
+class TerritoryRunsSchema(Schema):
+    requested = fields.List(fields.Nested(RunSummarySchema), metadata={
+        "description": "one queued run per territory with active technicians"})
+    existing = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "territory -> its run still queued or running, left as it is"})
+
+
+@runs_blp.route("/territories", methods=["POST"], endpoint="request_territory_runs")
+@runs_blp.arguments(TerritoryRunsRequestSchema)
+@runs_blp.response(202, TerritoryRunsSchema)
+@runs_blp.doc(summary="Request one run per territory (all territories, solved apart by the "
+                      "workers)")
+def post_territory_runs(data):
+    return request_territory_runs(
+        current_app._get_current_object(), db.session, current_actor(),
+        plan_date=data["date"], horizon_days=data["horizon_days"],
+        time_limit=data["time_limit"])
 
 
 @runs_blp.route("/<int:ident>/publish", methods=["POST"], endpoint="publish_run")

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0021_first_time_fix'
-down_revision = '0017_phone_keys_country_code'
+down_revision = '0021_mobile_day_per_technician'
 branch_labels = None
 depends_on = None
 
