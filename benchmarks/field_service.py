@@ -1,6 +1,8 @@
 """Field-service benchmark: generated days, our optimizer vs VROOM at equal time.
 
     python benchmarks/field_service.py --sizes 100x10 500x50 1000x100 --time 30 --peers
+    python benchmarks/field_service.py --sizes 200x20 --time 10 --seeds 1 2 3 --peers
+    python benchmarks/field_service.py --sizes 200x20 --curve 1 2 5 10 30 --peers
 
 Prints per size: solve time, assigned share, objective parts and the validator's verdict;
 with ``--peers`` VROOM (pyvroom) solves the same instance with the same time budget and its
@@ -15,6 +17,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -320,17 +323,25 @@ def summary(problem: Problem, plan: Plan) -> dict:
     served = [jobs[j] for r in plan.routes for j in r.job_ids()]
     violations = validate(problem, plan)
     o = plan.objective
+    value = sum(priority_weight(j.priority) for j in served)
+    most = sum(priority_weight(j.priority) for j in problem.jobs)
+    phases = plan.stats.get("phases", [])
+    skipped = sorted(
+        {p["skipped"] for p in phases if p.get("phase") == "ruin-and-recreate" and "skipped" in p}
+    )
     return {
         "seconds": plan.solve_seconds,
         "assigned": len(served),
         "assigned_share": round(len(served) / len(problem.jobs), 4),
-        "prio_weighted_served": sum(priority_weight(j.priority) for j in served),
+        "prio_weighted_served": value,
+        "value_share": round(value / most, 4) if most else 1.0,
         "unassigned_by_priority": [o.get(f"unassigned_p{p}", 0) for p in range(1, 5)],
         "travel_hours": round(o.get("travel_seconds", 0) / 3600, 1),
         "sla_late_hours": round(o.get("sla_lateness_seconds", 0) / 3600, 1),
         "overtime_hours": round(o.get("overtime_seconds", 0) / 3600, 1),
         "violations": len(violations),
         "violation_codes": sorted({v.code for v in violations}),
+        **({"rr_skip": skipped or None} if phases else {}),
     }
 
 
@@ -339,6 +350,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", nargs="+", default=["100x10", "250x25", "500x50", "1000x100"])
     ap.add_argument("--time", type=float, default=30.0, help="seconds per instance")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seeds", type=int, nargs="+", help="several seeded days per size")
+    ap.add_argument(
+        "--curve", type=float, nargs="+", metavar="SECONDS",
+        help="value over time: solve each day at each of these time limits",
+    )  # fmt: skip
     ap.add_argument("--days", type=int, default=1)
     ap.add_argument("--peers", action="store_true", help="also run VROOM at the same time")
     ap.add_argument("--json", type=Path)
@@ -376,20 +392,25 @@ def main(argv: list[str] | None = None) -> int:
         key, _, raw = item.partition("=")
         params.overrides[key] = _parse(raw)
     results = {}
+    seeds = args.seeds or [args.seed]
+    times = args.curve or [args.time]
     for size in args.sizes:
         n_jobs, n_techs = (int(x) for x in size.split("x"))
-        problem = generate(n_jobs, n_techs, seed=args.seed, days=args.days)
-        if args.weights == "travel-only":
-            problem.weights.balance = 0.0
-            problem.weights.sla_lateness = 0.0
-        plan = solve(problem, params)
-        row = {"ours": summary(problem, plan)}
-        if args.peers:
-            vplan, _ = solve_vroom(problem, args.time)
-            row["vroom"] = summary(problem, vplan)
-        results[size] = row
-        for who, s in row.items():
-            print(f"{size:>9} {who:6} " + json.dumps(s), flush=True)
+        for seed in seeds:
+            for limit in times:
+                problem = generate(n_jobs, n_techs, seed=seed, days=args.days)
+                if args.weights == "travel-only":
+                    problem.weights.balance = 0.0
+                    problem.weights.sla_lateness = 0.0
+                plan = solve(problem, replace(params, time_limit=limit))
+                row = {"ours": summary(problem, plan)}
+                if args.peers:
+                    vplan, _ = solve_vroom(problem, limit)
+                    row["vroom"] = summary(problem, vplan)
+                key = f"{size} seed {seed} {limit:g}s"
+                results[key] = row
+                for who, s in row.items():
+                    print(f"{key:>22} {who:6} " + json.dumps(s), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

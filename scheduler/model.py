@@ -283,6 +283,8 @@ class Plan:
     objective: dict[str, float] = field(default_factory=dict)
     solve_seconds: float = 0.0
     status: str = "ok"
+    # How the plan was made: {"phases": [{"phase", "seconds", "gain", ... or "skipped"}]}.
+    stats: dict[str, Any] = field(default_factory=dict)
 
     def route_of(self, tech_id: str, day: int) -> Route | None:
         for r in self.routes:
@@ -318,6 +320,7 @@ class Plan:
             objective=dict(data.get("objective", {})),
             solve_seconds=float(data.get("solve_seconds", 0.0)),
             status=data.get("status", "ok"),
+            stats=dict(data.get("stats", {})),
         )
 
 

@@ -50,6 +50,11 @@ BLINK = 0.01
 LOG_NO_BLINK = np.log(1.0 - BLINK)  # positions between blinks are geometric
 # Insertion looks first at the routes of this many nearest neighbours (and empty routes).
 K_INSERT = 40
+# Exact re-timings in a row that may fail before a customer's insertion gives up.
+EXACT_TRIES = 8
+# About this many of the customers left out before an iteration compete for places in it
+# (all of them on an overbooked day would make every iteration scan every route).
+OPEN_TRIES = 16.0
 NONE = -(2**60)  # "no feasible time"
 INFEASIBLE = -1.0
 SHIFT_TRIES = 20  # as insertion.schedule: attempts to clear a visit of the pauses
@@ -523,10 +528,15 @@ def run(
                 n_ruined += 1
                 if n_ruined >= ks:
                     break
-        # Customers left out before this iteration compete for places too.
+        # Customers left out before this iteration compete for places too (a sample).
         base_cand = n_cand
+        n_open = 0
         for c in range(nc):
             if ru[c] < 0:
+                n_open += 1
+        p_open = OPEN_TRIES / n_open if n_open > OPEN_TRIES else 1.0
+        for c in range(nc):
+            if ru[c] < 0 and (p_open >= 1.0 or np.random.random() < p_open):
                 dup = False
                 for k in range(base_cand):
                     if cand[k] == c:
@@ -626,7 +636,8 @@ def run(
                         plb[m] = lb
                         m += 1
                 # Re-time the most promising places exactly, best lower bound first.
-                while True:
+                fails = 0
+                while fails < EXACT_TRIES:
                     j = -1
                     lo_b = best
                     for i in range(m):
@@ -648,7 +659,9 @@ def run(
                     cost = timed(v, tmp_row, n + 1, tmp_out, wout, meta, d, scr_lo, scr_hi,
                                  pend, stock, pick)  # fmt: skip
                     if cost < 0:
+                        fails += 1
                         continue
+                    fails = 0
                     delta = cost - rc[v] + (fixed if n == 0 else 0.0)
                     if delta < best:
                         best, bv, bk = delta, v, k
