@@ -21,6 +21,7 @@ class RunSchema(Schema):
     error = fields.String(dump_only=True)
     objective = fields.Dict(dump_only=True)
     result = fields.Dict(dump_only=True)
+    phases = fields.Method("get_phases", dump_only=True)
     solve_seconds = fields.Float(dump_only=True)
     assigned_count = fields.Integer(dump_only=True)
     unassigned_count = fields.Integer(dump_only=True)
@@ -31,3 +32,7 @@ class RunSchema(Schema):
     published_by_id = fields.Integer(dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
+
+    def get_phases(self, run) -> list:
+        """The optimizer's phases: name, seconds, gain, or why it was skipped."""
+        return (run.result or {}).get("phases") or []
