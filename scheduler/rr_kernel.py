@@ -406,7 +406,7 @@ def total_cost(rl, rc, ru, pen, fixed):
 
 @_jit
 def run(
-    n_iter, temp, fixed, pen, depot_cost, adj, allowed, fixc, nfix, d,
+    n_iter, temp, fixed, pen, depot_cost, adj, allowed, fixc, nfix, simple, d,
     rt, rl, es, ls, ld, rc, ru,
     cur_rt, cur_rl, cur_rc, cur_ru,
     best_rt, best_rl, best_ru, stats,
@@ -414,7 +414,9 @@ def run(
     """``n_iter`` SISR iterations at temperature ``temp``.
 
     ``stats`` (float64): [0] current cost, [1] best cost, [2] exact re-timings,
-    [3] iterations, [4] accepted, [5] best improvements.
+    [3] iterations, [4] accepted, [5] best improvements. ``simple[v]``: the route has no
+    break, absence, span limit, overtime cost, SLA term or parts, so the O(1) filter and
+    the lower bound are exact and no re-timing is needed.
     """
     (cpt, svc, twa, twb, nw, dem, sla, slaw, pref, nomdur, hasparts, need, whp, whsvc,
      wha, whb, whn, vsp, vep, vE, vL, vS, otc, vmax, cap, vstock, nb, bws, bwe, bdur,
@@ -607,27 +609,27 @@ def run(
                         over0 = work[v] - target[v]
                         over1 = over0 + nomdur[c]
                         extra += balw * ((over1 if over1 > 0 else 0) - (over0 if over0 > 0 else 0))
-                    if n == 0:
-                        s = _fits(v, 0, c, rt, rl, es, ls, d)
-                        if s != NONE:
-                            lb = cc[vsp[v], q] + cc[q, vep[v]] + fixed + extra
-                            if s > sla[c]:
-                                lb += slaw * (s - sla[c])
-                            pv[m] = v
-                            pk[m] = 0
-                            plb[m] = lb
-                            m += 1
-                        continue
+                    # Simple routes: the bound is exact, keep the best place at once (no
+                    # list); others: list every place whose bound beats the best so far.
+                    exact_bound = simple[v] and not hasparts[c]
                     for k in range(nfix[v], n + 1):
-                        blink -= 1
-                        if blink < 0:
-                            blink = int(np.log(np.random.random()) / LOG_NO_BLINK)
+                        if n > 0:
+                            blink -= 1
+                            if blink < 0:
+                                blink = int(np.log(np.random.random()) / LOG_NO_BLINK)
+                                continue
+                            p = vsp[v] if k == 0 else cpt[rt[v, k - 1]]
+                            nx = vep[v] if k == n else cpt[rt[v, k]]
+                            lb = cc[p, q] + cc[q, nx] - cc[p, nx] + extra
+                        else:
+                            lb = cc[vsp[v], q] + cc[q, vep[v]] + fixed + extra
+                        if lb >= best:
                             continue
-                        p = vsp[v] if k == 0 else cpt[rt[v, k - 1]]
-                        nx = vep[v] if k == n else cpt[rt[v, k]]
-                        lb = cc[p, q] + cc[q, nx] - cc[p, nx] + extra
                         s = _fits(v, k, c, rt, rl, es, ls, d)
                         if s == NONE:
+                            continue
+                        if exact_bound:
+                            best, bv, bk = lb, v, k
                             continue
                         if s > sla[c]:
                             lb += slaw * (s - sla[c])

@@ -223,6 +223,11 @@ class _Arrays:
             for vi in inst.allowed_vehicles(j):
                 if self.whp[c] >= 0 or parts_cover(vs[vi].tech.van_stock, j.parts):
                     self.allowed[c, vi] = True
+        plain = not self.hasparts.any() and (self.slaw == 0 or bool((self.sla >= INF_TIME).all()))
+        self.simple = np.asarray(
+            [plain and self.nb[v] == 0 and self.na[v] == 0 and self.vmax[v] >= INF_TIME
+             and self.otc[v] == 0 for v in range(nv)], dtype=np.bool_,
+        )  # fmt: skip
         starts = self.vsp
         self.depot_cost = (
             self.cc[starts[:, None], self.cpt[None, :]].min(axis=0) if n else np.zeros(0, f8)
@@ -383,7 +388,8 @@ def improve(
         frac = min(1.0, (now - t_start) / span)
         temp = t_hi * (t_lo / t_hi) ** frac if t_hi > 0 else 0.0
         k.run(
-            chunk, temp, a.fixed, a.pen, a.depot_cost, a.adj, a.allowed, a.fixc, s.nfix, d,
+            chunk, temp, a.fixed, a.pen, a.depot_cost, a.adj, a.allowed, a.fixc, s.nfix, a.simple,
+            d,
             s.rt, s.rl, s.es, s.ls, s.ld, s.rc, s.ru, *cur, *best, stats,
         )  # fmt: skip
         took = time.monotonic() - now
