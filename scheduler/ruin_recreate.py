@@ -383,7 +383,9 @@ def improve(
             if stats[3] >= iterations:
                 break
             chunk = iterations
-        elif now >= deadline - 0.002:
+        elif now >= deadline - 0.002 and (stats[3] > 0 or plan.routes):
+            # With no plan to start from (OR-Tools found none in time) one chunk still runs;
+            # it builds a plan greedily.
             break
         frac = min(1.0, (now - t_start) / span)
         temp = t_hi * (t_lo / t_hi) ** frac if t_hi > 0 else 0.0
