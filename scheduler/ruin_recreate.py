@@ -26,6 +26,7 @@ are the earliest feasible ones under the break rule.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -324,7 +325,7 @@ def _exercise_kernel() -> None:
     dur = np.array([[0, 60, 60], [60, 0, 60], [60, 60, 0]], dtype=np.int64)
     shift = Shift(0, 0, 36_000, (Break(TimeWindow(3_600, 7_200), 600),))
     problem = Problem(
-        origin=__import__("datetime").datetime(2025, 1, 1),
+        origin=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
         technicians=[Technician("T", 0, shifts=[shift])],
         jobs=[Job("A", 1, 600), Job("B", 2, 600, time_windows=[TimeWindow(0, 20_000)])],
         matrix=TravelMatrix(dur, dur),
