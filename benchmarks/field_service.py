@@ -377,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--first", default=None, help="OR-Tools first solution strategy")
     ap.add_argument("--gls-lambda", type=float, default=None)
+    ap.add_argument("--rr-share", type=float, default=None,
+                    help="share of the time limit for the ruin-and-recreate phase")
     ap.add_argument(
         "--sorting",
         default=None,
@@ -396,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         params.first_solution = args.first
     if args.gls_lambda is not None:
         params.gls_lambda = args.gls_lambda
+    if args.rr_share is not None:
+        params.ruin_recreate_share = args.rr_share
     if args.sorting is not None:
         params.insertion_sorting = tuple(x for x in args.sorting.split(",") if x)
     for item in args.set:

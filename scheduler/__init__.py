@@ -29,7 +29,7 @@ hard-to-staff work first); OR-Tools' LP scheduling inside the search is off by d
 with an eligible technician while its work stays under its shift capacity), solved one after
 the other; a repair pass inserts leftovers anywhere they fit, swapping out lower-priority
 work when needed, and a whole-day ruin-and-recreate phase lets work cross territories. In
-every solve OR-Tools gets 30 % of the time limit and an own compiled ruin-and-recreate phase
+every solve OR-Tools gets 10 % of the time limit and an own compiled ruin-and-recreate phase
 (SISR, numba; ``ruin_recreate.py``) the rest; it models every feature of a real day and is
 accepted on the whole objective. The first solve in a process loads the compiled kernel from
 numba's cache (≈0.2-2 s) or, without a cache, compiles it (1-3 min on a busy box); either is

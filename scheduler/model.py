@@ -194,7 +194,7 @@ class SolveParams:
     # Own ruin-and-recreate phase (SISR, scheduler/ruin_recreate.py) after OR-Tools, inside
     # the same time limit, on problems whose features it models exactly (else skipped).
     ruin_recreate: bool = True
-    ruin_recreate_share: float = 0.7  # share of the time limit it gets; OR-Tools the rest
+    ruin_recreate_share: float = 0.9  # share of the time limit it gets; OR-Tools the rest
     # Raw OR-Tools search-parameter overrides by dotted field name, e.g.
     # {"local_search_operators.use_make_inactive": False, "use_iterated_local_search": True}.
     overrides: dict[str, Any] = field(default_factory=dict)
