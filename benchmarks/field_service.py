@@ -1,6 +1,8 @@
 """Field-service benchmark: generated days, our optimizer vs VROOM at equal time.
 
     python benchmarks/field_service.py --sizes 100x10 500x50 1000x100 --time 30 --peers
+    python benchmarks/field_service.py --sizes 200x20 --time 10 --seeds 1 2 3 --peers
+    python benchmarks/field_service.py --sizes 200x20 --curve 1 2 5 10 30 --peers
 
 Prints per size: solve time, assigned share, objective parts and the validator's verdict;
 with ``--peers`` VROOM (pyvroom) solves the same instance with the same time budget and its
@@ -15,6 +17,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,6 +41,7 @@ from scheduler import (  # noqa: E402
 from scheduler.instance import Instance  # noqa: E402
 from scheduler.model import Route  # noqa: E402
 from scheduler.objective import objective_parts  # noqa: E402
+from scheduler.ruin_recreate import warm_up  # noqa: E402
 
 SKILLS = ["hvac", "electrical", "plumbing", "printer", "network", "gas"]
 PARTS = [f"P{k:02d}" for k in range(10)]
@@ -152,9 +156,12 @@ def priority_weight(p: int) -> int:
 # -- VROOM ---------------------------------------------------------------------------------
 
 
-def solve_vroom(problem: Problem, time_limit: float) -> tuple[Plan, float]:
+def solve_vroom(
+    problem: Problem, time_limit: float, overtime: bool = False
+) -> tuple[Plan, float]:
     """Solve with VROOM on the same matrix; parts are honoured by restricting jobs to vans
-    that carry them (VROOM has no warehouse stops)."""
+    that carry them (VROOM has no warehouse stops). ``overtime``: VROOM may use the
+    overtime allowance too (its shift ends at the latest return, at no extra cost)."""
     import numpy as np
     import vroom
 
@@ -198,7 +205,9 @@ def solve_vroom(problem: Problem, time_limit: float) -> tuple[Plan, float]:
                 start=v.start_point,
                 end=v.end_point,
                 profile="car",
-                time_window=vroom.TimeWindow(v.shift.start, v.shift.end),
+                time_window=vroom.TimeWindow(
+                    v.shift.start, v.latest_end if overtime else v.shift.end
+                ),
                 skills=sk,
                 breaks=breaks,
                 max_travel_time=None,
@@ -320,17 +329,25 @@ def summary(problem: Problem, plan: Plan) -> dict:
     served = [jobs[j] for r in plan.routes for j in r.job_ids()]
     violations = validate(problem, plan)
     o = plan.objective
+    value = sum(priority_weight(j.priority) for j in served)
+    most = sum(priority_weight(j.priority) for j in problem.jobs)
+    phases = plan.stats.get("phases", [])
+    skipped = sorted(
+        {p["skipped"] for p in phases if p.get("phase") == "ruin-and-recreate" and "skipped" in p}
+    )
     return {
         "seconds": plan.solve_seconds,
         "assigned": len(served),
         "assigned_share": round(len(served) / len(problem.jobs), 4),
-        "prio_weighted_served": sum(priority_weight(j.priority) for j in served),
+        "prio_weighted_served": value,
+        "value_share": round(value / most, 4) if most else 1.0,
         "unassigned_by_priority": [o.get(f"unassigned_p{p}", 0) for p in range(1, 5)],
         "travel_hours": round(o.get("travel_seconds", 0) / 3600, 1),
         "sla_late_hours": round(o.get("sla_lateness_seconds", 0) / 3600, 1),
         "overtime_hours": round(o.get("overtime_seconds", 0) / 3600, 1),
         "violations": len(violations),
         "violation_codes": sorted({v.code for v in violations}),
+        **({"rr_skip": skipped or None} if phases else {}),
     }
 
 
@@ -339,9 +356,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", nargs="+", default=["100x10", "250x25", "500x50", "1000x100"])
     ap.add_argument("--time", type=float, default=30.0, help="seconds per instance")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seeds", type=int, nargs="+", help="several seeded days per size")
+    ap.add_argument(
+        "--curve", type=float, nargs="+", metavar="SECONDS",
+        help="value over time: solve each day at each of these time limits",
+    )  # fmt: skip
     ap.add_argument("--days", type=int, default=1)
     ap.add_argument("--peers", action="store_true", help="also run VROOM at the same time")
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--vroom-overtime", action="store_true",
+        help="let VROOM work into the overtime allowance (free for it; ours pays for it)",
+    )  # fmt: skip
     ap.add_argument(
         "--weights",
         choices=["default", "travel-only"],
@@ -351,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--first", default=None, help="OR-Tools first solution strategy")
     ap.add_argument("--gls-lambda", type=float, default=None)
+    ap.add_argument("--rr-share", type=float, default=None,
+                    help="share of the time limit for the ruin-and-recreate phase")
     ap.add_argument(
         "--sorting",
         default=None,
@@ -370,26 +398,35 @@ def main(argv: list[str] | None = None) -> int:
         params.first_solution = args.first
     if args.gls_lambda is not None:
         params.gls_lambda = args.gls_lambda
+    if args.rr_share is not None:
+        params.ruin_recreate_share = args.rr_share
     if args.sorting is not None:
         params.insertion_sorting = tuple(x for x in args.sorting.split(",") if x)
     for item in args.set:
         key, _, raw = item.partition("=")
         params.overrides[key] = _parse(raw)
+    # As the product's workers do at start: load (or compile) the kernel outside any timing.
+    print(f"kernel warm-up (untimed): {warm_up():.2f} s", flush=True)
     results = {}
+    seeds = args.seeds or [args.seed]
+    times = args.curve or [args.time]
     for size in args.sizes:
         n_jobs, n_techs = (int(x) for x in size.split("x"))
-        problem = generate(n_jobs, n_techs, seed=args.seed, days=args.days)
-        if args.weights == "travel-only":
-            problem.weights.balance = 0.0
-            problem.weights.sla_lateness = 0.0
-        plan = solve(problem, params)
-        row = {"ours": summary(problem, plan)}
-        if args.peers:
-            vplan, _ = solve_vroom(problem, args.time)
-            row["vroom"] = summary(problem, vplan)
-        results[size] = row
-        for who, s in row.items():
-            print(f"{size:>9} {who:6} " + json.dumps(s), flush=True)
+        for seed in seeds:
+            for limit in times:
+                problem = generate(n_jobs, n_techs, seed=seed, days=args.days)
+                if args.weights == "travel-only":
+                    problem.weights.balance = 0.0
+                    problem.weights.sla_lateness = 0.0
+                plan = solve(problem, replace(params, time_limit=limit))
+                row = {"ours": summary(problem, plan)}
+                if args.peers:
+                    vplan, _ = solve_vroom(problem, limit, args.vroom_overtime)
+                    row["vroom"] = summary(problem, vplan)
+                key = f"{size} seed {seed} {limit:g}s"
+                results[key] = row
+                for who, s in row.items():
+                    print(f"{key:>22} {who:6} " + json.dumps(s), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -24,15 +24,17 @@ How it solves: OR-Tools routing (one vehicle per technician-day, every job optio
 priority penalty, so a plan always comes back and unassigned jobs get a reason from
 ``explain``). The first solution inserts jobs by penalty per eligible technician (P1/P2 and
 hard-to-staff work first); OR-Tools' LP scheduling inside the search is off by default
-(``SolveParams.lp_scheduling``), which lets the local search make several times more moves. Days with more than 300 jobs are split into territories (k-means on the
-technicians' homes, each job to the territory of its nearest qualified technician) that
-are solved one after the other; a final pass inserts leftovers anywhere they fit, swapping
-out lower-priority work when needed. On problems without breaks, absences, parts, pinned
-starts and the other features listed in ``ruin_recreate.py``, OR-Tools gets 30 % of the time
-limit and an own compiled ruin-and-recreate phase (SISR, numba) the rest
-(``SolveParams.ruin_recreate``); the first such solve in a process loads the compiled kernel
-from numba's cache (≈0.2-0.5 s) or, without a cache, compiles it (≈8-12 s); either is counted
-in that solve's time, so a cold compile makes the first solve overrun a short time limit. ``SolveParams.threads`` is informational: OR-Tools
+(``SolveParams.lp_scheduling``), which lets the local search make several times more moves. Days with more than 300 jobs are split into territories
+(``partition.py``: technicians by home, balanced in number; jobs to the nearest territory
+with an eligible technician while its work stays under its shift capacity), solved one after
+the other; a repair pass inserts leftovers anywhere they fit, swapping out lower-priority
+work when needed, and a whole-day ruin-and-recreate phase lets work cross territories. In
+every solve OR-Tools gets 10 % of the time limit and an own compiled ruin-and-recreate phase
+(SISR, numba; ``ruin_recreate.py``) the rest; it models every feature of a real day and is
+accepted on the whole objective. The first solve in a process loads the compiled kernel from
+numba's cache (≈0.2-2 s) or, without a cache, compiles it (1-3 min on a busy box); either is
+counted in that solve's time. ``Plan.stats["phases"]`` lists what ran, for how long, what it
+gained and why a phase was skipped. ``SolveParams.threads`` is informational: OR-Tools
 routing search is single-threaded.
 
 Hard constraints: skills and levels, shifts (plus overtime allowance), absences, breaks,

@@ -194,7 +194,7 @@ class SolveParams:
     # Own ruin-and-recreate phase (SISR, scheduler/ruin_recreate.py) after OR-Tools, inside
     # the same time limit, on problems whose features it models exactly (else skipped).
     ruin_recreate: bool = True
-    ruin_recreate_share: float = 0.7  # share of the time limit it gets; OR-Tools the rest
+    ruin_recreate_share: float = 0.9  # share of the time limit it gets; OR-Tools the rest
     # Raw OR-Tools search-parameter overrides by dotted field name, e.g.
     # {"local_search_operators.use_make_inactive": False, "use_iterated_local_search": True}.
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -283,6 +283,8 @@ class Plan:
     objective: dict[str, float] = field(default_factory=dict)
     solve_seconds: float = 0.0
     status: str = "ok"
+    # How the plan was made: {"phases": [{"phase", "seconds", "gain", ... or "skipped"}]}.
+    stats: dict[str, Any] = field(default_factory=dict)
 
     def route_of(self, tech_id: str, day: int) -> Route | None:
         for r in self.routes:
@@ -318,6 +320,7 @@ class Plan:
             objective=dict(data.get("objective", {})),
             solve_seconds=float(data.get("solve_seconds", 0.0)),
             status=data.get("status", "ok"),
+            stats=dict(data.get("stats", {})),
         )
 
 

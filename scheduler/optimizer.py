@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from . import explain, ruin_recreate
+from . import explain, partition, ruin_recreate
 from .instance import Instance, VehicleDay, arrival_after, parts_cover
 from .model import (
     CAPACITY_EXHAUSTED,
@@ -19,13 +19,11 @@ from .model import (
     STOP_JOB,
     STOP_WAREHOUSE,
     Job,
-    Location,
     Plan,
     Problem,
     Route,
     SolveParams,
     Stop,
-    TravelMatrix,
     Unassigned,
 )
 from .objective import objective_parts
@@ -72,8 +70,17 @@ class Model:
         self.params = params
         self.problem = inst.problem
         self.unassigned: dict[str, Unassigned] = {}
+        self._live: dict[str, object] = {}
         self._build_nodes()
         self._build_routing()
+
+    def close(self) -> None:
+        """Free the OR-Tools model (solutions read from it are invalid afterwards)."""
+        self._live.clear()
+        self.time = None
+        self.break_vars = {}
+        self.routing = None
+        self.manager = None
 
     # -- nodes ----------------------------------------------------------------------------
 
@@ -415,12 +422,21 @@ class Model:
         sp = self.search_parameters(time_limit)
         t0 = time.monotonic()
         if progress is not None:
+            # OR-Tools' C++ side keeps the callback alive as long as the routing model; a
+            # callback that referenced the model itself would make a cycle the garbage
+            # collector cannot see (about 115 MB per 1000-job run). It reaches the model
+            # through ``self._live`` instead, which ``close`` empties.
+            live = self._live
+            live["routing"] = routing
 
             def on_solution() -> None:
+                r = live.get("routing")
+                if r is None:
+                    return
                 elapsed = time.monotonic() - t0
                 progress(
                     min(0.95, 0.05 + 0.9 * elapsed / max(time_limit, 1e-3)),
-                    f"searching: cost {routing.CostVar().Value()}",
+                    f"searching: cost {r.CostVar().Value()}",
                 )
 
             routing.AddAtSolutionCallback(on_solution)
@@ -566,70 +582,23 @@ def remove_stops(inst: Instance, route: Route, gone: list[Stop]) -> None:
     route.return_travel_metres = int(inst.dist[prev_point, v.end_point])
 
 
-SPLIT_JOBS = 300  # above this many jobs (and enough technicians) plan territory by territory
-SPLIT_TARGET_JOBS = 220  # jobs per territory
 REPAIR_SHARE = 0.08  # share of the time limit kept for cross-territory repair
-
-
-class _SliceProvider:
-    """Serve sub-matrices of an already computed instance matrix."""
-
-    def __init__(self, inst: Instance) -> None:
-        self.inst = inst
-
-    def matrix(self, points):
-        idx = np.asarray([self.inst.point(p) for p in points], dtype=np.int64)
-        sub = np.ix_(idx, idx)
-        return TravelMatrix(durations=self.inst.dur[sub], distances=self.inst.dist[sub])
-
-
-def _territories(inst: Instance, k: int, seed: int) -> list[tuple[list, list]]:
-    """Split technicians by home (k-means on coordinates) and send each job to the territory
-    of its nearest qualified technician."""
-    problem = inst.problem
-    techs = problem.technicians
-    xy = np.array([[t.start.lat, t.start.lon] for t in techs])
-    rng = np.random.default_rng(seed)
-    centers = xy[rng.choice(len(techs), size=k, replace=False)]
-    for _ in range(25):
-        label = np.argmin(((xy[:, None, :] - centers[None, :, :]) ** 2).sum(-1), axis=1)
-        for c in range(k):
-            if (label == c).any():
-                centers[c] = xy[label == c].mean(axis=0)
-    label = np.argmin(((xy[:, None, :] - centers[None, :, :]) ** 2).sum(-1), axis=1)
-    groups: list[tuple[list, list]] = [([], []) for _ in range(k)]
-    for ti, t in enumerate(techs):
-        groups[label[ti]][0].append(t)
-    for job in problem.jobs:
-        allowed = inst.allowed_vehicles(job)
-        jp = inst.point(job.location)
-        if allowed:
-            best = min(allowed, key=lambda v: int(inst.dur[inst.vehicles[v].start_point, jp]))
-            c = label[inst.vehicles[best].tech_index]
-        else:
-            d = [int(inst.dur[inst.point(t.start), jp]) for t in techs]
-            c = label[int(np.argmin(d))]
-        groups[c][1].append(job)
-    return [g for g in groups if g[0] or g[1]]
-
-
-def _should_split(problem: Problem) -> bool:
-    return (
-        len(problem.jobs) > SPLIT_JOBS
-        and len(problem.technicians) >= 2 * -(-len(problem.jobs) // SPLIT_TARGET_JOBS)
-        and problem.matrix is None
-        and all(isinstance(t.start, Location) for t in problem.technicians)
-    )
+WHOLE_DAY_SHARE = 0.3  # share of the time limit for the whole-day phase after a split
 
 
 def _solve_split(
-    problem: Problem, inst: Instance, params: SolveParams, progress: Progress | None, t0: float
+    problem: Problem,
+    inst: Instance,
+    params: SolveParams,
+    progress: Progress | None,
+    t0: float,
+    phases: list[dict],
 ) -> Plan:
-    k = -(-len(problem.jobs) // SPLIT_TARGET_JOBS)
-    groups = _territories(inst, k, params.seed)
-    provider = _SliceProvider(inst)
+    k = partition.territory_count(problem)
+    groups = partition.territories(inst, k, params.seed)
+    provider = partition.SliceProvider(inst)
     budget = params.time_limit - (time.monotonic() - t0)
-    search = budget * (1 - REPAIR_SHARE)
+    search = budget * (1 - REPAIR_SHARE - WHOLE_DAY_SHARE)
     plan = Plan()
     done = 0
     for g, (techs, jobs) in enumerate(groups):
@@ -637,13 +606,19 @@ def _solve_split(
         sub = replace(problem, technicians=techs, jobs=jobs, provider=provider)
         sub_progress = None
         if progress is not None:
-            lo = 0.05 + 0.85 * done / max(1, len(problem.jobs))
+            lo = 0.05 + 0.6 * done / max(1, len(problem.jobs))
 
             def sub_progress(f, msg, lo=lo, share=share, g=g):
-                progress(lo + 0.85 * share * f, f"territory {g + 1}/{len(groups)}: {msg}")
+                progress(lo + 0.6 * share * f, f"territory {g + 1}/{len(groups)}: {msg}")
 
         limit = max(0.5, search * share)
-        sub_plan = _solve_one(sub, Instance(sub), replace(params, time_limit=limit), sub_progress)
+        sub_phases: list[dict] = []
+        sub_plan = _solve_one(
+            sub, Instance(sub), replace(params, time_limit=limit), sub_progress, sub_phases
+        )
+        for ph in sub_phases:
+            ph.update(territory=g + 1, technicians=len(techs), jobs=len(jobs))
+        phases.extend(sub_phases)
         plan.routes.extend(sub_plan.routes)
         plan.unassigned.update(sub_plan.unassigned)
         done += len(jobs)
@@ -651,17 +626,19 @@ def _solve_split(
 
 
 def _solve_one(
-    problem: Problem, inst: Instance, params: SolveParams, progress: Progress | None
+    problem: Problem,
+    inst: Instance,
+    params: SolveParams,
+    progress: Progress | None,
+    phases: list[dict],
 ) -> Plan:
     t0 = time.monotonic()
     if not inst.vehicles:
+        phases.append({"phase": "or-tools", "skipped": "no technician-days"})
         return Plan(unassigned={j.id: explain.reason(inst, j) for j in problem.jobs})
     deadline = t0 + params.time_limit - 0.05
-    rr = params.ruin_recreate and ruin_recreate.skip_reason(inst) is None
-    if rr:
-        # Loads the compiled kernel (compiles it on the first run without a cache); its
-        # cost is part of this solve's time limit.
-        ruin_recreate.warm_up()
+    skip = ruin_recreate.skip_reason(inst) if params.ruin_recreate else "switched off"
+    rr = skip is None
     if progress:
         progress(0.02, "building model")
     model = Model(inst, params)
@@ -670,20 +647,67 @@ def _solve_one(
         remaining = max(0.1, remaining * (1 - params.ruin_recreate_share))
     if progress:
         progress(0.05, "searching")
-    solution = model.solve(remaining, progress, problem.previous)
-    if solution is None:
-        plan = Plan(status="no_solution")
-        for job in problem.jobs:
-            plan.unassigned[job.id] = model.unassigned.get(
-                job.id, Unassigned(CAPACITY_EXHAUSTED, "the solver found no plan in time")
-            )
+    t_search = time.monotonic()
+    solution = None
+    try:
+        solution = model.solve(remaining, progress, problem.previous)
+        if solution is None and rr:
+            # The phase builds a plan on its own from nothing.
+            plan = Plan(unassigned={
+                j.id: model.unassigned.get(j.id, Unassigned(CAPACITY_EXHAUSTED, "open"))
+                for j in problem.jobs
+            })  # fmt: skip
+            phases.append({"phase": "or-tools", "seconds": _since(t_search),
+                           "skipped": "no solution in time"})  # fmt: skip
+        elif solution is None:
+            plan = Plan(status="no_solution")
+            for job in problem.jobs:
+                plan.unassigned[job.id] = model.unassigned.get(
+                    job.id, Unassigned(CAPACITY_EXHAUSTED, "the solver found no plan in time")
+                )
+            phases.append({"phase": "or-tools", "seconds": _since(t_search),
+                           "skipped": "no solution in time"})  # fmt: skip
+            return plan
+        else:
+            plan = model.extract(solution)
+            phases.append(
+                {"phase": "or-tools", "seconds": _since(t_search),
+                 "cost_after": round(ruin_recreate.plan_cost(inst, plan), 1)}
+            )  # fmt: skip
+    finally:
+        del solution
+        model.close()
+    if not rr:
+        phases.append({"phase": "ruin-and-recreate", "skipped": skip})
         return plan
-    plan = model.extract(solution)
-    if rr:
-        if progress:
-            progress(0.6, "ruin and recreate")
-        plan, _ = ruin_recreate.improve(inst, plan, deadline, params.seed)
+    if progress:
+        progress(0.6, "ruin and recreate")
+    plan, info = ruin_recreate.improve(inst, plan, deadline, params.seed)
+    phases.append(_rr_phase("ruin-and-recreate", info))
     return plan
+
+
+def _since(t: float) -> float:
+    return round(time.monotonic() - t, 3)
+
+
+def _rr_phase(name: str, info: dict) -> dict:
+    """A phase record from ``ruin_recreate.improve``'s figures."""
+    out = {"phase": name}
+    if "skipped" in info:
+        out["skipped"] = info["skipped"]
+        return out
+    out.update(
+        seconds=info["seconds"],
+        gain=info["gain"],
+        cost_before=round(info["cost_before"], 1),
+        cost_after=round(info["cost_after"], 1),
+        iterations=info["iterations"],
+        accepted=info["accepted"],
+    )
+    if "kept_input" in info:
+        out["kept_input"] = info["kept_input"]
+    return out
 
 
 def solve(
@@ -694,25 +718,58 @@ def solve(
 
     params = params or SolveParams()
     t0 = time.monotonic()
+    end = t0 + params.time_limit
+    phases: list[dict] = []
+    if params.ruin_recreate:
+        # Loads the compiled kernel (compiles it on the first run without a cache); its
+        # cost is part of this solve's time limit.
+        t_warm = ruin_recreate.warm_up()
+        if t_warm > 0.01:
+            phases.append({"phase": "kernel load", "seconds": round(t_warm, 3)})
     if progress:
         progress(0.0, "building travel matrix")
     inst = Instance(problem)
-    if _should_split(problem):
-        plan = _solve_split(problem, inst, params, progress, t0)
+    split = partition.should_split(problem)
+    if split:
+        plan = _solve_split(problem, inst, params, progress, t0, phases)
     else:
         rest = replace(params, time_limit=params.time_limit - (time.monotonic() - t0))
-        plan = _solve_one(problem, inst, rest, progress)
+        plan = _solve_one(problem, inst, rest, progress, phases)
     enforce_shared_stock(inst, plan)
     if plan.unassigned and plan.status == "ok":
         if progress:
-            progress(0.92, "inserting leftovers")
-        repair(inst, plan, t0 + params.time_limit - 0.3)
+            progress(0.7 if split else 0.92, "inserting leftovers")
+        t_rep = time.monotonic()
+        before = ruin_recreate.plan_cost(inst, plan)
+        stop = end - (params.time_limit * WHOLE_DAY_SHARE if split else 0.3)
+        added = repair(inst, plan, stop)
+        phases.append(
+            {"phase": "repair", "seconds": _since(t_rep), "inserted": added,
+             "gain": round(before - ruin_recreate.plan_cost(inst, plan), 1)}
+        )  # fmt: skip
+    else:
+        phases.append({"phase": "repair", "skipped": "nothing left to insert"})
+    if not split:
+        phases.append({"phase": "whole-day ruin-and-recreate",
+                       "skipped": "the day was solved as one territory"})  # fmt: skip
+    elif not params.ruin_recreate or plan.status != "ok":
+        phases.append({"phase": "whole-day ruin-and-recreate", "skipped": "switched off"})
+    else:
+        if progress:
+            progress(0.75, "improving the whole day")
+        was = plan.assignment()
+        plan, info = ruin_recreate.improve(inst, plan, end - 0.15, params.seed + 1)
+        phase = _rr_phase("whole-day ruin-and-recreate", info)
+        now = plan.assignment()
+        phase["jobs_moved_or_added"] = sum(1 for j, tv in now.items() if was.get(j) != tv)
+        phases.append(phase)
     for job in problem.jobs:
         u = plan.unassigned.get(job.id)
         if u is not None and u.code == CAPACITY_EXHAUSTED:
             plan.unassigned[job.id] = explain.reason(inst, job, plan=plan)
     plan.objective = objective_parts(problem, plan, inst)
     plan.solve_seconds = round(time.monotonic() - t0, 3)
+    plan.stats = {"phases": phases}
     if progress:
         progress(1.0, "done")
     return plan

@@ -3,19 +3,35 @@
 Christiaens & Vanden Berghe (2020): remove a few strings of consecutive visits around a
 random seed visit and its neighbours, re-insert the removed (and any unassigned) visits one by
 one at their cheapest feasible place while "blinking" over some places, and accept the new
-plan by simulated annealing. Written for numba: the Python glue (``ruin_recreate.py``) calls
-``run`` in short chunks, checks the clock between chunks and lowers the temperature.
+plan by simulated annealing on the whole objective (unassigned penalties included). Written
+for numba: the Python glue (``ruin_recreate.py``) calls ``run`` in short chunks, checks the
+clock between chunks and lowers the temperature.
 
-Model (everything integer but the cost): customers ``c`` with a point, service duration,
-one time window ``[twa, twb]`` on the start of service and a demand; vehicles ``v`` with a
-start and end point, an earliest departure ``vE``, a latest return ``vL``, a capacity and the
-customers they may serve (``allowed``). Travel times ``tt`` are integers, the cost ``cc`` is
-the optimizer's arc cost. Per route the kernel keeps the earliest service start ``es`` of each
-visit and the latest start ``ls`` that keeps the rest of the route on time, so whether a
-customer fits between two visits is an O(1) test, and the load ``ld`` for capacity.
+Model. Customers ``c`` have a point, a service duration per vehicle (``svc[v, c]``, level
+dependent), up to ``W`` time windows on the start of service (``twa``/``twb``, ``nw``; a pinned
+start is one window of one second), a demand, parts (``need``) and, when some van lacks them,
+the warehouse stop that provides them (``whp``). Vehicles (technician-days) have a start and
+end point, an earliest departure and a latest return (overtime allowance included), the
+regular shift end (overtime is costed after it), a longest span, a capacity, van stock, lunch
+breaks (window + duration) and absences.
+
+A route is timed by ``exact``, a port of ``scheduler.insertion.schedule``: the same break
+rule (a break is taken when the next visit would push it out of its window, or earlier when it
+fits into waiting time for free; drives are split around breaks and absences), visits start as
+early as they can, a job whose parts the van no longer holds gets a warehouse stop right
+before it. Its cost is the route's arc cost plus overtime, SLA lateness, per-technician
+preferences (changes against the previous plan, continuity) and workload above the
+technician's fair share.
+
+Per route the kernel keeps the exact service starts ``es`` and a relaxed latest start ``ls``
+(windows and return only, breaks ignored): a place for a customer passes an O(1) filter
+first, the cheapest places by a lower bound of their cost are then re-timed exactly, until
+the lower bound of the next place is no better than the best exact one.
 
 State arrays are ``(V, N + 1)`` route rows ``rt`` with lengths ``rl`` and the route of each
 customer ``ru`` (-1: unassigned). Three copies: working, current (accepted) and best.
+Customers with ``fixed`` set (started jobs) are never removed and nothing is inserted before
+them.
 """
 
 from __future__ import annotations
@@ -34,6 +50,14 @@ BLINK = 0.01
 LOG_NO_BLINK = np.log(1.0 - BLINK)  # positions between blinks are geometric
 # Insertion looks first at the routes of this many nearest neighbours (and empty routes).
 K_INSERT = 40
+# Exact re-timings in a row that may fail before a customer's insertion gives up.
+EXACT_TRIES = 8
+# About this many of the customers left out before an iteration compete for places in it
+# (all of them on an overbooked day would make every iteration scan every route).
+OPEN_TRIES = 16.0
+NONE = -(2**60)  # "no feasible time"
+INFEASIBLE = -1.0
+SHIFT_TRIES = 20  # as insertion.schedule: attempts to clear a visit of the pauses
 
 
 def _jit(fn=None, **kw):
@@ -50,72 +74,317 @@ def _jit(fn=None, **kw):
         return njit(nogil=True, **kw)(fn)
 
 
+@_jit(inline="always")
+def _wstart(t, wa, wb, r, n):
+    """Earliest start >= t in the windows ``wa[r, :n]``/``wb[r, :n]`` (sorted; n=0: any)."""
+    if n == 0:
+        return t
+    for i in range(n):
+        if t <= wb[r, i]:
+            return t if t > wa[r, i] else wa[r, i]
+    return NONE
+
+
+@_jit(inline="always")
+def _wlatest(x, wa, wb, r, n):
+    """Latest start <= x in the windows of row r (n=0: any)."""
+    if n == 0:
+        return x
+    for i in range(n - 1, -1, -1):
+        if wa[r, i] <= x:
+            return x if x < wb[r, i] else wb[r, i]
+    return NONE
+
+
 @_jit
-def schedule(v, rt, rl, es, ls, ld, rc, cpt, svc, twa, twb, dem, tt, cc, vsp, vep, vE, vL):
-    """Recompute route ``v``'s earliest starts, latest starts, load and cost; feasible?"""
-    n = rl[v]
-    ok = True
+def _arrival(t0, travel, plo, phi, npa):
+    """Arrival driving from t0, pausing for the pauses that end after t0 (sorted by start)."""
+    t = t0
+    rem = travel
+    for i in range(npa):
+        if phi[i] <= t0:
+            continue
+        gap = plo[i] - t
+        if gap < 0:
+            gap = 0
+        drive = rem if rem < gap else gap
+        t += drive
+        rem -= drive
+        if rem == 0:
+            break
+        if phi[i] > t:
+            t = phi[i]
+    return t + rem
+
+
+@_jit
+def _place(t0, travel, dur, wa, wb, r, n, plo, phi, npa):
+    """Earliest service start of a visit reached from t0, clear of the pauses."""
+    s = _wstart(_arrival(t0, travel, plo, phi, npa), wa, wb, r, n)
+    for _ in range(SHIFT_TRIES):
+        if s == NONE:
+            return NONE
+        mx = NONE
+        for i in range(npa):
+            if phi[i] > t0 and plo[i] < s + dur and phi[i] > s and phi[i] > mx:
+                mx = phi[i]
+        if mx == NONE:
+            return s
+        s = _wstart(mx, wa, wb, r, n)
+    return NONE
+
+
+@_jit
+def _free_slot(t0, bs, be, bd, plo, phi, npa):
+    """Earliest start >= t0 of a break (window [bs, be], duration bd) clear of the pauses."""
+    s = t0 if t0 > bs else bs
+    for _ in range(SHIFT_TRIES):
+        mx = NONE
+        for i in range(npa):
+            if plo[i] < s + bd and phi[i] > s and phi[i] > mx:
+                mx = phi[i]
+        if mx == NONE:
+            return s if s <= be else NONE
+        s = mx
+    return NONE
+
+
+@_jit
+def _insert_pause(lo, hi, plo, phi, npa):
+    """Insert [lo, hi) into the sorted pauses; return its position."""
+    k = npa
+    while k > 0 and (plo[k - 1] > lo or (plo[k - 1] == lo and phi[k - 1] > hi)):
+        plo[k] = plo[k - 1]
+        phi[k] = phi[k - 1]
+        k -= 1
+    plo[k] = lo
+    phi[k] = hi
+    return k
+
+
+@_jit
+def _remove_pause(k, plo, phi, npa):
+    for i in range(k, npa - 1):
+        plo[i] = plo[i + 1]
+        phi[i] = phi[i + 1]
+
+
+@_jit
+def _visit(
+    t, p, nxt, dur, wa, wb, r, n, final, lazy, v, nb, bws, bwe, bdur, pend, plo, phi, npa, tt
+):
+    """Place one visit (or the return when ``final``) with the break rule.
+
+    Eager (``insertion.schedule``'s rule): a pending break is taken before the visit when the
+    visit would end after the break window, or whenever taking it now does not delay the
+    visit (it then sits at its window start even if that lies after this visit). Lazy: the
+    same, but a break taken without need must end before the visit starts (it fills waiting
+    time), and the return home also forces it. Returns (service start or NONE, pause count).
+    """
+    travel = tt[p, nxt]
+    s = _place(t, travel, dur, wa, wb, r, n, plo, phi, npa)
+    if s == NONE:
+        return NONE, npa
+    for bi in range(nb[v]):
+        if not pend[bi]:
+            continue
+        at = _free_slot(t, bws[v, bi], bwe[v, bi], bdur[v, bi], plo, phi, npa)
+        must = s + dur > bwe[v, bi] and (lazy or not final)
+        if at == NONE:
+            if must:
+                return NONE, npa
+            continue
+        k = _insert_pause(at, at + bdur[v, bi], plo, phi, npa)
+        npa += 1
+        s2 = _place(t, travel, dur, wa, wb, r, n, plo, phi, npa)
+        if s2 != NONE and (must or (s2 == s and (not lazy or at + bdur[v, bi] <= s))):
+            s = s2
+            pend[bi] = False
+        else:
+            _remove_pause(k, plo, phi, npa)
+            npa -= 1
+            if must:
+                return NONE, npa
+    return s, npa
+
+
+@_jit
+def timed(v, row, n, out, wout, meta, d, scr_lo, scr_hi, pend, stock, pick):
+    """Cost of route ``row[:n]`` on vehicle ``v`` with the lazy break rule, else the eager one.
+
+    ``meta[3]`` says which rule timed it (1 lazy, 0 eager); INFEASIBLE when neither can.
+    """
+    cost = exact(v, row, n, out, wout, meta, True, d, scr_lo, scr_hi, pend, stock, pick)
+    meta[3] = 1
+    if cost < 0:
+        cost = exact(v, row, n, out, wout, meta, False, d, scr_lo, scr_hi, pend, stock, pick)
+        meta[3] = 0
+    return cost
+
+
+@_jit
+def exact(v, row, n, out, wout, meta, lazy, d, scr_lo, scr_hi, pend, stock, pick):
+    """Time route ``row[:n]`` of vehicle ``v`` exactly; return its cost (INFEASIBLE: < 0).
+
+    ``out[k]`` gets the service start of visit k, ``pick[k]`` whether a warehouse stop
+    precedes it and ``wout[k]`` that stop's start; ``meta`` [0] departure, [1] return,
+    [2] the number of pauses (absences and breaks) left sorted in ``scr_lo``/``scr_hi``.
+    ``d`` is the tuple of static arrays (see ``ruin_recreate._Arrays.kernel``).
+    """
+    (cpt, svc, twa, twb, nw, dem, sla, slaw, pref, nomdur, hasparts, need, whp, whsvc,
+     wha, whb, whn, vsp, vep, vE, vL, vS, otc, vmax, cap, vstock, nb, bws, bwe, bdur,
+     na, aS, aE, target, balw, tt, cc) = d  # fmt: skip
+    npa = 0
+    for a in range(na[v]):
+        _insert_pause(aS[v, a], aE[v, a], scr_lo, scr_hi, npa)
+        npa += 1
+    for bi in range(nb[v]):
+        pend[bi] = True
+    for q in range(stock.shape[0]):
+        stock[q] = vstock[v, q]
     t = vE[v]
     p = vsp[v]
     load = 0
+    work = 0
     cost = 0.0
-    for k in range(n):
-        c = rt[v, k]
+    first_s = NONE
+    first_travel = 0
+    for k in range(n + 1):
+        final = k == n
+        if final:
+            s, npa = _visit(t, p, vep[v], 0, twa, twb, 0, 0, True, lazy, v, nb, bws, bwe, bdur,
+                            pend, scr_lo, scr_hi, npa, tt)  # fmt: skip
+            if s == NONE:
+                return INFEASIBLE
+            end = _arrival(t, tt[p, vep[v]], scr_lo, scr_hi, npa)
+            cost += cc[p, vep[v]]
+            for bi in range(nb[v]):
+                if pend[bi]:
+                    t0 = end if end > t else t
+                    at = _free_slot(t0, bws[v, bi], bwe[v, bi], bdur[v, bi], scr_lo, scr_hi, npa)
+                    if at == NONE:
+                        return INFEASIBLE
+                    _insert_pause(at, at + bdur[v, bi], scr_lo, scr_hi, npa)
+                    npa += 1
+            start = vE[v]
+            if n > 0:
+                clear = True
+                for i in range(npa):
+                    if start <= scr_lo[i] < first_s:
+                        clear = False
+                        break
+                if clear and first_s - first_travel > start:
+                    start = first_s - first_travel
+            if end > vL[v] or end - start > vmax[v] or load > cap[v]:
+                return INFEASIBLE
+            meta[0] = start
+            meta[1] = end
+            meta[2] = npa
+            if end > vS[v]:
+                cost += otc[v] * (end - vS[v])
+            if work > target[v]:
+                cost += balw * (work - target[v])
+            return cost
+        c = row[k]
         q = cpt[c]
-        s = t + tt[p, q]
-        if s < twa[c]:
-            s = twa[c]
-        if s > twb[c]:
-            ok = False
-        es[v, k] = s
-        t = s + svc[c]
-        cost += cc[p, q]
+        pick[k] = False
+        if hasparts[c]:
+            short = False
+            for x in range(need.shape[1]):
+                if need[c, x] > stock[x]:
+                    short = True
+                    break
+            if short:
+                if whp[c] < 0:
+                    return INFEASIBLE
+                w = whp[c]
+                s, npa = _visit(t, p, w, whsvc[c], wha, whb, c, whn[c], False, lazy, v, nb, bws,
+                                bwe, bdur, pend, scr_lo, scr_hi, npa, tt)  # fmt: skip
+                if s == NONE:
+                    return INFEASIBLE
+                if first_s == NONE:
+                    first_s = s
+                    first_travel = tt[p, w]
+                cost += cc[p, w]
+                t = s + whsvc[c]
+                p = w
+                pick[k] = True
+                wout[k] = s
+            else:
+                for x in range(need.shape[1]):
+                    stock[x] -= need[c, x]
+        dur = svc[v, c]
+        s, npa = _visit(t, p, q, dur, twa, twb, c, nw[c], False, lazy, v, nb, bws, bwe, bdur,
+                        pend, scr_lo, scr_hi, npa, tt)  # fmt: skip
+        if s == NONE:
+            return INFEASIBLE
+        if first_s == NONE:
+            first_s = s
+            first_travel = tt[p, q]
+        out[k] = s
+        cost += cc[p, q] + pref[v, c]
+        if s > sla[c]:
+            cost += slaw * (s - sla[c])
         load += dem[c]
+        work += nomdur[c]
+        t = s + dur
         p = q
-    if n > 0:
-        cost += cc[p, vep[v]]
-    if t + tt[p, vep[v]] > vL[v]:
-        ok = False
+    return INFEASIBLE  # pragma: no cover
+
+
+@_jit
+def schedule(v, rt, rl, es, ls, ld, rc, d, scr_lo, scr_hi, pend, stock, pick, wout, meta):
+    """Re-time route ``v``: exact starts, relaxed latest starts, load, cost; feasible?"""
+    (cpt, svc, twa, twb, nw, dem, sla, slaw, pref, nomdur, hasparts, need, whp, whsvc,
+     wha, whb, whn, vsp, vep, vE, vL, vS, otc, vmax, cap, vstock, nb, bws, bwe, bdur,
+     na, aS, aE, target, balw, tt, cc) = d  # fmt: skip
+    n = rl[v]
+    cost = timed(v, rt[v], n, es[v], wout, meta, d, scr_lo, scr_hi, pend, stock, pick)
+    load = 0
     lat = vL[v]
     nq = vep[v]
     for k in range(n - 1, -1, -1):
         c = rt[v, k]
         q = cpt[c]
-        x = lat - tt[q, nq] - svc[c]
-        if x > twb[c]:
-            x = twb[c]
+        load += dem[c]
+        x = _wlatest(lat - tt[q, nq] - svc[v, c], twa, twb, c, nw[c])
         ls[v, k] = x
         lat = x
         nq = q
     ld[v] = load
-    rc[v] = cost
-    return ok
+    rc[v] = cost if cost >= 0 else 0.0
+    return cost >= 0
 
 
 @_jit(inline="always")
-def _fits(v, k, c, rt, rl, es, ls, cpt, svc, twa, twb, tt, vsp, vep, vE, vL):
-    """Can customer ``c`` be visited just before position ``k`` of route ``v`` (O(1))?"""
+def _fits(v, k, c, rt, rl, es, ls, d):
+    """Relaxed O(1) test: can ``c`` go just before position ``k`` of route ``v``?
+
+    Breaks, absences, warehouse detours and the longest span are left out (a later exact
+    re-timing decides); returns the start it would get at the earliest, or NONE.
+    """
+    (cpt, svc, twa, twb, nw, dem, sla, slaw, pref, nomdur, hasparts, need, whp, whsvc,
+     wha, whb, whn, vsp, vep, vE, vL, vS, otc, vmax, cap, vstock, nb, bws, bwe, bdur,
+     na, aS, aE, target, balw, tt, cc) = d  # fmt: skip
     if k == 0:
         pe = vE[v]
         p = vsp[v]
     else:
         b = rt[v, k - 1]
-        pe = es[v, k - 1] + svc[b]
+        pe = es[v, k - 1] + svc[v, b]
         p = cpt[b]
     q = cpt[c]
-    s = pe + tt[p, q]
-    if s < twa[c]:
-        s = twa[c]
-    if s > twb[c]:
-        return False
-    f = s + svc[c]
+    s = _wstart(pe + tt[p, q], twa, twb, c, nw[c])
+    if s == NONE:
+        return NONE
+    f = s + svc[v, c]
     if k == rl[v]:
-        return f + tt[q, vep[v]] <= vL[v]
+        return s if f + tt[q, vep[v]] <= vL[v] else NONE
     nx = rt[v, k]
-    sn = f + tt[q, cpt[nx]]
-    if sn < twa[nx]:
-        sn = twa[nx]
-    return sn <= ls[v, k]
+    sn = _wstart(f + tt[q, cpt[nx]], twa, twb, nx, nw[nx])
+    if sn == NONE or sn > ls[v, k]:
+        return NONE
+    return s
 
 
 @_jit
@@ -137,27 +406,46 @@ def total_cost(rl, rc, ru, pen, fixed):
 
 @_jit
 def run(
-    n_iter, temp, fixed,
-    cpt, svc, twa, twb, dem, pen, depot_cost, adj, allowed,
-    tt, cc, vsp, vep, vE, vL, cap,
+    n_iter, temp, fixed, pen, depot_cost, adj, allowed, fixc, nfix, simple, d,
     rt, rl, es, ls, ld, rc, ru,
     cur_rt, cur_rl, cur_rc, cur_ru,
     best_rt, best_rl, best_ru, stats,
 ):  # fmt: skip
     """``n_iter`` SISR iterations at temperature ``temp``.
 
-    ``stats`` (float64): [0] current cost, [1] best cost, [2] the most unassigned customers a
-    best plan may have, [3] iterations, [4] accepted, [5] best improvements.
+    ``stats`` (float64): [0] current cost, [1] best cost, [2] exact re-timings,
+    [3] iterations, [4] accepted, [5] best improvements. ``simple[v]``: the route has no
+    break, absence, span limit, overtime cost, SLA term or parts, so the O(1) filter and
+    the lower bound are exact and no re-timing is needed.
     """
+    (cpt, svc, twa, twb, nw, dem, sla, slaw, pref, nomdur, hasparts, need, whp, whsvc,
+     wha, whb, whn, vsp, vep, vE, vL, vS, otc, vmax, cap, vstock, nb, bws, bwe, bdur,
+     na, aS, aE, target, balw, tt, cc) = d  # fmt: skip
     nv = rl.shape[0]
     nc = cpt.shape[0]
+    width = rt.shape[1]
+    npause = nb.max() + na.max() + 2 if nv > 0 else 2
+    scr_lo = np.empty(npause, dtype=np.int64)
+    scr_hi = np.empty(npause, dtype=np.int64)
+    pend = np.empty(max(1, nb.max() if nv > 0 else 1), dtype=np.bool_)
+    stock = np.empty(need.shape[1], dtype=np.int64)
+    pick = np.empty(width, dtype=np.bool_)
+    tmp_row = np.empty(width, dtype=np.int64)
+    tmp_out = np.empty(width, dtype=np.int64)
+    wout = np.empty(width, dtype=np.int64)
+    meta = np.empty(4, dtype=np.int64)
     ruined = np.zeros(nv, dtype=np.bool_)
     touched = np.zeros(nv, dtype=np.bool_)
     cand = np.empty(nc, dtype=np.int64)
     keys = np.empty(nc, dtype=np.float64)
-    row = np.empty(rt.shape[1], dtype=np.int64)
+    row = np.empty(width, dtype=np.int64)
     mark = np.zeros(nv, dtype=np.int64)
     near = np.empty(nv, dtype=np.int64)
+    m_max = nv * width + nv
+    pv = np.empty(m_max, dtype=np.int64)
+    pk = np.empty(m_max, dtype=np.int64)
+    plb = np.empty(m_max, dtype=np.float64)
+    work = np.zeros(nv, dtype=np.int64)
     stamp = 0
     blink = 0
     for _ in range(n_iter):
@@ -168,22 +456,22 @@ def run(
         n_assigned = 0
         n_used = 0
         for v in range(nv):
-            if rl[v] > 0:
+            if rl[v] > nfix[v]:
                 n_used += 1
-                n_assigned += rl[v]
+                n_assigned += rl[v] - nfix[v]
         if n_assigned > 0:
             avg = n_assigned / n_used
             ls_max = min(L_MAX, avg)
             ks_max = 4.0 * C_BAR / (1.0 + ls_max) - 1.0
             ks = int(np.random.random() * ks_max) + 1
             seed = np.random.randint(nc)
-            while ru[seed] < 0:
+            while ru[seed] < 0 or fixc[seed]:
                 seed = np.random.randint(nc)
             n_ruined = 0
             for a in range(adj.shape[1] + 1):
                 c = seed if a == 0 else adj[seed, a - 1]
                 v = ru[c]
-                if v < 0 or ruined[v]:
+                if v < 0 or ruined[v] or fixc[c]:
                     continue
                 card = rl[v]
                 pos = 0
@@ -213,7 +501,7 @@ def run(
                 n_out = 0
                 for k in range(card):
                     x = rt[v, k]
-                    if lo <= k < lo + span and not (keep_from <= k < keep_to):
+                    if lo <= k < lo + span and not (keep_from <= k < keep_to) and not fixc[x]:
                         cand[n_cand + n_out] = x
                         n_out += 1
                     else:
@@ -223,27 +511,34 @@ def run(
                     rt[v, k] = row[k]
                 rl[v] = n_row
                 ruined[v] = True
-                if schedule(v, rt, rl, es, ls, ld, rc, cpt, svc, twa, twb, dem, tt, cc,
-                            vsp, vep, vE, vL):  # fmt: skip
+                if schedule(
+                    v, rt, rl, es, ls, ld, rc, d, scr_lo, scr_hi, pend, stock, pick, wout, meta
+                ):
                     for k in range(n_out):
                         ru[cand[n_cand + k]] = -1
                     n_cand += n_out
                     touched[v] = True
                 else:
-                    # The shortcut breaks a window (travel times without the triangle
-                    # inequality): leave this route as it was.
+                    # The shortcut breaks a window or a break (travel times without the
+                    # triangle inequality, the greedy break rule): leave the route as it was.
                     for k in range(card):
                         rt[v, k] = cur_rt[v, k]
                     rl[v] = card
-                    schedule(v, rt, rl, es, ls, ld, rc, cpt, svc, twa, twb, dem, tt, cc,
-                             vsp, vep, vE, vL)  # fmt: skip
+                    schedule(
+                        v, rt, rl, es, ls, ld, rc, d, scr_lo, scr_hi, pend, stock, pick, wout, meta
+                    )
                 n_ruined += 1
                 if n_ruined >= ks:
                     break
-        # Customers left out before this iteration compete for places too.
+        # Customers left out before this iteration compete for places too (a sample).
         base_cand = n_cand
+        n_open = 0
         for c in range(nc):
             if ru[c] < 0:
+                n_open += 1
+        p_open = OPEN_TRIES / n_open if n_open > OPEN_TRIES else 1.0
+        for c in range(nc):
+            if ru[c] < 0 and (p_open >= 1.0 or np.random.random() < p_open):
                 dup = False
                 for k in range(base_cand):
                     if cand[k] == c:
@@ -252,6 +547,13 @@ def run(
                 if not dup:
                     cand[n_cand] = c
                     n_cand += 1
+        # Work per route (the balance term's lower bound).
+        if balw > 0:
+            for v in range(nv):
+                w = 0
+                for k in range(rl[v]):
+                    w += nomdur[rt[v, k]]
+                work[v] = w
         # ---- recreate: order, then cheapest feasible place with blinks ----------------
         r = np.random.random()
         for k in range(n_cand):
@@ -259,7 +561,7 @@ def run(
             if r < 4.0 / 11.0:
                 keys[k] = np.random.random()
             elif r < 8.0 / 11.0:
-                keys[k] = -dem[c] - np.random.random() * 1e-3
+                keys[k] = -pen[c] * 1e3 - dem[c] - np.random.random() * 1e-3
             elif r < 10.0 / 11.0:
                 keys[k] = -depot_cost[c]
             else:
@@ -268,9 +570,6 @@ def run(
         for oi in range(n_cand):
             c = cand[order[oi]]
             q = cpt[c]
-            best = np.inf
-            bv = -1
-            bk = -1
             # Routes first where c's nearest neighbours are, and empty ones; all the others
             # only when none of those has room.
             stamp += 1
@@ -286,6 +585,9 @@ def run(
                     mark[v] = stamp
                     near[n_r] = v
                     n_r += 1
+            bv = -1
+            bk = -1
+            best = np.inf
             for rnd in range(2):
                 if rnd == 1:
                     if bv >= 0:
@@ -295,28 +597,76 @@ def run(
                         if mark[v] != stamp:
                             near[n_r] = v
                             n_r += 1
+                # Places that pass the O(1) filter, with a lower bound of their cost.
+                m = 0
                 for ri in range(n_r):
                     v = near[ri]
                     if not allowed[c, v] or ld[v] + dem[c] > cap[v]:
                         continue
                     n = rl[v]
-                    if n == 0:
-                        d = cc[vsp[v], q] + cc[q, vep[v]] + fixed
-                        if d < best and _fits(v, 0, c, rt, rl, es, ls, cpt, svc, twa, twb, tt,
-                                              vsp, vep, vE, vL):  # fmt: skip
-                            best, bv, bk = d, v, 0
-                        continue
-                    for k in range(n + 1):
-                        blink -= 1
-                        if blink < 0:
-                            blink = int(np.log(np.random.random()) / LOG_NO_BLINK)
+                    extra = pref[v, c]
+                    if balw > 0:
+                        over0 = work[v] - target[v]
+                        over1 = over0 + nomdur[c]
+                        extra += balw * ((over1 if over1 > 0 else 0) - (over0 if over0 > 0 else 0))
+                    # Simple routes: the bound is exact, keep the best place at once (no
+                    # list); others: list every place whose bound beats the best so far.
+                    exact_bound = simple[v] and not hasparts[c]
+                    for k in range(nfix[v], n + 1):
+                        if n > 0:
+                            blink -= 1
+                            if blink < 0:
+                                blink = int(np.log(np.random.random()) / LOG_NO_BLINK)
+                                continue
+                            p = vsp[v] if k == 0 else cpt[rt[v, k - 1]]
+                            nx = vep[v] if k == n else cpt[rt[v, k]]
+                            lb = cc[p, q] + cc[q, nx] - cc[p, nx] + extra
+                        else:
+                            lb = cc[vsp[v], q] + cc[q, vep[v]] + fixed + extra
+                        if lb >= best:
                             continue
-                        p = vsp[v] if k == 0 else cpt[rt[v, k - 1]]
-                        nx = vep[v] if k == n else cpt[rt[v, k]]
-                        d = cc[p, q] + cc[q, nx] - cc[p, nx]
-                        if d < best and _fits(v, k, c, rt, rl, es, ls, cpt, svc, twa, twb,
-                                              tt, vsp, vep, vE, vL):  # fmt: skip
-                            best, bv, bk = d, v, k
+                        s = _fits(v, k, c, rt, rl, es, ls, d)
+                        if s == NONE:
+                            continue
+                        if exact_bound:
+                            best, bv, bk = lb, v, k
+                            continue
+                        if s > sla[c]:
+                            lb += slaw * (s - sla[c])
+                        pv[m] = v
+                        pk[m] = k
+                        plb[m] = lb
+                        m += 1
+                # Re-time the most promising places exactly, best lower bound first.
+                fails = 0
+                while fails < EXACT_TRIES:
+                    j = -1
+                    lo_b = best
+                    for i in range(m):
+                        if plb[i] < lo_b:
+                            lo_b = plb[i]
+                            j = i
+                    if j < 0:
+                        break
+                    v = pv[j]
+                    k = pk[j]
+                    plb[j] = np.inf
+                    n = rl[v]
+                    for i in range(k):
+                        tmp_row[i] = rt[v, i]
+                    tmp_row[k] = c
+                    for i in range(k, n):
+                        tmp_row[i + 1] = rt[v, i]
+                    stats[2] += 1
+                    cost = timed(v, tmp_row, n + 1, tmp_out, wout, meta, d, scr_lo, scr_hi,
+                                 pend, stock, pick)  # fmt: skip
+                    if cost < 0:
+                        fails += 1
+                        continue
+                    fails = 0
+                    delta = cost - rc[v] + (fixed if n == 0 else 0.0)
+                    if delta < best:
+                        best, bv, bk = delta, v, k
             if bv < 0:
                 continue
             n = rl[bv]
@@ -326,8 +676,8 @@ def run(
             rl[bv] = n + 1
             ru[c] = bv
             touched[bv] = True
-            schedule(bv, rt, rl, es, ls, ld, rc, cpt, svc, twa, twb, dem, tt, cc,
-                     vsp, vep, vE, vL)  # fmt: skip
+            work[bv] += nomdur[c]
+            schedule(bv, rt, rl, es, ls, ld, rc, d, scr_lo, scr_hi, pend, stock, pick, wout, meta)
         # ---- accept or undo -------------------------------------------------------------
         delta = 0.0
         for v in range(nv):
@@ -353,12 +703,9 @@ def run(
                         cur_rt[v, k] = rt[v, k]
                     cur_rl[v] = rl[v]
                     cur_rc[v] = rc[v]
-            n_out = 0
             for c in range(nc):
                 cur_ru[c] = ru[c]
-                if ru[c] < 0:
-                    n_out += 1
-            if new < stats[1] - 1e-9 and n_out <= stats[2]:
+            if new < stats[1] - 1e-9:
                 stats[1] = new
                 stats[5] += 1
                 best_rt[:, :] = rt
@@ -370,8 +717,9 @@ def run(
                     for k in range(cur_rl[v]):
                         rt[v, k] = cur_rt[v, k]
                     rl[v] = cur_rl[v]
-                    schedule(v, rt, rl, es, ls, ld, rc, cpt, svc, twa, twb, dem, tt, cc,
-                             vsp, vep, vE, vL)  # fmt: skip
+                    schedule(
+                        v, rt, rl, es, ls, ld, rc, d, scr_lo, scr_hi, pend, stock, pick, wout, meta
+                    )
                     for k in range(rl[v]):
                         ru[rt[v, k]] = v
             for k in range(n_cand):

@@ -198,6 +198,8 @@ FA: dict[str, str] = {
         "%(k)s بدون تغییر، %(c)s دست‌نخورده (تغییرکرده پس از اجرا).",
     "Run the optimizer": "اجرای بهینه‌ساز", "SLA at risk": "در خطر SLA", "SLA late": "SLA دیرشده",
     "Search time": "زمان جستجو", "Search time (s)": "زمان جستجو (ثانیه)",
+    "Optimizer phase": "مرحلهٔ بهینه‌ساز", "Seconds": "ثانیه", "Gain": "بهبود",
+    "skipped: %(why)s": "اجرا نشد: %(why)s",
     "Showing the %(n)s most urgent.": "نمایش %(n)s مورد فوری‌تر.", "Start": "شروع",
     "Taken out of the plan to make room:": "برای باز کردن جا از برنامه خارج شد:",
     "Technicians' routes and jobs on %(day)s": "مسیرها و کارهای تکنسین‌ها در %(day)s",

@@ -197,6 +197,8 @@ def execute_run(session: Session, run_id: int, timezone: str,
             "skipped": snapshot.skipped,
             "versions": snapshot.versions,
             "violations": [v.__dict__ for v in violations],
+            # Which optimizer phases ran, how long, what each gained, why one was skipped.
+            "phases": plan.stats.get("phases", []),
         }
         run.objective = {k: float(v) for k, v in plan.objective.items()}
         run.solve_seconds = plan.solve_seconds

@@ -38,3 +38,9 @@ class RunSchema(RunSummarySchema):
 
     input = fields.Dict(attribute="input_snapshot", allow_none=True, dump_only=True)
     result = fields.Dict(allow_none=True, dump_only=True)
+    phases = fields.Method("get_phases", dump_only=True, metadata={
+        "type": "array", "items": {"type": "object"},
+        "description": "The optimizer's phases: name, seconds, gain, or why it was skipped."})
+
+    def get_phases(self, run) -> list:
+        return (run.result or {}).get("phases") or []

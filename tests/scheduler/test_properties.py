@@ -1,14 +1,20 @@
 """Random small instances: plans never break a hard constraint, and nothing is left out
 when a trivial feasible assignment exists."""
 
-from hypothesis import HealthCheck, given, settings
+import time
+
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sched_factories import H, job, problem, tech, warehouse, window
 
 from scheduler import Break, SolveParams, TimeWindow, insert_emergency, solve, validate
+from scheduler.instance import Instance
+from scheduler.model import STOP_JOB
+from scheduler.ruin_recreate import improve, plan_cost, skip_reason
 
 # Greedy descent stops at a local optimum instead of searching until the time limit.
 FAST = SolveParams(time_limit=0.3, metaheuristic="GREEDY_DESCENT")
+NO_RR = SolveParams(time_limit=0.3, metaheuristic="GREEDY_DESCENT", ruin_recreate=False)
 SETTINGS = settings(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
@@ -126,3 +132,37 @@ def test_emergency_insertion_keeps_plans_valid(p, at, minutes, prio):
     old = plan.starts()
     for c in res.eta_changes:
         assert old[c.job_id] == c.old_start
+
+
+@SETTINGS
+@given(messy_instances(), st.data())
+def test_fast_phase_on_real_days_is_valid_and_never_worse_than_its_start(p, data):
+    """Every feature at once (breaks, absences, parts and warehouses, pins, levels, two
+    windows, SLA, maximum work, overtime) plus a replan: a published plan, a started job and
+    the customers' last technicians. The phase alone, from the OR-Tools plan: 0 violations and
+    never a worse whole objective."""
+    published = solve(p, NO_RR)
+    assert validate(p, published) == []
+    started = [
+        (r.technician_id, s) for r in published.routes for s in r.stops if s.kind == STOP_JOB
+    ][:1]
+    for tech_id, stop in started:
+        if data.draw(st.booleans()):
+            j = p.job(stop.job_id)
+            j.pinned_technician, j.pinned_start, j.started = tech_id, stop.start, True
+    for j in p.jobs:
+        j.last_technician = data.draw(st.sampled_from([None, "T0", "T1"]))
+    p.previous = published
+    start = solve(p, NO_RR)
+    # OR-Tools' replan sometimes leaves a started job out (validate: started_moved); the
+    # property is about the phase, so such starts are not drawn.
+    assume(validate(p, start) == [])
+    inst = Instance(p)
+    assert skip_reason(inst) is None
+    after, _ = improve(inst, start, time.monotonic() + 0.05)
+    assert validate(p, after) == []
+    assert plan_cost(inst, after) <= plan_cost(inst, start) + 1e-6
+    for tech_id, stop in started:
+        if p.job(stop.job_id).started:
+            assert after.assignment()[stop.job_id][0] == tech_id
+            assert after.starts()[stop.job_id] == stop.start

@@ -1,5 +1,5 @@
 """The ruin-and-recreate phase: valid plans, never worse than its input, within the time
-limit, and skipped for problems with features it does not model."""
+limit, and run on every feature of a real day."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ from hypothesis import strategies as st
 from sched_factories import H, job, problem, tech, window
 
 from scheduler import (
-    Break,
     Plan,
     Route,
     SolveParams,
     Stop,
-    TimeWindow,
     TravelMatrix,
     Weights,
     solve,
@@ -26,7 +24,7 @@ from scheduler import (
 from scheduler.instance import Instance
 from scheduler.model import STOP_JOB
 from scheduler.objective import objective_parts
-from scheduler.ruin_recreate import improve, skip_reason, warm_up
+from scheduler.ruin_recreate import improve, plan_cost, skip_reason, warm_up
 
 # Distance-only weights, as the routing benchmarks use: no balance or overtime terms.
 ROUTING = Weights(balance=0.0, overtime=0.0)
@@ -136,42 +134,6 @@ def test_phase_respects_the_time_limit():
     assert validate(p, plan) == []
 
 
-@pytest.mark.parametrize(
-    "feature",
-    ["breaks", "absences", "maximum working time", "parts", "several time windows",
-     "pinned start or started job", "level-dependent duration", "workload balance"],
-)  # fmt: skip
-def test_phase_is_skipped_for_unmodelled_features(feature):
-    t_kw, j_kw, weights = {}, {}, ROUTING
-    if feature == "breaks":
-        t_kw["breaks"] = (Break(TimeWindow(12 * H, 13 * H), 1800),)
-    elif feature == "absences":
-        t_kw["absences"] = [window(10, 11)]
-    elif feature == "maximum working time":
-        t_kw["max_work"] = 8 * H
-    elif feature == "parts":
-        t_kw["van_stock"] = {"valve": 3}
-        j_kw["parts"] = {"valve": 1}
-    elif feature == "several time windows":
-        j_kw["time_windows"] = [window(8, 10), window(14, 16)]
-    elif feature == "pinned start or started job":
-        j_kw.update(pinned_technician="T0", pinned_start=9 * H)
-    elif feature == "level-dependent duration":
-        j_kw["duration_by_level"] = {3: 600}
-    else:
-        weights = Weights()
-    techs = [tech(f"T{k}", home=k * 5, **t_kw) for k in range(2)]
-    jobs = [job("A", 4, **j_kw)] + [job(f"J{k}", 3 * k + 1) for k in range(6)]
-    p = problem(techs, jobs, weights=weights)
-    assert skip_reason(Instance(p)) == feature
-    # Greedy descent is deterministic: with the phase skipped, the plan is OR-Tools' own.
-    on = solve(p, SolveParams(time_limit=0.5, metaheuristic="GREEDY_DESCENT"))
-    off = solve(p, SolveParams(time_limit=0.5, metaheuristic="GREEDY_DESCENT",
-                               ruin_recreate=False))  # fmt: skip
-    assert validate(p, on) == []
-    assert on.assignment() == off.assignment() and on.starts() == off.starts()
-
-
 @st.composite
 def routing_instances(draw):
     """What the phase models: windows, durations, demands and capacities, skills, pins to a
@@ -228,7 +190,7 @@ def test_phase_never_breaks_constraints_worsens_or_drops_jobs(p):
     assert validate(p, before) == []
     after, _ = improve(inst, before, time.monotonic() + 0.03)
     assert validate(p, after) == []
-    assert len(after.unassigned) <= len(before.unassigned)
-    assert total(p, after) <= total(p, before) + 1e-6
+    # Accepted on the whole objective: it may leave two P4 jobs out to serve one P3.
+    assert plan_cost(inst, after) <= plan_cost(inst, before) + 1e-6
     for u in after.unassigned.values():
         assert u.code and u.reason
