@@ -1,6 +1,6 @@
-"""Changing a work order's windows, skills or parts is a change to the work order: its
-version and updated_at move, the technician's change feed and day carry it, and a write
-made against the version before it is refused with 412."""
+"""Changing a work order's windows, skills, parts or checklist is a change to the work
+order: its version and updated_at move, the technician's change feed and day carry it, and
+a write made against the version before it is refused with 412."""
 
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ def _windows():
 def _payload(kind, make, world):
     if kind == "windows":
         return _windows()
+    if kind == "checklist":
+        return {"checklist": [{"item": "Check fuser", "done": False}]}
     if kind == "skills":
         return {"skills": [{"skill_id": make.skill(code="printer-laser").id, "min_level": 2}]}
     return {"parts": [{"part_id": world.part.id, "quantity": 3}]}
 
 
-@pytest.mark.parametrize("kind", ["windows", "skills", "parts"])
+@pytest.mark.parametrize("kind", ["windows", "skills", "parts", "checklist"])
 def test_a_patch_of_child_rows_moves_the_version_and_reaches_the_technician(
         kind, make, client, tech_client, world, monkeypatch):
     monkeypatch.setattr(mobile_api.changes, "SETTLE_SECONDS", 0)
@@ -57,6 +59,8 @@ def test_a_patch_of_child_rows_moves_the_version_and_reaches_the_technician(
     if kind == "parts":
         assert [(p["part_id"], p["quantity"]) for p in got[job.id]["job"]["parts"]] == [
             (world.part.id, 3)]
+    if kind == "checklist":
+        assert [i["item"] for i in got[job.id]["job"]["checklist"]] == ["Check fuser"]
     # The cached day is rendered again with the new version.
     again = tech_client.get(day_url, headers={"If-None-Match": day.headers["ETag"]})
     assert again.status_code == 200
