@@ -55,7 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from sqlalchemy.orm import Session
 
-    from fieldsvc import audit, db_setup  # noqa: F401 - db_setup installs SQLite pragmas
+    from fieldsvc import audit, db_setup, work_order_versions  # noqa: F401 - db_setup: pragmas
     from fieldsvc.errors import register_error_handlers
     from fieldsvc.extensions import db, migrate
 
@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         db_setup.install_timeouts(app, db.engine)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True,
                      compare_type=True)
+    work_order_versions.install(Session)
     audit.install(Session)
 
     register_error_handlers(app)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema
@@ -21,7 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from fieldsvc.auth import policy
 from fieldsvc.context import current_actor
 from fieldsvc.extensions import db
-from fieldsvc.problems import InvalidInput
+from fieldsvc.problems import InvalidInput, PreconditionFailed
 from fieldsvc.schemas.common import ListArgs, check_references, page_schema, patch_schema
 
 MAX_ID = policy.MAX_ID
@@ -123,6 +123,29 @@ def list_query(resource: Resource, args: dict[str, Any]) -> Select:
     return apply_sort(stmt, args.get("sort"), resource)
 
 
+def _etag_headers(obj) -> dict[str, str]:
+    version = getattr(obj, "version", None)
+    return {"ETag": f'"{version}"'} if isinstance(version, int) else {}
+
+
+def check_if_match(obj) -> None:
+    """412 when the caller's If-Match names another version of a versioned row.
+
+    Rows with a `version` column answer it as their ETag; a write sent with the ETag it
+    was made against is refused once someone else changed the row in between."""
+    raw = request.headers.get("If-Match")
+    version = getattr(obj, "version", None)
+    if raw is None or not isinstance(version, int):
+        return
+    tags = [t.strip().removeprefix("W/").strip('"') for t in raw.split(",")]
+    if "*" in tags or str(version) in tags:
+        return
+    raise PreconditionFailed(
+        f"It changed since you loaded it (now version {version}, you sent {raw.strip()}); "
+        "load it again and redo your change.",
+        current_version=version, headers={"ETag": f'"{version}"'})
+
+
 def register_crud(blp: Blueprint, res: Resource) -> None:
     """Add the collection and item views of `res` to `blp`."""
     item_schema = res.schema
@@ -174,7 +197,8 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @blp.response(200, item_schema)
         @blp.doc(summary=f"Get a {res.title}")
         def get_item(self, ident):
-            return get_or_404(res, ident)
+            obj = get_or_404(res, ident)
+            return obj, 200, _etag_headers(obj)
 
         item_methods["get"] = get_item
 
@@ -185,6 +209,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
         @blp.doc(summary=f"Change a {res.title}")
         def patch(self, data, ident):
             obj = get_or_404(res, ident)
+            check_if_match(obj)
             check_references(db.session, update_schema(), data)
             actor = current_actor()
             body = obj
@@ -196,7 +221,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
                 for key, value in data.items():
                     setattr(obj, key, value)
             db.session.flush()
-            return body
+            return body, 200, _etag_headers(obj)
 
         item_methods["patch"] = patch
 

@@ -136,6 +136,11 @@ FA: dict[str, str] = {
     "Your role may not create customers: log the call, and an administrator adds the customer.":
         "نقش شما اجازه ثبت مشتری ندارد: تماس را ثبت کنید تا مدیر سیستم مشتری را اضافه کند.",
     "Request the RMA": "ثبت درخواست مرجوعی",
+    "Part (the replacement for an advance exchange)": "قطعه (جایگزین در تعویض پیشاپیش)",
+    "Other parts in stock": "سایر قطعات موجود در انبار",
+    "%(n)s in stock": "%(n)s عدد موجود",
+    "Only parts with free stock are listed, under the customer's products they were used on.":
+        "فقط قطعاتی که موجودی آزاد دارند فهرست شده‌اند، زیر محصولاتی از مشتری که روی آن‌ها به کار رفته‌اند.",
     "RMA %(number)s requested (%(entitlement)s).": "مرجوعی %(number)s ثبت شد (%(entitlement)s).",
     # dispatch board, map, run review (issue 9 gaps)
     "%(a)s assigned, %(u)s left out": "%(a)s تخصیص‌یافته، %(u)s کنار گذاشته",

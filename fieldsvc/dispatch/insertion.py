@@ -148,7 +148,8 @@ def latest_proposal(session: Session, work_order: WorkOrder) -> InsertionProposa
 
 def accept_insertion(session: Session, work_order: WorkOrder, actor: Actor,
                      proposal_id: int | None = None) -> InsertionProposal:
-    """Apply the latest (or the given) proposal; 409 if anything it touches has changed."""
+    """Apply the latest (or the given) proposal and pin the emergency where it was put;
+    409 if anything it touches has changed."""
     proposal = (session.get(InsertionProposal, proposal_id) if proposal_id is not None
                 else latest_proposal(session, work_order))
     if proposal is None or proposal.work_order_id != work_order.id:
@@ -204,8 +205,11 @@ def accept_insertion(session: Session, work_order: WorkOrder, actor: Actor,
                               technician_id=data["technician_id"],
                               scheduled_start_at=parse(data["start"]),
                               reason=f"emergency insertion {proposal.id}")
+        # Pinned: the arrival promised with the insertion holds through later runs until
+        # a dispatcher unpins it (PATCH pinned false).
         wo_service.update_work_order(session, work_order,
-                                     {"scheduled_end_at": parse(data["end"])}, actor)
+                                     {"scheduled_end_at": parse(data["end"]), "pinned": True},
+                                     actor)
         work_order.eta_at = parse(data["eta"])
         proposal.accepted_at = accepted_at  # through the ORM too, for the audit log
         proposal.accepted_by_id = actor.id

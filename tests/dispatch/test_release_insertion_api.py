@@ -7,7 +7,7 @@ import pytest
 
 from fieldsvc.dispatch.queue import get_queue
 from fieldsvc.extensions import db
-from fieldsvc.models import InsertionProposal, WorkOrder, WorkOrderSkill
+from fieldsvc.models import InsertionProposal, OptimizationRun, WorkOrder, WorkOrderSkill
 from tests.dispatch.test_runs_api import _wait
 
 # A day ahead of any test run, so "not in the past" never bites.
@@ -235,3 +235,39 @@ def test_bad_insertion_requests(app, make, dispatcher):
     with app.app_context():
         assert db.session.query(InsertionProposal).count() == 0
         db.session.remove()
+
+
+def test_an_accepted_insertion_is_pinned_and_the_next_run_keeps_it(app, make, dispatcher):
+    skill, _, _ = _world(make)
+    _published(dispatcher, app)
+    emergency = _emergency(make, skill)
+    url = f"/api/v1/work-orders/{emergency.id}"
+    assert dispatcher.post(url + "/insertion", json={"date": DAY.isoformat()}).status_code == 201
+    accepted = dispatcher.post(url + "/insertion/accept", json={})
+    assert accepted.status_code == 200, accepted.json
+    promised = dispatcher.get(url).json
+    assert promised["pinned"] is True and promised["status"] == "scheduled"
+    assert promised["scheduled_start_at"] == _parse(accepted.json["start"]).astimezone(
+        _parse(promised["scheduled_start_at"]).tzinfo).isoformat()
+
+    # The next run plans around it, and publishing that run leaves the promise as it was.
+    run = _finished_run(dispatcher, app)
+    with app.app_context():
+        snapshot = db.session.get(OptimizationRun, run["id"]).input_snapshot
+        db.session.remove()
+    job = next(j for j in snapshot["jobs"] if j["id"] == str(emergency.id))
+    assert job["pinned_technician"] == str(promised["technician_id"])
+    report = dispatcher.post(f"/api/v1/optimization-runs/{run['id']}/publish")
+    assert report.status_code == 200, report.json
+    assert emergency.id in report.json["unchanged"] + report.json["fixed"]
+    assert emergency.id not in report.json["rescheduled"] + report.json["unscheduled"]
+    kept = dispatcher.get(url).json
+    for key in ("technician_id", "scheduled_start_at", "scheduled_end_at", "pinned"):
+        assert kept[key] == promised[key], key
+
+    # The dispatcher may unpin it; the next run may then move it.
+    unpinned = dispatcher.patch(url, json={"pinned": False},
+                                headers={"If-Match": f'"{kept["version"]}"'})
+    assert unpinned.status_code == 200, unpinned.json
+    assert unpinned.json["pinned"] is False and unpinned.json["version"] == kept["version"] + 1
+    assert dispatcher.get(url).json["pinned"] is False

@@ -39,20 +39,18 @@ class World:
 def add_job(make, tech, site, hour, *, asset=None, parts=(), status="dispatched", **kw):
     """A dispatched job for `tech` at `hour` local today, with required parts."""
     start = local(hour)
-    wo = make.work_order(
+    # Born with its parts and window (version 1): adding them later would be a change.
+    return make.work_order(
         site=site, technician_id=tech.id, status=WorkOrderStatus(status),
         scheduled_start_at=start.astimezone(UTC),
         scheduled_end_at=(start + timedelta(hours=1)).astimezone(UTC),
         estimated_minutes=60, asset_id=asset.id if asset else None,
         description=kw.pop("description", "Paper jams on tray 2"),
-        checklist=kw.pop("checklist", [{"item": "Clean paper path", "done": False}]), **kw)
-    for part, qty in parts:
-        make.session.add(WorkOrderPart(work_order_id=wo.id, part_id=part.id, quantity=qty))
-    make.session.add(WorkOrderWindow(work_order_id=wo.id,
-                                     starts_at=(start - timedelta(hours=1)).astimezone(UTC),
-                                     ends_at=(start + timedelta(hours=2)).astimezone(UTC)))
-    make.session.commit()
-    return wo
+        checklist=kw.pop("checklist", [{"item": "Clean paper path", "done": False}]),
+        parts=[WorkOrderPart(part_id=part.id, quantity=qty) for part, qty in parts],
+        time_windows=[WorkOrderWindow(starts_at=(start - timedelta(hours=1)).astimezone(UTC),
+                                      ends_at=(start + timedelta(hours=2)).astimezone(UTC))],
+        **kw)
 
 
 @pytest.fixture
