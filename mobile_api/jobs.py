@@ -240,13 +240,6 @@ def record_parts(session: Session, technician: Technician, work_order: WorkOrder
     used, returned = data.get("used") or [], data.get("returned") or []
     at = data.get("at")
     _not_future(at)
-    if used and work_order.status == S.COMPLETED and at is None:
-        completed = work_order.completed_at and work_order.completed_at.isoformat()
-        raise PartsNeedTime(
-            f"Job {work_order.id} was completed (at {completed}); parts used on it are taken "
-            "only with the time they were used (`at`), no later than the completion. Send "
-            "this action again with `at`.",
-            current_status=work_order.status.value, completed_at=completed)
     if used and work_order.status in (S.NEW, S.SCHEDULED):
         # Planned but not handed to the technician: the plan may still move it to another
         # van, so nothing is consumed on it before the release (scheduled → dispatched).
@@ -263,6 +256,13 @@ def record_parts(session: Session, technician: Technician, work_order: WorkOrder
             errors[field] = bad
     if errors:
         raise InvalidInput(errors)
+    if used and work_order.status == S.COMPLETED and at is None:
+        completed = work_order.completed_at and work_order.completed_at.isoformat()
+        raise PartsNeedTime(
+            f"Job {work_order.id} was completed (at {completed}); parts used on it are taken "
+            "only with the time they were used (`at`), no later than the completion. Send "
+            "this action again with `at`.",
+            current_status=work_order.status.value, completed_at=completed)
     for line in used:
         stock.issue(session, line["part_id"], line["quantity"], van, work_order.id, actor,
                     serial_number=line.get("serial_number"), note="Used on site (mobile)",
