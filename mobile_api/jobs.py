@@ -74,6 +74,18 @@ class NotYet(Conflict):
     final = False
 
 
+class PartsNeedTime(Conflict):
+    """Parts used on a job that is completed already, sent without the time of use.
+
+    Parts used before the completion are taken with their time (`at`); without it the
+    server cannot tell. Not remembered under its Idempotency-Key (`final` is false): the
+    phone sends the same action again with `at`, under the same key.
+    """
+
+    slug, title = "parts-need-time", "Time of use needed"
+    final = False
+
+
 def own_job(session: Session, technician_id: int, job_id: int) -> WorkOrder:
     """The technician's own job, or 404 (another technician's job is not revealed)."""
     work_order = session.get(WorkOrder, job_id) if 0 < job_id <= MAX_ID else None
@@ -213,11 +225,21 @@ def change_status(session: Session, technician: Technician, work_order: WorkOrde
 
 def record_parts(session: Session, technician: Technician, work_order: WorkOrder,
                  data: dict[str, Any], actor: Actor) -> dict:
-    """Parts used (issued from the van) and unused parts returned to the van, all or none."""
+    """Parts used (issued from the van) and unused parts returned to the van, all or none.
+
+    Offline, the parts may reach the server after the job's completion that followed
+    them. With its phone time `at` no later than the completion, such an action is applied
+    to the completed job (the stock ledger accepts exactly that); one made after the
+    completion is refused (409). Without `at` it is refused for now (409
+    `parts-need-time`, not remembered under its Idempotency-Key): sent again with `at`, it
+    is judged again.
+    """
     van = technician.van_warehouse_id
     if van is None:
         raise Conflict("You have no van warehouse; parts cannot be booked from the phone.")
     used, returned = data.get("used") or [], data.get("returned") or []
+    at = data.get("at")
+    _not_future(at)
     if used and work_order.status in (S.NEW, S.SCHEDULED):
         # Planned but not handed to the technician: the plan may still move it to another
         # van, so nothing is consumed on it before the release (scheduled → dispatched).
@@ -234,9 +256,17 @@ def record_parts(session: Session, technician: Technician, work_order: WorkOrder
             errors[field] = bad
     if errors:
         raise InvalidInput(errors)
+    if used and work_order.status == S.COMPLETED and at is None:
+        completed = work_order.completed_at and work_order.completed_at.isoformat()
+        raise PartsNeedTime(
+            f"Job {work_order.id} was completed (at {completed}); parts used on it are taken "
+            "only with the time they were used (`at`), no later than the completion. Send "
+            "this action again with `at`.",
+            current_status=work_order.status.value, completed_at=completed)
     for line in used:
         stock.issue(session, line["part_id"], line["quantity"], van, work_order.id, actor,
-                    serial_number=line.get("serial_number"), note="Used on site (mobile)")
+                    serial_number=line.get("serial_number"), note="Used on site (mobile)",
+                    used_at=at)
     for line in returned:
         stock.return_to_stock(session, line["part_id"], line["quantity"], van, work_order.id,
                               actor, serial_number=line.get("serial_number"),

@@ -64,6 +64,9 @@ class PartsSchema(StrictSchema):
     returned = fields.List(fields.Nested(PartLineSchema),
                            validate=validate.Length(max=MAX_LINES),
                            metadata={"description": "Issued earlier, unused, back to the van."})
+    at = Instant(metadata={"description": "When the parts were used on the phone. Needed for "
+                           "parts booked after the job's completion: they are taken when "
+                           "used no later than the completion."})
 
     @validates_schema
     def _something(self, data, **kwargs):

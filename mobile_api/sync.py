@@ -46,6 +46,8 @@ REASONS = {
     "validation": "The action is invalid.",
     "conflict": "The action conflicts with the job's current state.",
     "not-released": "The job is not released to you yet.",
+    "parts-need-time": "The job is completed: send the parts again with the time they "
+                       "were used (`at`).",
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -29,7 +30,9 @@ from fieldsvc.sql import insert_ignore
 level_t = StockLevel.__table__
 wop_t = WorkOrderPart.__table__
 
-# Work orders in these states take no more parts (returns are still accepted).
+# Work orders in these states take no more parts (returns are still accepted). One
+# exception: an issue of parts used no later than the work order's completion, booked
+# after it (see `issue`'s `used_at`).
 CLOSED_WORK_ORDER = {WorkOrderStatus.COMPLETED, WorkOrderStatus.CANCELLED,
                      WorkOrderStatus.CANNOT_COMPLETE}
 
@@ -129,9 +132,17 @@ def _adjust_line(session: Session, line: WorkOrderPart, *, reserved: int = 0, is
     return done
 
 
+def used_before_completion(work_order: WorkOrder, used_at: datetime | None) -> bool:
+    """Whether parts used at `used_at` belong to the completed work order's visit."""
+    return (work_order.status == WorkOrderStatus.COMPLETED and used_at is not None
+            and work_order.completed_at is not None
+            and used_at.astimezone(UTC) <= work_order.completed_at.astimezone(UTC))
+
+
 def _validate(session: Session, kind: MovementKind, part_id: int, quantity: int,
               from_warehouse_id: int | None, to_warehouse_id: int | None,
-              work_order_id: int | None, serial_number: str | None):
+              work_order_id: int | None, serial_number: str | None,
+              used_at: datetime | None = None):
     errors: dict[str, list[str]] = {}
     needs_from, needs_to, needs_wo = REQUIRED[kind]
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
@@ -166,18 +177,22 @@ def _validate(session: Session, kind: MovementKind, part_id: int, quantity: int,
     if errors:
         raise InvalidInput(errors)
     if work_order is not None and kind in (MovementKind.RESERVE, MovementKind.ISSUE) \
-            and work_order.status in CLOSED_WORK_ORDER:
+            and work_order.status in CLOSED_WORK_ORDER \
+            and not (kind == MovementKind.ISSUE and used_before_completion(work_order, used_at)):
         raise Conflict(f"Work order {work_order.id} is {work_order.status.value}; "
                        "it takes no more parts.", current_status=work_order.status.value)
     return work_order
 
 
-def record_movement(session: Session, data: dict[str, Any], actor: Actor) -> StockMovement:
+def record_movement(session: Session, data: dict[str, Any], actor: Actor, *,
+                    used_at: datetime | None = None) -> StockMovement:
     """Apply one movement (a dict as the API accepts it) and return the ledger row.
 
     Keys: kind, part_id, quantity, from_warehouse_id, to_warehouse_id, work_order_id,
     rma_id, serial_number, note. Raises 422 for a malformed movement, 409 when stock (or
-    the work order's reservation/issued count) does not allow it.
+    the work order's reservation/issued count) does not allow it. `used_at` (an issue's
+    time of use, not an API field) lets a completed work order take parts used no later
+    than its completion.
     """
     kind = MovementKind(data["kind"])
     part_id = data["part_id"]
@@ -186,7 +201,7 @@ def record_movement(session: Session, data: dict[str, Any], actor: Actor) -> Sto
     dst = data.get("to_warehouse_id")
     wo_id = data.get("work_order_id")
     work_order = _validate(session, kind, part_id, qty, src, dst, wo_id,
-                           data.get("serial_number"))
+                           data.get("serial_number"), used_at)
     # Pending ORM changes go first so the guarded statements below see them.
     session.flush()
 
@@ -250,9 +265,10 @@ def record_movement(session: Session, data: dict[str, Any], actor: Actor) -> Sto
     return movement
 
 
-def _move(session: Session, actor: Actor, kind: MovementKind, **data: Any) -> StockMovement:
+def _move(session: Session, actor: Actor, kind: MovementKind, *,
+          used_at: datetime | None = None, **data: Any) -> StockMovement:
     data = {k: v for k, v in data.items() if v is not None}
-    return record_movement(session, {"kind": kind, **data}, actor)
+    return record_movement(session, {"kind": kind, **data}, actor, used_at=used_at)
 
 
 def receive(session: Session, part_id: int, quantity: int, to_warehouse_id: int,
@@ -277,10 +293,17 @@ def release(session: Session, part_id: int, quantity: int, from_warehouse_id: in
 
 
 def issue(session: Session, part_id: int, quantity: int, from_warehouse_id: int,
-          work_order_id: int, actor: Actor, **extra: Any) -> StockMovement:
-    """Hand stock to a work order, using its reservation in that warehouse first."""
+          work_order_id: int, actor: Actor, *, used_at: datetime | None = None,
+          **extra: Any) -> StockMovement:
+    """Hand stock to a work order, using its reservation in that warehouse first.
+
+    A closed work order takes no parts, except a completed one taking parts used at
+    `used_at` no later than its completion: booked late (a technician's phone queued them
+    offline and its completion arrived first), they belong to the visit.
+    """
     return _move(session, actor, MovementKind.ISSUE, part_id=part_id, quantity=quantity,
-                 from_warehouse_id=from_warehouse_id, work_order_id=work_order_id, **extra)
+                 from_warehouse_id=from_warehouse_id, work_order_id=work_order_id,
+                 used_at=used_at, **extra)
 
 
 def return_to_stock(session: Session, part_id: int, quantity: int, to_warehouse_id: int,

@@ -1,11 +1,16 @@
 """The stock ledger: movements are the only way stock changes; never oversold."""
 
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from fieldsvc.context import SYSTEM
 from fieldsvc.extensions import db
-from fieldsvc.models import StockLevel, StockMovement
+from fieldsvc.models import StockLevel, StockMovement, WorkOrder
+from fieldsvc.models.enums import WorkOrderStatus
+from fieldsvc.problems import Conflict
+from fieldsvc.services import stock as ledger
 from tests.services.conftest import PROBLEM
 
 URL = "/api/v1/stock-movements"
@@ -252,3 +257,36 @@ def test_concurrent_issues_for_the_last_unit_exactly_one_wins(app, client, make,
         issued = db.session.scalar(db.select(db.func.count(StockMovement.id))
                                    .where(StockMovement.kind == "issue"))
     assert issued == 1
+
+
+def test_a_completed_work_order_takes_only_parts_used_before_its_completion(app, make):
+    part, wh = make.part(), make.warehouse()
+    done_at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    done = make.work_order(status=WorkOrderStatus.COMPLETED, completed_at=done_at)
+    gone = make.work_order(status=WorkOrderStatus.CANCELLED)
+    failed = make.work_order(status=WorkOrderStatus.CANNOT_COMPLETE)
+    ledger.receive(make.session, part.id, 5, wh.id, SYSTEM)
+    make.session.commit()
+    before = _snapshot(app)
+    refused = [
+        (done.id, None),  # without a time of use, as before
+        (done.id, done_at + timedelta(seconds=1)),  # used after the completion
+        (gone.id, done_at - timedelta(minutes=5)),  # only a completed work order
+        (failed.id, done_at - timedelta(minutes=5)),
+    ]
+    for wo_id, used_at in refused:
+        with pytest.raises(Conflict):
+            ledger.issue(make.session, part.id, 1, wh.id, wo_id, SYSTEM, used_at=used_at)
+        make.session.rollback()
+    with pytest.raises(Conflict):  # reserving for it stays closed
+        ledger.reserve(make.session, part.id, 1, wh.id, done.id, SYSTEM)
+    make.session.rollback()
+    assert _snapshot(app) == before
+    ledger.issue(make.session, part.id, 2, wh.id, done.id, SYSTEM,
+                 used_at=done_at - timedelta(minutes=5))
+    ledger.issue(make.session, part.id, 1, wh.id, done.id, SYSTEM, used_at=done_at)
+    make.session.commit()
+    level = make.session.scalar(db.select(StockLevel).where(
+        StockLevel.warehouse_id == wh.id, StockLevel.part_id == part.id))
+    assert level.on_hand == 2
+    assert [line.issued for line in make.session.get(WorkOrder, done.id).parts] == [3]
