@@ -77,5 +77,8 @@ def test_scheduler_jobs_run_under_an_id_of_their_own(app, json_log):
     from scheduler.jobs import instrumented, sla_watch
 
     instrumented("sla_watch", sla_watch)(app)
-    (line,) = [rec for rec in json_log.lines() if rec["message"].startswith("job sla_watch:")]
-    assert line["request_id"].startswith("job-sla_watch-")
+    lines = [rec for rec in json_log.lines() if rec["message"].startswith("job sla_watch:")]
+    # Its "started" line and its summary, both under the same id of its own.
+    assert len(lines) == 2 and lines[0]["message"] == "job sla_watch: started"
+    assert lines[0]["request_id"] == lines[1]["request_id"]
+    assert lines[1]["request_id"].startswith("job-sla_watch-")
