@@ -44,6 +44,15 @@ def test_nightly_replan_plans_tomorrow_once_per_territory(app, make, monkeypatch
     assert "north: run" in summary and "south: run" in summary
     assert _count(app, OptimizationRun) == 2
     get_queue(app).wait(120)  # the runs execute on the queue, not inside the job
+    deadline = time.monotonic() + 60  # as a dispatcher would: until each run has finished
+    while True:
+        with app.app_context():
+            runs = db.session.scalars(select(OptimizationRun)).all()
+            statuses = {r.status.value for r in runs}
+            db.session.remove()
+        if statuses == {"finished"} or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     with app.app_context():
         runs = db.session.scalars(select(OptimizationRun)).all()
         assert {r.status.value for r in runs} == {"finished"}
