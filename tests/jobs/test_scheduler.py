@@ -52,6 +52,7 @@ def test_nightly_replan_plans_tomorrow_once_per_territory(app, make, monkeypatch
             db.session.remove()
         if statuses == {"finished"} or time.monotonic() > deadline:
             break
+        get_queue(app).wait(30)  # a run handed over since the last look
         time.sleep(0.5)
     with app.app_context():
         runs = db.session.scalars(select(OptimizationRun)).all()
