@@ -1,1 +1,1 @@
-"""The technician app's API under /api/mobile/v1 (issue 6)."""
+"""The technician app's API under /api/mobile/v1."""

@@ -142,7 +142,7 @@ FA: dict[str, str] = {
     "Only parts with free stock are listed, under the customer's products they were used on.":
         "فقط قطعاتی که موجودی آزاد دارند فهرست شده‌اند، زیر محصولاتی از مشتری که روی آن‌ها به کار رفته‌اند.",
     "RMA %(number)s requested (%(entitlement)s).": "مرجوعی %(number)s ثبت شد (%(entitlement)s).",
-    # dispatch board, map, run review (issue 9 gaps)
+    # dispatch board, map, run review
     "%(a)s assigned, %(u)s left out": "%(a)s تخصیص‌یافته، %(u)s کنار گذاشته",
     "%(n)s back to the queue": "%(n)s بازگشت به صف",
     "%(n)s changed since the run (left alone)": "%(n)s تغییرکرده پس از اجرا (دست‌نخورده)",

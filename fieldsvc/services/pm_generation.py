@@ -3,7 +3,7 @@
 `generate_due_work_orders` is called by `fieldsvc pm-generate` and by the scheduler
 process; it flushes and never commits (the caller commits once).
 
-Rules (issue 5, item 4):
+Rules:
 
 - **Which plans.** Every active plan (or the active plans among `plan_ids`). Inactive plans
   are not examined.

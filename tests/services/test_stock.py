@@ -89,7 +89,7 @@ def test_reserve_issue_release_return_for_a_work_order(client, make, stock, wo_a
     assert refused.json["available"] == 2 and refused.json["requested"] == 3
     stock.move(kind="release", quantity=1, **common)
     assert stock.level(wh, part) == (5, 2, 3)
-    # Issue 3: 2 from the reservation, 1 from available stock.
+    # Three issued: 2 from the reservation, 1 from available stock.
     stock.move(kind="issue", quantity=3, **common)
     assert stock.level(wh, part) == (2, 0, 2)
     line = wo_api.get(wo["id"])["parts"][0]
