@@ -39,11 +39,6 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def default_timezone() -> str:
-    """The configured zone name, for code that runs outside an app (FIELDSVC_TIMEZONE)."""
-    return os.environ.get("FIELDSVC_TIMEZONE") or DEFAULT_TIMEZONE
-
-
 # PostgreSQL timeouts per role of process, in milliseconds (0 = none). A web request must
 # answer within gunicorn's 30 s; a worker stores large plans; the scheduler's jobs commit in
 # batches, so none of its statements or transactions should last long. The migrations and
