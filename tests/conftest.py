@@ -20,10 +20,37 @@ from fieldsvc.extensions import db
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
+# Under pytest-xdist (`-n 2`) every worker process is named gw0, gw1, ...; each gets a
+# PostgreSQL database and a Redis database of its own so that workers never see each other's
+# rows, queues or rate-limit counters.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_WORKER_INDEX = int(XDIST_WORKER[2:]) if XDIST_WORKER.startswith("gw") else 0
+REDIS_URL = f"redis://127.0.0.1:6379/{_WORKER_INDEX}"
+
+
+def _worker_database(url: str) -> str:
+    """`url` itself, or under xdist a database of this worker's own next to it (created once)."""
+    if not XDIST_WORKER:
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{XDIST_WORKER}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                              {"n": name}).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def _database_url(backend: str, tmp_path_factory) -> str:
     if backend == "sqlite":
         return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
-    return normalize_database_url(os.environ["TEST_DATABASE_URL"])
+    return _worker_database(normalize_database_url(os.environ["TEST_DATABASE_URL"]))
 
 
 def _reset_schema(app) -> None:

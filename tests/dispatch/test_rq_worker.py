@@ -5,19 +5,19 @@ import secrets
 import pytest
 
 from fieldsvc import create_app
-from fieldsvc.dispatch.queue import DEFAULT_REDIS_URL, RqQueue, get_queue, work
-from tests.conftest import authed_client
+from fieldsvc.dispatch.queue import RqQueue, get_queue, work
+from tests.conftest import REDIS_URL, authed_client
 from tests.dispatch.test_release_insertion_api import DAY, _world
 
 
 def _redis_or_skip():
     redis = pytest.importorskip("redis")
     pytest.importorskip("rq")
-    connection = redis.Redis.from_url(DEFAULT_REDIS_URL, socket_connect_timeout=1)
+    connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
     try:
         connection.ping()
     except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"Redis does not answer at {DEFAULT_REDIS_URL}: {exc}")
+        pytest.skip(f"Redis does not answer at {REDIS_URL}: {exc}")
     return connection
 
 
@@ -29,7 +29,7 @@ def rq_app(app, tmp_path):
     application = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
         "SECRET_KEY": "test-secret", "RATELIMIT_ENABLED": False,
-        "INSTANCE_PATH": str(tmp_path), "RUN_QUEUE": "rq", "REDIS_URL": DEFAULT_REDIS_URL,
+        "INSTANCE_PATH": str(tmp_path), "RUN_QUEUE": "rq", "REDIS_URL": REDIS_URL,
         "RQ_QUEUE": queue_name,
     })
     yield application

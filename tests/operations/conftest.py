@@ -13,8 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fieldsvc.ops.logs import formatter
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.conftest import REDIS_URL  # this test worker's own Redis database
 
 
 def free_port() -> int:
