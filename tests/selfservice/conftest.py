@@ -41,11 +41,12 @@ class Customer:
     def post(self, *args, **kwargs):
         return contextvars.Context().run(self._client.post, *args, **kwargs)
 
-    def submit(self, page_path: str, action: str, **data):
-        """Load the page, then send its form to `action` with `data` (as a browser would)."""
+    def submit(self, page_path: str, action: str, form: str | None = None, **data):
+        """Load the page, then send its form to `action` with `data` (as a browser would);
+        `form`: take the hidden fields of the form posting there instead."""
         page = self.get(page_path)
         assert page.status_code == 200, page.data
-        return self.post(action, data={**form_fields(page.data, action), **data})
+        return self.post(action, data={**form_fields(page.data, form or action), **data})
 
 
 def path_of(url: str) -> str:
