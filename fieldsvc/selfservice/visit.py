@@ -152,18 +152,20 @@ def track(session: Session, work_order: WorkOrder, now: datetime | None = None) 
         select(VisitConfirmation).where(VisitConfirmation.work_order_id == work_order.id)
     )
     confirmed = (
-        confirmation is not None
+        work_order.status in (S.SCHEDULED, *ON_THE_WAY)
+        and confirmation is not None
         and work_order.scheduled_start_at is not None
         and confirmation.scheduled_start_at == work_order.scheduled_start_at
     )
+    open_ = work_order.status not in wo_service.TERMINAL
     return Track(
         work_order=work_order,
         zone=zone_name(work_order),
-        technician=first_name(tech.name) if tech is not None else "",
+        technician=first_name(tech.name) if tech is not None and open_ else "",
         eta_from=eta_from,
         eta_to=eta_to,
         eta_basis=basis,
-        map_svg=_map(site, ping),
+        map_svg=_map(site, ping) if open_ else None,
         confirmed=confirmed,
         can_change=can_change(work_order, now),
         change_until=change_deadline(work_order),
