@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
@@ -30,6 +30,8 @@ from fieldsvc.recall import services as recall_service
 from fieldsvc.recall.models import (
     CampaignVin,
     Dealership,
+    DealershipDay,
+    DealershipHoliday,
     RecallAppointment,
     RecallCampaign,
 )
@@ -41,6 +43,8 @@ DIGITS = 4
 DAYS_SHOWN = 6
 DAYS_LOOKED_AT = 28
 NEARBY = 3
+# Nearest dealerships whose free days are looked at for the nearby list.
+CANDIDATES = 8
 # Persian and Arabic-Indic digits as a phone keyboard may type them.
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 NO_MATCH = (
@@ -142,22 +146,77 @@ def _km(a_lat: float, a_lon: float, b_lat: float, b_lon: float) -> float:
 
 
 def free_days(
-    session: Session, dealership: Dealership, campaign: RecallCampaign, limit: int = DAYS_SHOWN
-) -> list[date]:
-    """The next days with a free place for the campaign (its phase, working days only)."""
-    first = booking.local_today(dealership) + timedelta(days=1)
-    start = booking._phase_start(campaign, dealership.region)
-    if start is None:
-        return []
-    first = max(first, start)
-    calendar = recall_service.capacity_calendar(
-        session, dealership, first, first + timedelta(days=DAYS_LOOKED_AT - 1), campaign
-    )
-    return [
-        d["day"]
-        for d in calendar["days"]
-        if d["free"] > 0 and d["working_day"] and not d["holiday"]
-    ][:limit]
+    session: Session,
+    dealerships: list[Dealership],
+    campaign: RecallCampaign,
+    limit: int = DAYS_SHOWN,
+) -> dict[int, list[date]]:
+    """Per dealership, its next days with a free place for the campaign.
+
+    The same figures as the capacity calendar (recall.services.capacity_calendar) for the
+    pool the campaign books from — its reservation, else the shared pool, else the formula
+    on a day no place was taken yet — read for all the dealerships in three queries.
+    Only days from tomorrow and from the campaign's phase in the dealership's region.
+    """
+    if not dealerships:
+        return {}
+    starts = {}
+    for d in dealerships:
+        phase = booking._phase_start(campaign, d.region)
+        if phase is not None:
+            starts[d.id] = max(booking.local_today(d) + timedelta(days=1), phase)
+    if not starts:
+        return {}
+    first = min(starts.values())
+    last = max(starts.values()) + timedelta(days=DAYS_LOOKED_AT - 1)
+    minutes = recall_service.place_minutes(session, campaign)
+    pools: dict[tuple[int, date], tuple[int, int]] = {}
+    rows = session.execute(
+        select(
+            DealershipDay.dealership_id,
+            DealershipDay.day,
+            DealershipDay.campaign_id,
+            DealershipDay.capacity,
+            DealershipDay.booked,
+        )
+        .where(
+            DealershipDay.dealership_id.in_(starts),
+            DealershipDay.day >= first,
+            DealershipDay.day <= last,
+            or_(DealershipDay.campaign_id.is_(None), DealershipDay.campaign_id == campaign.id),
+        )
+        .order_by(DealershipDay.campaign_id.is_(None))
+    )  # a reservation before the shared row
+    for dealer_id, day, _, capacity, booked in rows:
+        pools.setdefault((dealer_id, day), (capacity, booked))
+    holidays: dict[int, set[date]] = {}
+    for dealer_id, day in session.execute(
+        select(DealershipHoliday.dealership_id, DealershipHoliday.day).where(
+            DealershipHoliday.dealership_id.in_(starts),
+            DealershipHoliday.day >= first,
+            DealershipHoliday.day <= last,
+        )
+    ):
+        holidays.setdefault(dealer_id, set()).add(day)
+    out: dict[int, list[date]] = {}
+    for d in dealerships:
+        if d.id not in starts:
+            out[d.id] = []
+            continue
+        days, closed = [], holidays.get(d.id, set())
+        for n in range(DAYS_LOOKED_AT):
+            day = starts[d.id] + timedelta(days=n)
+            if day in closed or str(day.weekday()) not in (d.working_days or ""):
+                continue
+            capacity, booked = pools.get(
+                (d.id, day), (recall_service.daily_capacity(d, minutes, day, closed), 0)
+            )
+            if capacity > booked:
+                days.append(day)
+                if len(days) == limit:
+                    break
+        out[d.id] = days
+    return out
 
 
 def _origin(session: Session, vin: str, appointment: RecallAppointment | None):
@@ -222,17 +281,15 @@ def _offer(session: Session, vin: str, view: CampaignView, dealerships: list[Dea
     allocated = appointment.dealership if appointment is not None else None
     if allocated is None and candidates:
         allocated = candidates[0]
+    others = [d for d in candidates if allocated is None or d.id != allocated.id]
+    looked_at = others[:CANDIDATES] + ([allocated] if allocated is not None else [])
+    days = free_days(session, looked_at, campaign)
     if allocated is not None:
-        view.allocated = DealerOption(allocated, free_days(session, allocated, campaign))
-    for d in candidates:
-        if len(view.nearby) >= NEARBY:
-            break
-        if allocated is not None and d.id == allocated.id:
-            continue
-        days = free_days(session, d, campaign)
-        if days:
+        view.allocated = DealerOption(allocated, days.get(allocated.id, []))
+    for d in others[:CANDIDATES]:
+        if days.get(d.id) and len(view.nearby) < NEARBY:
             km = _km(origin[0], origin[1], d.latitude, d.longitude) if origin else None
-            view.nearby.append(DealerOption(d, days, km))
+            view.nearby.append(DealerOption(d, days[d.id], km))
 
 
 def appointment_of(session: Session, vin: str, campaign_id: int) -> RecallAppointment | None:

@@ -173,3 +173,29 @@ def test_persian_page_reads_right_to_left(app, make, recall, link_for):
     page = phone.get(path + "?lang=fa")
     text = page.data.decode()
     assert 'dir="rtl"' in text and 'lang="fa"' in text and "فراخوان" in text
+
+
+def test_only_days_with_a_free_place_are_offered(app, make, recall, customer, link_for, tomorrow):
+    from fieldsvc.recall.models import DealershipHoliday
+
+    dealership = recall.dealership(places=1, name="Azadi Auto")
+    campaign = recall.campaign()
+    first, second = recall.owner(campaign).vin, recall.owner(campaign).vin
+    path = link_for(vin=first)
+    assert (
+        customer.submit(
+            path,
+            path + "/book",
+            campaign_id=str(campaign.id),
+            dealership_id=str(dealership.id),
+            day=tomorrow.isoformat(),
+        ).status_code
+        == 303
+    )
+    holiday = tomorrow + timedelta(days=1)
+    make.session.add(DealershipHoliday(dealership_id=dealership.id, day=holiday))
+    make.session.commit()
+    page = customer.get(link_for(vin=second)).data.decode()
+    offered = [v.split('"', 1)[0] for v in page.split('<option value="')[1:]]
+    assert tomorrow.isoformat() not in offered and holiday.isoformat() not in offered
+    assert (tomorrow + timedelta(days=2)).isoformat() in offered
