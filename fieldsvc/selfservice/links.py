@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from fieldsvc.models import WorkOrder, utcnow
@@ -98,6 +100,13 @@ def make_recall_link(
     return url_for("selfservice.recall", token=token, _external=True)
 
 
+def vin_of(link: SelfServiceLink) -> str:
+    """The VIN a recall link opens (the table's CHECK guarantees one)."""
+    if link.vin is None:
+        raise LinkRefused("This link is not valid.")
+    return link.vin
+
+
 def resolve(
     session: Session, token: str, purpose: str, now: datetime | None = None
 ) -> SelfServiceLink:
@@ -136,15 +145,18 @@ def take_step(session: Session, link: SelfServiceLink, raw_step: str | None) -> 
     """
     if raw_step is None or not raw_step.isdigit() or len(raw_step) > 9:
         raise StaleForm("This form is out of date. Reload the page and try again.")
-    done = session.execute(
-        update(SelfServiceLink)
-        .where(
-            SelfServiceLink.id == link.id,
-            SelfServiceLink.steps == int(raw_step),
-            SelfServiceLink.revoked_at.is_(None),
-        )
-        .values(steps=SelfServiceLink.steps + 1)
-        .execution_options(synchronize_session=False)
+    done = cast(
+        CursorResult[Any],
+        session.execute(
+            update(SelfServiceLink)
+            .where(
+                SelfServiceLink.id == link.id,
+                SelfServiceLink.steps == int(raw_step),
+                SelfServiceLink.revoked_at.is_(None),
+            )
+            .values(steps=SelfServiceLink.steps + 1)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if done.rowcount != 1:
         raise StaleForm("This form was sent already. The page below shows where things stand now.")

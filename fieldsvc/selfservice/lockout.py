@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import Table, case, select, update
 
 from fieldsvc.extensions import db
 from fieldsvc.models import utcnow
 from fieldsvc.selfservice.models import SelfServiceLock
 from fieldsvc.sql import insert_ignore
 
-LOCKS = SelfServiceLock.__table__
+LOCKS = cast(Table, SelfServiceLock.__table__)
 
 
 def key_of(vin: str) -> str:

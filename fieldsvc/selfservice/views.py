@@ -82,9 +82,14 @@ def lookup():
 
 
 def _recall_page(token: str, link: SelfServiceLink, error: str | None = None, status: int = 200):
-    views = owner.campaigns_for(db.session, link.vin)
+    views = owner.campaigns_for(db.session, links.vin_of(link))
     return render_template(
-        "selfservice/recall.html", token=token, link=link, vin=link.vin, views=views, error=error
+        "selfservice/recall.html",
+        token=token,
+        link=link,
+        vin=links.vin_of(link),
+        views=views,
+        error=error,
     ), status
 
 
@@ -96,9 +101,9 @@ def recall(token: str):
 def _recall_action(token: str, action, done: str):
     link = links.resolve(db.session, token, links.RECALL)
     try:
-        with acting_as(owner.owner_actor(link.vin)):
+        with acting_as(owner.owner_actor(links.vin_of(link))):
             links.take_step(db.session, link, request.form.get("step"))
-            action(link.vin)
+            action(links.vin_of(link))
             db.session.flush()
     except Problem as exc:
         db.session.rollback()
@@ -135,7 +140,9 @@ def recall_cancel(token: str):
 def recall_ics(token: str, campaign_id: int):
     link = links.resolve(db.session, token, links.RECALL)
     appointment = (
-        owner.appointment_of(db.session, link.vin, campaign_id) if 0 < campaign_id < 2**63 else None
+        owner.appointment_of(db.session, links.vin_of(link), campaign_id)
+        if 0 < campaign_id < 2**63
+        else None
     )
     if appointment is None or appointment.day is None:
         return render_template(

@@ -133,7 +133,7 @@ def track(session: Session, work_order: WorkOrder, now: datetime | None = None) 
         ping = _latest_ping(session, tech.id, now) if work_order.status in ON_THE_WAY else None
         planned = work_order.eta_at or work_order.scheduled_start_at
         reach = None
-        if ping is not None and site.latitude is not None:
+        if ping is not None and site.latitude is not None and site.longitude is not None:
             reach = max(now, ping.at) + timedelta(
                 seconds=travel_seconds(ping.latitude, ping.longitude, site.latitude, site.longitude)
             )
@@ -278,6 +278,7 @@ def candidate_windows(work_order: WorkOrder, now: datetime) -> list[Window]:
 
 def _job(work_order: WorkOrder, origin: datetime, window: Window) -> scheduler.Job:
     site = work_order.site
+    assert site.latitude is not None and site.longitude is not None  # checked by the caller
     return scheduler.Job(
         id=str(work_order.id),
         location=scheduler.Location(site.latitude, site.longitude),
