@@ -240,9 +240,13 @@ def _in_phase(campaign: RecallCampaign, dealership: Dealership) -> bool:
 
 
 def campaigns_for(
-    session: Session, vin: str, dealerships: list[Dealership] | None = None
+    session: Session,
+    vin: str,
+    dealerships: list[Dealership] | None = None,
+    first: int | None = None,
 ) -> list[CampaignView]:
-    """The active campaigns affecting the VIN, each with its appointment and free places."""
+    """The active campaigns affecting the VIN, each with its appointment and free places;
+    campaign `first` (the one an invitation link is about) leads."""
     rows = session.execute(
         select(RecallCampaign, RecallAppointment)
         .join(CampaignVin, CampaignVin.campaign_id == RecallCampaign.id)
@@ -251,7 +255,7 @@ def campaigns_for(
             (RecallAppointment.campaign_id == RecallCampaign.id) & (RecallAppointment.vin == vin),
         )
         .where(CampaignVin.vin == vin, RecallCampaign.status == CampaignStatus.ACTIVE)
-        .order_by(RecallCampaign.id)
+        .order_by(RecallCampaign.id != first, RecallCampaign.id)
     ).all()
     if not rows:
         return []

@@ -74,7 +74,8 @@ def lookup():
         return render_template(
             "selfservice/home.html", error=_message(exc), vin=request.form.get("vin", "")[:17]
         ), exc.status
-    token = links.issue(db.session, links.RECALL, vin=vin)
+    with acting_as(owner.owner_actor(vin)):
+        token = links.issue(db.session, links.RECALL, vin=vin)
     return redirect(url_for("selfservice.recall", token=token), 303)
 
 
@@ -82,7 +83,7 @@ def lookup():
 
 
 def _recall_page(token: str, link: SelfServiceLink, error: str | None = None, status: int = 200):
-    views = owner.campaigns_for(db.session, links.vin_of(link))
+    views = owner.campaigns_for(db.session, links.vin_of(link), first=link.campaign_id)
     return render_template(
         "selfservice/recall.html",
         token=token,

@@ -199,3 +199,33 @@ def test_only_days_with_a_free_place_are_offered(app, make, recall, customer, li
     offered = [v.split('"', 1)[0] for v in page.split('<option value="')[1:]]
     assert tomorrow.isoformat() not in offered and holiday.isoformat() not in offered
     assert (tomorrow + timedelta(days=2)).isoformat() in offered
+
+
+def test_an_invitation_link_about_one_campaign_shows_it_first(app, make, recall, customer):
+    recall.dealership()
+    older = recall.campaign(title="Fuel pump")
+    newer = recall.campaign(title="Seat belt buckle")
+    vin = recall.owner(older).vin
+    recall.add_vin(newer, vin)
+    with app.test_request_context():
+        from fieldsvc.selfservice.links import make_recall_link
+
+        url = make_recall_link(db.session, vin, newer.id)
+        db.session.commit()
+    assert url.startswith("http://")
+    page = customer.get(url.split("localhost", 1)[1]).data.decode()
+    assert page.index(newer.code) < page.index(older.code)
+
+
+def test_the_vin_check_is_audited_as_the_owner(app, make, recall, customer):
+    recall.dealership()
+    campaign = recall.campaign()
+    vin = recall.owner(campaign, phone="+98 912 345 6789").vin
+    home = customer.get("/self-service")
+    assert (
+        customer.post(
+            "/self-service/recall", data={**form_fields(home.data), "vin": vin, "digits": "6789"}
+        ).status_code
+        == 303
+    )
+    assert ("self_service_link", "create", f"owner of VIN {vin}") in self_service_audit(app)

@@ -124,3 +124,17 @@ def test_a_track_link_shows_only_its_own_visit(app, make, customer, link_for):
     assert f'value="{theirs.id}"' not in page
     assert customer.submit(path, path + "/cancel").status_code == 303
     assert _status(app, theirs.id) == "scheduled" and _status(app, mine.id) == "cancelled"
+
+
+def test_a_dispatched_technician_too_far_away_moves_the_eta_later(app, make, customer, link_for):
+    wo, tech = _visit(make, status=S.DISPATCHED, hours_ahead=3)
+    # Isfahan, some 340 km from the Tehran site: not there in three hours.
+    make.session.add(
+        LocationPing(technician_id=tech.id, at=datetime.now(UTC), latitude=32.65, longitude=51.67)
+    )
+    make.session.commit()
+    page = customer.get(link_for(work_order=wo)).data.decode()
+    assert "From where the technician is now." in page
+    planned = wo.scheduled_start_at.astimezone(TEHRAN).strftime("%H:%M")
+    eta = page.split('id="eta"', 1)[1].split("</strong>", 1)[0]
+    assert planned not in eta
