@@ -253,4 +253,7 @@ def _formatting():
         local = moment.astimezone(zone(zone_name))
         return f"{day_label(local.date())} {local.strftime('%H:%M')}"
 
-    return {"clock": clock, "day_label": day_label, "when": when}
+    def local_day(moment, zone_name: str):
+        return moment.astimezone(zone(zone_name)).date()
+
+    return {"clock": clock, "day_label": day_label, "when": when, "local_day": local_day}

@@ -229,3 +229,34 @@ def test_the_vin_check_is_audited_as_the_owner(app, make, recall, customer):
         == 303
     )
     assert ("self_service_link", "create", f"owner of VIN {vin}") in self_service_audit(app)
+
+
+def test_a_booking_moves_to_a_nearby_dealership(app, make, recall, customer, link_for, tomorrow):
+    near = recall.dealership(places=1, name="Azadi Auto", latitude=35.70, longitude=51.40)
+    other = recall.dealership(places=1, name="Vanak Motors", latitude=35.76, longitude=51.41)
+    campaign = recall.campaign()
+    vin = recall.owner(campaign).vin
+    path = link_for(vin=vin)
+    assert (
+        customer.submit(
+            path,
+            path + "/book",
+            campaign_id=str(campaign.id),
+            dealership_id=str(near.id),
+            day=tomorrow.isoformat(),
+        ).status_code
+        == 303
+    )
+    page = customer.get(path).data.decode()
+    assert f'data-dealership="{other.code}"' in page
+    moved = customer.submit(
+        path,
+        path + "/reschedule",
+        campaign_id=str(campaign.id),
+        dealership_id=str(other.id),
+        day=tomorrow.isoformat(),
+    )
+    assert moved.status_code == 303
+    assert recall.appointments(campaign.id) == [(vin, "booked", other.id, tomorrow)]
+    assert recall.ledger(near.id, campaign.id, tomorrow) == (1, 0)
+    assert recall.ledger(other.id, campaign.id, tomorrow) == (1, 1)
