@@ -16,11 +16,11 @@ from typing import Any, cast
 
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from fieldsvc.models import WorkOrder, utcnow
+from fieldsvc.models import Asset, WorkOrder, utcnow
 from fieldsvc.problems import Problem
 from fieldsvc.selfservice.models import SelfServiceLink
 from fieldsvc.vin import normalize_vin
@@ -161,3 +161,27 @@ def take_step(session: Session, link: SelfServiceLink, raw_step: str | None) -> 
     if done.rowcount != 1:
         raise StaleForm("This form was sent already. The page below shows where things stand now.")
     session.refresh(link)
+
+
+def revoke_customer_links(session: Session, customer_id: int) -> int:
+    """Withdraw every open link to a customer's visits and cars (on erasure); how many."""
+    done = cast(
+        CursorResult[Any],
+        session.execute(
+            update(SelfServiceLink)
+            .where(
+                SelfServiceLink.revoked_at.is_(None),
+                or_(
+                    SelfServiceLink.work_order_id.in_(
+                        select(WorkOrder.id).where(WorkOrder.customer_id == customer_id)
+                    ),
+                    SelfServiceLink.vin.in_(
+                        select(Asset.vin).where(Asset.customer_id == customer_id)
+                    ),
+                ),
+            )
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return done.rowcount

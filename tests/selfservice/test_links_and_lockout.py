@@ -170,3 +170,26 @@ def test_a_link_never_reaches_another_owners_appointment(
         assert theirs not in answer.data.decode()
     assert customer.get(f"{path}/{other.id}.ics").status_code == 404
     assert recall.appointments(other.id) == [(theirs, "booked", dealership.id, tomorrow)]
+
+
+def test_erasing_a_customer_withdraws_their_links(app, make, recall, customer, link_for):
+    from fieldsvc.context import Actor
+    from fieldsvc.models import WorkOrder
+    from fieldsvc.services.erasure import erase_customer
+
+    recall.dealership()
+    campaign = recall.campaign()
+    asset = recall.owner(campaign)
+    wo = make.work_order(site=make.site(asset.customer))
+    keep = make.work_order()
+    paths = [link_for(work_order=wo), link_for(vin=asset.vin)]
+    other = link_for(work_order=keep)
+    with app.app_context():
+        erase_customer(db.session, asset.customer_id, Actor(id=None, name="dpo", source="cli"))
+        db.session.commit()
+        assert db.session.get(WorkOrder, wo.id).customer_id == asset.customer_id
+        db.session.remove()
+    for path in paths:
+        answer = customer.get(path)
+        assert answer.status_code == 403 and b"withdrawn" in answer.data
+    assert customer.get(other).status_code == 200
