@@ -91,3 +91,28 @@ def test_a_window_not_offered_is_refused(app, make, customer, link_for, day):
     )
     assert answer.status_code == 422 and b'id="error"' in answer.data
     assert _order(app, wo.id)[0] == "new" and _order(app, wo.id)[3] == []
+
+
+def test_windows_stay_inside_the_contracts_coverage(app, make, day):
+    from datetime import time
+
+    from fieldsvc.selfservice import visit
+
+    site = make.site()
+    contract = make.contract(
+        site.customer,
+        coverage_days=str(day.weekday()),
+        coverage_start=time(9),
+        coverage_end=time(13),
+        timezone="Asia/Tehran",
+        ends_on=day + timedelta(days=30),
+    )
+    wo = make.work_order(site=site, contract_id=contract.id)
+    with app.test_request_context():
+        wo = db.session.get(WorkOrder, wo.id)
+        windows = visit.candidate_windows(wo, datetime.now(TEHRAN))
+        db.session.remove()
+    assert [(w.day, w.start.timetz(), w.end.timetz()) for w in windows] == [
+        (day, time(9, tzinfo=TEHRAN), time(11, tzinfo=TEHRAN)),
+        (day, time(11, tzinfo=TEHRAN), time(13, tzinfo=TEHRAN)),
+    ]
