@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 import scheduler
 from fieldsvc.context import Actor
@@ -47,19 +47,19 @@ def customer_actor(work_order: WorkOrder) -> Actor:
     return Actor(id=None, name=f"customer {work_order.customer_id}", source="self-service")
 
 
+def _contract(work_order: WorkOrder) -> ServiceContract | None:
+    session = object_session(work_order)
+    if work_order.contract_id is None or session is None:
+        return None
+    return session.get(ServiceContract, work_order.contract_id)
+
+
 def zone_name(work_order: WorkOrder) -> str:
-    contract = work_order.contract_id and _contract(work_order)
+    """The visit's zone: its site's, else its contract's, else the configured one."""
+    contract = _contract(work_order)
     return zone_of(
         work_order.site.timezone if work_order.site else None,
         contract.timezone if contract else None,
-    )
-
-
-def _contract(work_order: WorkOrder) -> ServiceContract | None:
-    from fieldsvc.extensions import db
-
-    return (
-        db.session.get(ServiceContract, work_order.contract_id) if work_order.contract_id else None
     )
 
 
@@ -80,9 +80,12 @@ def _latest_ping(session: Session, technician_id: int, now: datetime) -> Locatio
     )
 
 
-def _round(moment: datetime, minutes: int = 5) -> datetime:
-    moment = moment.replace(second=0, microsecond=0)
-    return moment - timedelta(minutes=moment.minute % minutes)
+def _round(moment: datetime, minutes: int = 5, up: bool = False) -> datetime:
+    """`moment` to whole `minutes`, down (or up): a window reads 10:25–11:05, not 10:27–11:03."""
+    step = timedelta(minutes=minutes)
+    floor = moment.replace(second=0, microsecond=0)
+    floor -= timedelta(minutes=floor.minute % minutes)
+    return floor + step if up and floor < moment else floor
 
 
 @dataclass
@@ -147,7 +150,7 @@ def track(session: Session, work_order: WorkOrder, now: datetime | None = None) 
             eta = None
         if eta is not None:
             eta_from = _round(max(now, eta - timedelta(minutes=before)))
-            eta_to = _round(eta + timedelta(minutes=after + 4))
+            eta_to = _round(eta + timedelta(minutes=after), up=True)
     confirmation = session.scalar(
         select(VisitConfirmation).where(VisitConfirmation.work_order_id == work_order.id)
     )
