@@ -87,6 +87,10 @@ FA_SELF_SERVICE: dict[str, str] = {
     "The technician is already on the way or the visit is over; it can no longer be changed "
     "here. Please call us.": "تکنسین در راه است یا کار تمام شده است؛ دیگر از اینجا قابل تغییر نیست. لطفاً با ما "
     "تماس بگیرید.",
+    "That day has just been taken. Choose another day.": "این روز همین حالا پر شد. روز دیگری انتخاب کنید.",
+    "This car is booked already for this recall.": "برای این خودرو در این فراخوان قبلاً نوبت گرفته شده است.",
+    "That is not possible any more. The page shows where things stand.": "این کار دیگر ممکن نیست. وضعیت فعلی در صفحه آمده است.",
+    "This recall is closed.": "این فراخوان بسته شده است.",
     "Mon": "دوشنبه",
     "Tue": "سه‌شنبه",
     "Wed": "چهارشنبه",

@@ -32,7 +32,21 @@ bp = Blueprint(
 )
 
 
+# What a customer is told for the refusals they can meet, rather than the staff wording
+# (campaign codes, counts) of the services' messages.
+FOR_CUSTOMERS = {
+    "day-full": "That day has just been taken. Choose another day.",
+    "already-booked": "This car is booked already for this recall.",
+    "illegal-transition": "That is not possible any more. The page shows where things stand.",
+    "campaign-not-active": "This recall is closed.",
+    "remedy-unavailable": "The parts for this repair are not available yet. We will write to "
+    "you when you can book.",
+}
+
+
 def _message(exc: Problem) -> str:
+    if exc.slug in FOR_CUSTOMERS:
+        return FOR_CUSTOMERS[exc.slug]
     errors = exc.extensions.get("errors") or {}
     details = " ".join(" ".join(map(str, v)) for v in errors.values())
     return (details or exc.detail or exc.title).strip()
