@@ -29,6 +29,7 @@ FA_SELF_SERVICE: dict[str, str] = {
     "تغییر کرده با ما تماس بگیرید.",
     "Too many wrong attempts for this VIN. Try again later.": "تلاش‌های نادرست برای این VIN بیش از حد مجاز بود. بعداً دوباره تلاش کنید.",
     "A VIN has 17 letters and digits, without I, O or Q.": "VIN هفده حرف و رقم است، بدون I، O و Q.",
+    "This VIN has a typing error (its check digit does not match). Check it again.": "این VIN یک اشتباه تایپی دارد (رقم کنترلی آن درست نیست). دوباره بررسی کنید.",
     "Enter the last 4 digits of your phone number.": "چهار رقم آخر شماره تلفن خود را وارد کنید.",
     "Your recalls": "فراخوان‌های خودروی شما",
     "This car is not affected by any open recall.": "این خودرو مشمول هیچ فراخوان بازی نیست.",

@@ -36,7 +36,7 @@ from fieldsvc.recall.models import (
     RecallCampaign,
 )
 from fieldsvc.selfservice import lockout
-from fieldsvc.vin import normalize_vin
+from fieldsvc.vin import check_digit_applies, has_valid_check_digit, normalize_vin
 
 DIGITS = 4
 # Free days shown per dealership, and how far ahead they are looked for.
@@ -47,6 +47,8 @@ NEARBY = 3
 CANDIDATES = 8
 # Persian and Arabic-Indic digits as a phone keyboard may type them.
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+# A North American VIN carries a check digit (position 9): a typing error shows at once.
+CHECK_DIGIT = "This VIN has a typing error (its check digit does not match). Check it again."
 NO_MATCH = (
     "We could not match this VIN with these phone digits. Check both, or call us if "
     "your phone number has changed."
@@ -92,6 +94,8 @@ def verify(session: Session, raw_vin: Any, raw_digits: Any) -> str:
     errors = {}
     if vin is None:
         errors["vin"] = ["A VIN has 17 letters and digits, without I, O or Q."]
+    elif check_digit_applies(vin) and not has_valid_check_digit(vin):
+        errors["vin"] = [CHECK_DIGIT]
     if len(digits) != DIGITS or not digits.isdigit():
         errors["digits"] = [f"Enter the last {DIGITS} digits of your phone number."]
     if errors:

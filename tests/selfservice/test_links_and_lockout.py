@@ -193,3 +193,15 @@ def test_erasing_a_customer_withdraws_their_links(app, make, recall, customer, l
         answer = customer.get(path)
         assert answer.status_code == 403 and b"withdrawn" in answer.data
     assert customer.get(other).status_code == 200
+
+
+def test_a_mistyped_north_american_vin_is_told_at_once_and_not_counted(app, make, customer):
+    from fieldsvc.vin import with_check_digit
+
+    good = with_check_digit("1HGCM82633A004352")
+    bad = good[:8] + ("0" if good[8] != "0" else "1") + good[9:]
+    limit = app.config["SELF_SERVICE_MAX_FAILURES"]
+    for _ in range(limit + 1):
+        answer = _lookup(customer, bad, "1234")
+        assert answer.status_code == 422 and b"check digit" in answer.data
+    assert _lookup(customer, good, "1234").status_code == 403  # not locked by typos
