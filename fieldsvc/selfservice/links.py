@@ -160,7 +160,7 @@ def take_step(session: Session, link: SelfServiceLink, raw_step: str | None) -> 
     )
     if done.rowcount != 1:
         raise StaleForm("This form was sent already. The page below shows where things stand now.")
-    session.refresh(link)
+    session.expire(link, ["steps"])  # the UPDATE changed it; read again only if needed
 
 
 def revoke_customer_links(session: Session, customer_id: int) -> int:
