@@ -60,7 +60,7 @@ def api_blueprints() -> list[Any]:
 
 
 def web_blueprints() -> list[Any]:
-    """The pages: health and API docs, the console, the dealership portal."""
+    """The pages: health and API docs, the console, the dealership portal, self-service."""
     from fieldsvc import web
     from fieldsvc.console import bp as console
     from fieldsvc.console import dispatch, reports
@@ -70,6 +70,7 @@ def web_blueprints() -> list[Any]:
         tickets,
     )
     from fieldsvc.recall import blueprint as recall
+    from fieldsvc.selfservice import blueprint as selfservice
 
     return [
         web.bp,                    # /healthz, /api/docs, /
@@ -77,6 +78,7 @@ def web_blueprints() -> list[Any]:
         dispatch.bp,               # /console/dispatch (board, map, runs)
         reports.bp,                # /console/reports
         *recall.web_blueprints,    # /portal (dealerships)
+        selfservice.bp,            # /self-service (customers, from signed links)
     ]
 
 

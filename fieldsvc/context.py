@@ -11,7 +11,7 @@ from dataclasses import dataclass
 class Actor:
     id: int | None
     name: str
-    source: str  # api | console | cli | job
+    source: str  # api | console | cli | job | self-service
     role: str | None = None
     technician_id: int | None = None
     dealership_id: int | None = None

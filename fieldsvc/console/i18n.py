@@ -14,9 +14,10 @@ from __future__ import annotations
 from flask import Flask, has_request_context, request, session
 
 from fieldsvc.console.catalog_fa import FA
+from fieldsvc.selfservice.catalog_fa import FA_SELF_SERVICE
 
 DEFAULT = "en"
-CATALOGS: dict[str, dict[str, str]] = {"en": {}, "fa": FA}
+CATALOGS: dict[str, dict[str, str]] = {"en": {}, "fa": {**FA, **FA_SELF_SERVICE}}
 LANGUAGES = {"en": "English", "fa": "فارسی"}
 RTL = frozenset({"fa", "ar", "he", "ur"})
 SESSION_KEY = "lang"

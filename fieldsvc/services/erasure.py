@@ -25,6 +25,7 @@ from fieldsvc.models import AuditEntry, Customer, Interaction, Site, Ticket, Wor
 from fieldsvc.models.base import utcnow
 from fieldsvc.problems import NotFound
 from fieldsvc.recall.models import RecallAppointment
+from fieldsvc.selfservice.links import revoke_customer_links
 from fieldsvc.storage import Storage
 from mobile_api.models import Attachment, JobReport
 
@@ -140,6 +141,8 @@ def erase_customer(session: Session, customer_id: int, actor: Actor,
         else:
             session.info["audit_disabled"] = previous
 
+    # Links handed to the customer (visit tracking, recall self-booking) stop opening.
+    revoke_customer_links(session, customer.id)
     scrubbed = _scrub_audit(session, "customer", [customer.id])
     scrubbed += _scrub_audit(session, "site", [s.id for s in sites])
     scrubbed += _scrub_audit(session, "interaction", [i.id for i in interactions])
