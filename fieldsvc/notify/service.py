@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import random
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.dates import zone_of
@@ -136,7 +136,7 @@ def queue(
     ]
     if not rows:
         return []
-    table = Notification.__table__
+    table = cast(Table, Notification.__table__)
     result = session.execute(
         insert_ignore(
             session.get_bind().dialect.name, table, rows, index_elements=["dedupe_key", "channel"]
@@ -182,7 +182,8 @@ def send_due(
         if note is None:
             break
         customer = session.get(Customer, note.customer_id)
-        if not reachable(customer):
+        to, subject, body = note.recipient, note.subject or "", note.body
+        if not reachable(customer) or not to or body is None:
             note.status, note.last_error = CANCELLED, "customer opted out or was erased"
             session.commit()
             counts[CANCELLED] += 1
@@ -191,13 +192,11 @@ def send_due(
             if note.channel == "email":
                 if email is None:
                     raise channel_mod.DeliveryError("no SMTP server configured")
-                email.send(
-                    note.recipient, note.subject, note.body, language=note.language, ics=note.ics
-                )
+                email.send(to, subject, body, language=note.language, ics=note.ics)
             else:
                 if sms is None:
                     raise channel_mod.DeliveryError("no SMS provider configured")
-                sms.send(note.recipient, note.body)
+                sms.send(to, body)
         except channel_mod.DeliveryError as exc:
             note.attempts += 1
             note.last_error = str(exc)[:400]
