@@ -19,7 +19,8 @@ from fieldsvc.models.audit import AuditEntry
 from fieldsvc.models.base import utcnow
 
 # Tables whose rows are themselves a log, or too chatty to audit row by row.
-NOT_AUDITED = {"audit_log", "work_order_transition", "rma_transition", "stock_movement"}
+NOT_AUDITED = {"audit_log", "work_order_transition", "rma_transition", "stock_movement",
+               "notification"}
 # Never copied into the audit log.
 REDACTED = {"password_hash"}
 # Columns whose changes are not writes worth a row: an optimization run's progress while it

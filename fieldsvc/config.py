@@ -17,6 +17,7 @@ SCHEDULE_DEFAULTS = {
     "FIELDSVC_SCHEDULE_RMA_OVERDUE": "3600",
     "FIELDSVC_SCHEDULE_RUN_REAPER": "30",
     "FIELDSVC_SCHEDULE_RETENTION": "30 3 * * *",
+    "FIELDSVC_SCHEDULE_NOTIFICATIONS": "30",
 }
 
 # Contact-center hours: the Iranian week, Saturday to Wednesday full days, Thursday
@@ -131,6 +132,7 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _bool(env.get("FIELDSVC_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         **_operations(env),
+        **_notifications(env),
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Sign-in and rate limits (fieldsvc.auth).
         "LOGIN_MAX_FAILURES": int(env.get("FIELDSVC_LOGIN_MAX_FAILURES", "5")),
@@ -161,6 +163,30 @@ def from_environment(instance_path: str) -> dict:
         "SCHEDULES": {name: env.get(name, default) for name, default in SCHEDULE_DEFAULTS.items()},
         "REPLAN_TIME_LIMIT": float(env.get("FIELDSVC_REPLAN_TIME_LIMIT", "60")),
         "SCHEDULER_RETRY_SECONDS": float(env.get("FIELDSVC_SCHEDULER_RETRY_SECONDS", "5")),
+    }
+
+
+def _notifications(env) -> dict:
+    """Customer messages (fieldsvc.notify): where they go out, when not, how often retried."""
+    return {
+        # E-mail: an SMTP server (none: no e-mail is queued).
+        "SMTP_HOST": env.get("FIELDSVC_SMTP_HOST", ""),
+        "SMTP_PORT": int(env.get("FIELDSVC_SMTP_PORT", "25")),
+        "SMTP_USERNAME": env.get("FIELDSVC_SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("FIELDSVC_SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool(env.get("FIELDSVC_SMTP_STARTTLS"), False),
+        "NOTIFY_FROM": env.get("FIELDSVC_NOTIFY_FROM", "fieldsvc@localhost"),
+        # SMS: the provider's HTTP endpoint taking {"to", "from", "text"} (none: no SMS).
+        "SMS_URL": env.get("FIELDSVC_SMS_URL", ""),
+        "SMS_TOKEN": env.get("FIELDSVC_SMS_TOKEN", ""),
+        "SMS_SENDER": env.get("FIELDSVC_SMS_SENDER", ""),
+        # Local hours of the customer's place when nothing is sent ("" for none); messages
+        # queued then wait for the end, "technician en route" is dropped.
+        "NOTIFY_QUIET_HOURS": env.get("FIELDSVC_NOTIFY_QUIET_HOURS", "21:00-08:00"),
+        "NOTIFY_DEFAULT_LANGUAGE": env.get("FIELDSVC_NOTIFY_LANGUAGE", "fa"),
+        "NOTIFY_MAX_ATTEMPTS": int(env.get("FIELDSVC_NOTIFY_MAX_ATTEMPTS", "6")),
+        # An advance exchange's customer is reminded this many days before the return deadline.
+        "NOTIFY_RETURN_REMINDER_DAYS": int(env.get("FIELDSVC_NOTIFY_RETURN_REMINDER_DAYS", "3")),
     }
 
 

@@ -15,9 +15,10 @@ Schedules come from the configuration (fieldsvc.config reads the environment), e
     FIELDSVC_SCHEDULE_PM_GENERATION   default 3600       preventive maintenance generation
     FIELDSVC_SCHEDULE_SLA_WATCH       default 60         SLA watch and escalation
     FIELDSVC_SCHEDULE_NIGHTLY_REPLAN  default 0 22 * * * tomorrow's run per territory
-    FIELDSVC_SCHEDULE_RMA_OVERDUE     default 3600       overdue advance-exchange returns
+    FIELDSVC_SCHEDULE_RMA_OVERDUE     default 3600       overdue advance-exchange returns, reminders
     FIELDSVC_SCHEDULE_RUN_REAPER      default 30         fail runs whose worker died
     FIELDSVC_SCHEDULE_RETENTION       default 30 3 * * * purge expired rows (services.retention)
+    FIELDSVC_SCHEDULE_NOTIFICATIONS   default 30         send due customer messages (fieldsvc.notify)
 
 Each job runs under a request id of its own (`job-<name>-<hex>`), which its log lines and
 the optimization runs it executes carry.
@@ -41,6 +42,7 @@ from zoneinfo import ZoneInfo
 # silently turn a periodic job off.
 from fieldsvc.dates import today_in
 from fieldsvc.services.pm_generation import generate_due_work_orders
+from rma.notifications import queue_return_reminders
 from rma.services import flag_overdue_returns
 
 if TYPE_CHECKING:
@@ -234,10 +236,25 @@ def rma_overdue(app) -> str | None:
     def body(session, actor):
         from fieldsvc.models.base import utcnow
 
-        flagged = flag_overdue_returns(session, now=utcnow(), actor=actor)
-        return f"{len(flagged)} RMAs flagged overdue"
+        now = utcnow()
+        flagged = flag_overdue_returns(session, now=now, actor=actor)
+        reminded = queue_return_reminders(
+            session, now=now, days=int(app.config.get("NOTIFY_RETURN_REMINDER_DAYS", 3)))
+        return f"{len(flagged)} RMAs flagged overdue, {len(reminded)} customers reminded"
 
     return _run_in_app(app, "rma_overdue", body)
+
+
+def notifications(app) -> str | None:
+    """Send the customer messages that are due (fieldsvc.notify)."""
+
+    def body(session, actor):
+        from fieldsvc.notify.service import send_due
+
+        counts = send_due(session)
+        return ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
+
+    return _run_in_app(app, "notifications", body)
 
 
 def run_reaper(app) -> str | None:
@@ -273,6 +290,7 @@ JOBS = (
     JobSpec("rma_overdue", rma_overdue, "FIELDSVC_SCHEDULE_RMA_OVERDUE"),
     JobSpec("run_reaper", run_reaper, "FIELDSVC_SCHEDULE_RUN_REAPER"),
     JobSpec("retention", retention, "FIELDSVC_SCHEDULE_RETENTION"),
+    JobSpec("notifications", notifications, "FIELDSVC_SCHEDULE_NOTIFICATIONS"),
 )
 
 

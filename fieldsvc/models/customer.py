@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldsvc.models.base import Base, TimestampMixin, str_enum
@@ -35,6 +35,10 @@ class Customer(TimestampMixin, Base):
     consent_at: Mapped[datetime | None]
     notes: Mapped[str | None] = mapped_column(Text)
     erased_at: Mapped[datetime | None]
+    # Language of messages sent to the customer (fa, en); empty: NOTIFY_DEFAULT_LANGUAGE.
+    language: Mapped[str | None] = mapped_column(String(8))
+    # Set when the customer asked for no service messages (e-mail, SMS) at all.
+    notifications_opt_out: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     sites: Mapped[list[Site]] = relationship(back_populates="customer", order_by="Site.id")
     assets: Mapped[list[Asset]] = relationship(back_populates="customer", order_by="Asset.id")

@@ -51,6 +51,7 @@ from fieldsvc.models import (
 )
 from fieldsvc.models.enums import AppointmentStatus as A
 from fieldsvc.models.enums import CampaignStatus, WarehouseKind, WorkOrderStatus, WorkOrderType
+from fieldsvc.notify import domain as notify
 from fieldsvc.problems import Conflict, InvalidInput, NotFound
 from fieldsvc.recall.models import (
     CampaignVin,
@@ -427,6 +428,7 @@ def book(session: Session, data: dict[str, Any], actor: Actor) -> RecallAppointm
     )
     session.add(appointment)
     session.flush()  # a concurrent booking of the same VIN fails here (unique) → 409
+    notify.appointment(session, appointment, "booked")
     return appointment
 
 
@@ -446,6 +448,7 @@ def _rebook(session: Session, appointment: RecallAppointment, campaign: RecallCa
     if notes is not None:
         appointment.notes = notes
     session.flush()
+    notify.appointment(session, appointment, "booked")
     return appointment
 
 
@@ -484,6 +487,7 @@ def accept(session: Session, appointment: RecallAppointment, data: dict[str, Any
     appointment.status = A.BOOKED
     appointment.booked_at = utcnow()
     session.flush()
+    notify.appointment(session, appointment, "booked")
     return appointment
 
 
@@ -507,6 +511,7 @@ def reschedule(session: Session, appointment: RecallAppointment, data: dict[str,
     if data.get("notes") is not None:
         appointment.notes = data["notes"]
     session.flush()
+    notify.appointment(session, appointment, "rescheduled")
     return appointment
 
 
@@ -521,6 +526,7 @@ def cancel(session: Session, appointment: RecallAppointment, data: dict[str, Any
     if data.get("reason"):
         appointment.notes = _append(appointment.notes, f"Cancelled: {data['reason']}")
     session.flush()
+    notify.appointment(session, appointment, "cancelled")
     return appointment
 
 

@@ -31,6 +31,8 @@ class CustomerSchema(StrictSchema):
     consent_marketing = StrictBoolean(load_default=False)
     consent_at = fields.AwareDateTime(allow_none=True)
     notes = Text(4000, allow_none=True)
+    language = fields.String(allow_none=True, validate=validate.OneOf(["fa", "en"]))
+    notifications_opt_out = StrictBoolean(load_default=False)
     erased_at = fields.AwareDateTime(allow_none=True, dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)

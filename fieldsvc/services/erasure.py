@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import case, event, select, update
 from sqlalchemy.orm import Session, scoped_session
 
 from fieldsvc.context import Actor
 from fieldsvc.models import AuditEntry, Customer, Interaction, Site, Ticket, WorkOrder
 from fieldsvc.models.base import utcnow
+from fieldsvc.notify.models import PENDING, Notification
 from fieldsvc.problems import NotFound
 from fieldsvc.recall.models import RecallAppointment
 from fieldsvc.selfservice.links import revoke_customer_links
@@ -120,6 +121,13 @@ def erase_customer(session: Session, customer_id: int, actor: Actor,
             interaction.subject = None
             interaction.notes = None
             interaction.calling_number = None
+        # Messages sent or waiting: who they went to and what they said is personal data;
+        # nothing more goes out.
+        session.execute(
+            update(Notification).where(Notification.customer_id == customer.id).values(
+                recipient=None, subject=None, body=None, ics=None,
+                status=case((Notification.status == PENDING, "cancelled"),
+                            else_=Notification.status)))
         for ticket in tickets:
             ticket.subject = ERASED
             ticket.description = None

@@ -482,6 +482,11 @@ def transition(session: Session, work_order: WorkOrder, to: S | str, actor: Acto
     work_order.status = target
     _record(session, work_order, current, target, actor, at, reason, lat, lon)
     session.flush()
+    if target == S.EN_ROUTE:
+        # The customer hears it in the same transaction: a rolled-back move sends nothing.
+        from fieldsvc.notify import domain as notify
+
+        notify.en_route(session, work_order, now=now)
     return work_order
 
 
