@@ -145,6 +145,9 @@ def from_environment(instance_path: str) -> dict:
         "WRITE_RATE_LIMIT": env.get("FIELDSVC_WRITE_RATE_LIMIT", "120/minute"),
         # Customer self-service (fieldsvc.selfservice): link lifetimes, the VIN lockout,
         # rate limits per address and per VIN, and the rules of a customer's own changes.
+        # The customer-facing base URL (https://service.example.com): links in messages
+        # sent by background jobs are built under it; empty: the request's own host.
+        "PUBLIC_URL": env.get("FIELDSVC_PUBLIC_URL", ""),
         "SELF_SERVICE_TRACK_LINK_HOURS": int(env.get("FIELDSVC_SELF_SERVICE_TRACK_HOURS",
                                                      "72")),
         "SELF_SERVICE_RECALL_LINK_DAYS": int(env.get("FIELDSVC_SELF_SERVICE_RECALL_DAYS",

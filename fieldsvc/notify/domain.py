@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from fieldsvc.dates import zone_of
 from fieldsvc.models import Customer, WorkOrder
-from fieldsvc.notify.service import queue
+from fieldsvc.notify.service import queue, reachable
 from fieldsvc.recall.ics import appointment_ics
 from fieldsvc.recall.models import RecallAppointment
+from fieldsvc.selfservice import links
 
 # The customer is told a window around the planned arrival, not a minute.
 ETA_HALF_WINDOW = timedelta(minutes=30)
@@ -45,6 +46,8 @@ def en_route(session: Session, order: WorkOrder, *, now: datetime | None = None)
     }
     # One message per trip: a second "en route" for the same arrival adds nothing.
     key = f"work_order:{order.id}:en_route:{arrival.isoformat()}"
+    if reachable(order.customer) and links.can_make_links():
+        values["link"] = links.make_track_link(session, order)
     return queue(
         session,
         order.customer,
@@ -80,9 +83,9 @@ def appointment(
     values, zone = _appointment_values(appt)
     ics = appointment_ics(appt, now=now) if change != "cancelled" and appt.day else None
     key = f"recall_appointment:{appt.id}:{change}:{values['day']}:{values['time']}"
-    return queue(
-        session, _customer(session, appt), kind, values, dedupe_key=key, zone=zone, ics=ics, now=now
-    )
+    customer = _customer(session, appt)
+    _add_recall_link(session, customer, appt, values)
+    return queue(session, customer, kind, values, dedupe_key=key, zone=zone, ics=ics, now=now)
 
 
 def invitation(
@@ -91,9 +94,11 @@ def invitation(
     """A recall invitation issued by an allocation."""
     values, zone = _appointment_values(appt)
     key = f"recall_appointment:{appt.id}:invitation"
+    customer = _customer(session, appt)
+    _add_recall_link(session, customer, appt, values)
     return queue(
         session,
-        _customer(session, appt),
+        customer,
         "recall_invitation",
         values,
         dedupe_key=key,
@@ -104,3 +109,11 @@ def invitation(
 
 def _customer(session: Session, appt: RecallAppointment) -> Customer | None:
     return session.get(Customer, appt.customer_id) if appt.customer_id else None
+
+
+def _add_recall_link(
+    session: Session, customer: Customer | None, appt: RecallAppointment, values: dict
+) -> None:
+    """The owner's self-service link to book, move or cancel, when it can be made."""
+    if reachable(customer) and links.can_make_links():
+        values["link"] = links.make_recall_link(session, appt.vin, appt.campaign_id)

@@ -14,7 +14,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import CursorResult
@@ -86,7 +86,7 @@ def make_track_link(
 ) -> str:
     """The absolute URL where the customer follows `work_order` (for a notification)."""
     token = issue(session, TRACK, work_order_id=work_order.id, ttl=ttl)
-    return url_for("selfservice.track", token=token, _external=True)
+    return absolute_url("selfservice.track", token=token)
 
 
 def make_recall_link(
@@ -97,7 +97,23 @@ def make_recall_link(
     if normal is None:
         raise ValueError(f"not a VIN: {vin!r}")
     token = issue(session, RECALL, vin=normal, campaign_id=campaign_id, ttl=ttl)
-    return url_for("selfservice.recall", token=token, _external=True)
+    return absolute_url("selfservice.recall", token=token)
+
+
+def can_make_links() -> bool:
+    """Whether absolute links can be made here: a public base URL is configured, or a
+    request tells the host (a background job without PUBLIC_URL cannot know it)."""
+    return bool(current_app.config.get("PUBLIC_URL")) or has_request_context()
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """The customer-facing URL of `endpoint`: under PUBLIC_URL when set (what customers
+    reach, whichever process makes the link), else the current request's host."""
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        path = current_app.url_map.bind("localhost").build(endpoint, values)
+        return base.rstrip("/") + path
+    return url_for(endpoint, _external=True, **values)
 
 
 def vin_of(link: SelfServiceLink) -> str:

@@ -4,6 +4,7 @@ when, and never for a change that rolled back or a customer who said no."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -73,6 +74,12 @@ def test_a_booking_reaches_the_owner_by_email_with_its_calendar_and_by_sms_in_pe
     assert ics["DTSTART"] == start.strftime("%Y%m%dT%H%M%SZ")
     assert ics["UID"] == f"recall-appointment-{appointment['id']}@fieldsvc"
     assert ics["STATUS"] == "CONFIRMED"
+
+    # The message carries the owner's own self-service link, which opens their recall.
+    link = body.strip().splitlines()[-1]
+    assert link.startswith("http://localhost/self-service/")
+    page = app.test_client().get(urlsplit(link).path)
+    assert page.status_code == 200 and asset.vin in page.get_data(as_text=True)
 
     (sms,) = gateway.received
     assert sms["to"] == "+98 912 000 1234" and sms["from"] == "FIELDSVC"
@@ -249,6 +256,9 @@ def test_a_technician_en_route_tells_the_customer_the_arrival_window(app, make, 
     assert mail["Subject"] == "Your technician is on the way"
     assert "Reza is on the way" in body and f"between {window[0]} and {window[1]}" in body
     assert "Asia/Tehran" in body
+    track = body.strip().splitlines()[-1]
+    assert track.startswith("http://localhost/self-service/")
+    assert app.test_client().get(urlsplit(track).path).status_code == 200
     (sms,) = gateway.received
     assert sms["to"] == "09120001111" and "Reza" in sms["text"]
 
@@ -324,3 +334,33 @@ def test_bad_language_or_opt_out_values_are_refused(client, make):
         response = client.patch(f"/api/v1/customers/{customer.id}", json=bad)
         assert response.status_code == 422, response.json
     assert client.get(f"/api/v1/customers/{customer.id}").json["language"] is None
+
+
+def test_a_job_without_a_request_builds_links_under_the_public_url(app, recall, channels, tomorrow):
+    from fieldsvc.notify import domain
+    from fieldsvc.recall.models import RecallAppointment
+
+    mailbox, _ = channels
+    app.config["PUBLIC_URL"] = "https://service.example.test/"
+    dealer = recall.dealership(places=2)
+    campaign = recall.campaign()
+    asset = _owner(recall, campaign, language="en", mobile=None, phone=None)
+    with app.app_context():  # as an allocation run by the scheduler or the CLI: no request
+        appt = RecallAppointment(
+            campaign_id=campaign.id,
+            vin=asset.vin,
+            asset_id=asset.id,
+            customer_id=asset.customer_id,
+            dealership_id=dealer.id,
+            day=tomorrow,
+            status="invited",
+        )
+        db.session.add(appt)
+        db.session.flush()
+        assert domain.invitation(db.session, appt)
+        db.session.commit()
+        send_due(db.session)
+    (mail,) = mailbox.messages
+    link = mail.get_body(("plain",)).get_content().strip().splitlines()[-1]
+    assert link.startswith("https://service.example.test/self-service/")
+    assert app.test_client().get(urlsplit(link).path).status_code == 200

@@ -1,7 +1,7 @@
 """customer notifications: the message queue, a customer's language and opt-out
 
 Revision ID: 0022_notify_customer_messages
-Revises: 0021_first_time_fix
+Revises: 0022_selfsvc_links
 Create Date: 2026-12-04 12:00:00
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ import fieldsvc.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0022_notify_customer_messages'
-down_revision = '0021_first_time_fix'
+down_revision = '0022_selfsvc_links'
 branch_labels = None
 depends_on = None
 
