@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, selectinload
 
 import scheduler
 from fieldsvc.context import Actor
+from fieldsvc.dates import configured_zone_name
+from fieldsvc.dispatch import feasibility
 from fieldsvc.dispatch.insertion import current_plan
 from fieldsvc.dispatch.offer import waiting_offers
 from fieldsvc.models import InsertionProposal, OptimizationRun, Site, Technician, WorkOrder
@@ -376,11 +378,14 @@ def plan_diff(session: Session, run: OptimizationRun) -> PlanDiff:
 
 
 def assign_and_pin(session: Session, wo: WorkOrder, technician_id: int, start: datetime,
-                   actor: Actor) -> WorkOrder:
+                   actor: Actor, *, timezone: str | None = None,
+                   override_reason: str | None = None) -> WorkOrder:
     """Put `wo` on a technician at `start` and pin it there (the optimizer will not move it).
 
-    A new work order is scheduled through the status machine; a scheduled or dispatched one
-    is changed through the work-order service (which refuses work already under way).
+    The placement must keep the optimizer's rules (409 naming the broken ones) unless
+    `override_reason` says why it goes ahead anyway (audited). A new work order is scheduled
+    through the status machine; a scheduled or dispatched one is changed through the
+    work-order service (which refuses work already under way).
     """
     if start.tzinfo is None:
         raise InvalidInput({"start": ["Give a time zone."]})
@@ -393,6 +398,9 @@ def assign_and_pin(session: Session, wo: WorkOrder, technician_id: int, start: d
                 "scheduled_end_at": start + timedelta(minutes=wo.estimated_minutes),
                 "pinned": True}
     wo_service.update_work_order(session, wo, data, actor)
+    feasibility.enforce(session, wo, technician_id, start, actor,
+                        timezone=timezone or configured_zone_name(),
+                        override_reason=override_reason)
     wo.eta_at = wo.scheduled_start_at
     session.flush()
     return wo
