@@ -77,14 +77,17 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
     key = str(work_order.id)
     search = SlotSearch(work_order_id=work_order.id)
     found: list[tuple[float, int, date, OptimizationRun, SlotOffer, datetime, dict]] = []
-    budget = TIME_LIMIT / days
+    runs = {}
     for n in range(days):
         day = earliest + timedelta(days=n)
         run = _published_run(session, day, territory)
         if run is None:
             search.days_skipped.append({"date": day.isoformat(),
                                         "reason": "No plan is published for this day."})
-            continue
+        else:
+            runs[n] = (day, run)
+    budget = TIME_LIMIT / max(1, len(runs))
+    for n, (day, run) in runs.items():
         snapshot = build_snapshot(session, day, territory=run.territory, timezone=timezone)
         if key in snapshot.skipped:
             raise Conflict(snapshot.skipped[key])
@@ -109,6 +112,7 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
                                         "reason": "No technician can fit it in that day."})
         for offer in offers:
             found.append((offer.cost, n, day, run, offer, snapshot.origin, snapshot.versions))
+    search.days_skipped.sort(key=lambda d: d["date"])
     found.sort(key=lambda f: (f[0], f[1], f[4].start))
     for cost, _, day, run, offer, origin, versions in found[:limit]:
 
