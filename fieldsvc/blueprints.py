@@ -69,6 +69,7 @@ def web_blueprints() -> list[Any]:
     from fieldsvc.console.views import (  # noqa: F401 - their pages are on the console blueprint
         customers,
         lists,
+        slots,
         tickets,
     )
     from fieldsvc.recall import blueprint as recall

@@ -280,4 +280,20 @@ FA: dict[str, str] = {
     "The technician's van does not carry the parts the job needs.":
         "خودروی تکنسین قطعه‌های لازم این کار را ندارد.",
     "The van is full.": "خودرو پر است.",
+    # The slot finder on the work-order page
+    "Find a slot": "یافتن نوبت",
+    "Days ahead": "روزهای پیش رو",
+    "End": "پایان",
+    "Cost added": "هزینهٔ افزوده",
+    "Other visits moved": "مراجعه‌های جابه‌جاشده",
+    "Book": "رزرو",
+    "Search between 1 and %(n)s days ahead.": "بین ۱ تا %(n)s روز آینده را جست‌وجو کنید.",
+    "No feasible visit in the next %(n)s days.": "در %(n)s روز آینده مراجعهٔ شدنی‌ای نیست.",
+    "No plan is published for this day.": "برای این روز برنامه‌ای منتشر نشده است.",
+    "None of the work order's time windows falls on it.":
+        "هیچ‌یک از بازه‌های زمانی دستور کار در این روز نیست.",
+    "Its time windows that day are past.": "بازه‌های زمانی آن روز گذشته‌اند.",
+    "No technician can fit it in that day.": "هیچ تکنسینی در آن روز جای آن را ندارد.",
+    "Work order %(id)s booked with %(name)s on %(day)s at %(at)s.":
+        "دستور کار %(id)s برای %(name)s در %(day)s ساعت %(at)s رزرو شد.",
 }

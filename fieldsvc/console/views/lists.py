@@ -26,7 +26,7 @@ from fieldsvc.api.resources.workforce import technicians as TECHNICIANS
 from fieldsvc.console import bp
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.console.i18n import label
-from fieldsvc.console.views import error_messages, get_or_404, page_args, requires
+from fieldsvc.console.views import allowed, error_messages, get_or_404, page_args, requires
 from fieldsvc.extensions import db
 from fieldsvc.models import (
     Asset,
@@ -265,4 +265,9 @@ def work_order(ident: int):
     history = list(db.session.scalars(
         select(WorkOrderTransition).where(WorkOrderTransition.work_order_id == job.id)
         .order_by(WorkOrderTransition.id)))
-    return render_template("console/work_order.html", job=job, history=history)
+    from fieldsvc.console.views.slots import latest_offers
+
+    return render_template("console/work_order.html", job=job, history=history,
+                           offers=latest_offers(job),
+                           can_find=allowed("work-orders", "slot-offers"),
+                           can_book=allowed("work-orders", "book"))
