@@ -17,15 +17,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 import scheduler
+import scheduler.explain
+import scheduler.instance
 from fieldsvc.context import Actor
 from fieldsvc.dates import configured_zone_name
 from fieldsvc.dispatch import feasibility
 from fieldsvc.dispatch.insertion import current_plan
 from fieldsvc.dispatch.offer import waiting_offers
-from fieldsvc.models import InsertionProposal, OptimizationRun, Site, Technician, WorkOrder
+from fieldsvc.dispatch.snapshot import build_snapshot
+from fieldsvc.models import (
+    InsertionProposal,
+    OptimizationRun,
+    Site,
+    Technician,
+    WorkOrder,
+    WorkOrderWindow,
+)
 from fieldsvc.models.enums import RunStatus, WorkOrderStatus
 from fieldsvc.problems import InvalidInput
 from fieldsvc.services import work_orders as wo_service
@@ -253,8 +263,13 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
     hours = [(f"{h:02d}:00", round((h - first_hour) / (last_hour - first_hour) * 100, 3))
              for h in range(first_hour, last_hour + 1)]
 
+    # The day's waiting work: new work orders without windows or with one meeting the day.
+    window = aliased(WorkOrderWindow)
+    any_window = select(window.id).where(window.work_order_id == WorkOrder.id)
+    meets_day = any_window.where(window.ends_at >= start, window.starts_at < end)
     queue_stmt = (select(WorkOrder).join(Site, Site.id == WorkOrder.site_id)
-                  .where(WorkOrder.status == S.NEW))
+                  .where(WorkOrder.status == S.NEW,
+                         or_(~any_window.exists(), meets_day.exists())))
     if territory is not None:
         queue_stmt = queue_stmt.where(Site.territory == territory)
     total = session.scalar(select(func.count()).select_from(queue_stmt.subquery()))
@@ -263,17 +278,12 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
         .order_by(WorkOrder.priority, WorkOrder.response_due_at.is_(None),
                   WorkOrder.response_due_at, WorkOrder.id).limit(QUEUE_LIMIT)))
     latest = _runs(session, day, territory, RunStatus.FINISHED)
-    reasons = unassigned_reasons(latest)
+    reasons = queue_reasons(session, latest, waiting, day, territory, timezone)
     # Waiting work can start at the first shift of the day at the earliest (or now).
     earliest = max([now] + [min((lane.shift[0] for lane in lanes.values() if lane.shift),
                                 default=start)])
-    queue = []
-    for wo in waiting:
-        reason = reasons.get(str(wo.id))
-        if reason is None:
-            reason = ("Not planned yet: run the optimizer for this day." if latest is None
-                      else f"Not in run {latest.id} (new or changed since); run it again.")
-        queue.append(QueueItem(wo, reason, sla_risk(wo, None, earliest, margin)))
+    queue = [QueueItem(wo, reasons[wo.id], sla_risk(wo, None, earliest, margin))
+             for wo in waiting]
     active = _runs(session, day, territory, RunStatus.QUEUED, RunStatus.RUNNING)
     return Board(day=day, territory=territory, timezone=tz, axis_start=axis[0],
                  axis_end=axis[1], lanes=list(lanes.values()), queue=queue,
@@ -281,6 +291,51 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                  latest_run=_runs(session, day, territory, RunStatus.FINISHED, RunStatus.FAILED),
                  active_run=active, hours=hours,
                  offers=waiting_offers(session, published) if published else [])
+
+
+EXPLAINED_AT_MOST = 50  # waiting jobs explained afresh per board (a snapshot of the day)
+
+
+def queue_reasons(session: Session, run: OptimizationRun | None, waiting: list[WorkOrder],
+                  day: date, territory: str | None, timezone: str) -> dict[int, str]:
+    """Why each waiting work order is not on the day's plan.
+
+    The run's own explanation when it left the job out; "new or changed since" only when
+    the job's version differs from the run's snapshot or the run never saw a job created
+    after it; otherwise (a job the run planned but that waits again, or one it did not see)
+    the explainer's reason for the day as it is now.
+    """
+    if run is None:
+        return {wo.id: "Not planned yet: run the optimizer for this day." for wo in waiting}
+    left_out = unassigned_reasons(run)
+    versions: dict[str, int] = (run.result or {}).get("versions") or {}
+    out: dict[int, str] = {}
+    fresh: list[WorkOrder] = []
+    for wo in waiting:
+        key = str(wo.id)
+        seen = versions.get(key)
+        if seen is not None and seen != wo.version or seen is None and (
+                wo.created_at >= (run.started_at or run.created_at)):
+            out[wo.id] = f"New or changed since run {run.id}; run it again."
+        elif seen is not None and key in left_out:
+            out[wo.id] = left_out[key]
+        elif seen is not None and run.published_at is None:
+            out[wo.id] = f"Planned by run {run.id}, which is not published yet."
+        else:
+            fresh.append(wo)
+    if fresh:
+        snapshot = build_snapshot(session, day, territory=territory, timezone=timezone)
+        inst = scheduler.instance.Instance(snapshot.problem, lazy=True)
+        jobs = {j.id: j for j in snapshot.problem.jobs}
+        for k, wo in enumerate(fresh):
+            key = str(wo.id)
+            if key in snapshot.skipped:
+                out[wo.id] = snapshot.skipped[key]
+            elif key in jobs and k < EXPLAINED_AT_MOST:
+                out[wo.id] = scheduler.explain.reason(inst, jobs[key]).reason
+            else:
+                out[wo.id] = f"Not in run {run.id}'s plan; run it again."
+    return out
 
 
 def unassigned_reasons(run: OptimizationRun | None) -> dict[str, str]:
