@@ -114,7 +114,9 @@ def check_placement(
     v = inst.vehicle_of.get((tech_id, day))
     if v is None:
         return [Broken("absences", "absent", f"technician {tech_id} is absent all that day")]
-    items = [Item(inst.job_index[j], floor=starts[j]) for j in sorted(starts, key=starts.get)]
+    items = [
+        Item(inst.job_index[j], floor=starts[j]) for j in sorted(starts, key=lambda j: starts[j])
+    ]
     # The exact schedule takes a pinned start as given and leaves skills to the caller's
     # choice of technician, so those two rules are read from the literal route in any case.
     timed = schedule(inst, v, items) is not None

@@ -65,7 +65,10 @@ def slot_offers(
         changes = [
             EtaChange(s.job_id, old_starts[s.job_id], s.start)
             for s in route.stops
-            if s.kind == STOP_JOB and s.job_id in old_starts and old_starts[s.job_id] != s.start
+            if s.kind == STOP_JOB
+            and s.job_id is not None
+            and s.job_id in old_starts
+            and old_starts[s.job_id] != s.start
         ]
         new_travel = sum(s.travel_seconds for s in route.stops) + route.return_travel_seconds
         offers.append(

@@ -96,7 +96,7 @@ def hand_check(session: Session, wo: WorkOrder, technician_id: int, start: datet
     starts: dict[str, int] = {}
     for other in others:
         job = job_of(other, origin, horizon_s, None, clip=False)
-        if isinstance(job, scheduler.Job):
+        if isinstance(job, scheduler.Job) and other.scheduled_start_at is not None:
             jobs.append(job)
             starts[job.id] = int((other.scheduled_start_at - origin).total_seconds())
     mine = job_of(wo, origin, horizon_s, None, clip=False)

@@ -39,11 +39,16 @@ class SlotRequestSchema(StrictSchema):
     )
 
 
+def _technician_name(proposal) -> str | None:
+    tech = db.session.get(Technician, proposal.technician_id)
+    return tech.name if tech else None
+
+
 class SlotOfferSchema(Schema):
     id = fields.Integer(metadata={"description": "book it with POST .../slot-offers/{id}/book"})
     plan_date = fields.Date()
     technician_id = fields.Integer()
-    technician_name = fields.Function(lambda p: db.session.get(Technician, p.technician_id).name)
+    technician_name = fields.Function(_technician_name)
     start = _instant(attribute="proposal.start")
     end = _instant(attribute="proposal.end")
     eta = _instant(attribute="proposal.eta")
