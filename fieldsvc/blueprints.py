@@ -71,6 +71,7 @@ def web_blueprints() -> list[Any]:
         lists,
         slots,
         tickets,
+        work_order_edit,
     )
     from fieldsvc.recall import blueprint as recall
 

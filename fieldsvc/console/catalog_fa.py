@@ -296,4 +296,19 @@ FA: dict[str, str] = {
     "No technician can fit it in that day.": "هیچ تکنسینی در آن روز جای آن را ندارد.",
     "Work order %(id)s booked with %(name)s on %(day)s at %(at)s.":
         "دستور کار %(id)s برای %(name)s در %(day)s ساعت %(at)s رزرو شد.",
+    # Editing a work order from its page
+    "Change status": "تغییر وضعیت",
+    "Edit work order": "ویرایش دستور کار",
+    "Time window": "بازهٔ زمانی",
+    "Any time": "هر زمان",
+    "Any time (no window)": "هر زمان (بدون بازه)",
+    "Parts (one per line: SKU quantity)": "قطعه‌ها (هر خط: کد کالا تعداد)",
+    "Checklist (one item per line, [x] when done)": "چک‌لیست (هر خط یک مورد، [x] برای انجام‌شده)",
+    "Write each line as: SKU quantity.": "هر خط را چنین بنویسید: کد کالا تعداد.",
+    "Give a date and a time.": "تاریخ و ساعت را بدهید.",
+    "At most %(n)s lines.": "حداکثر %(n)s خط.",
+    "Choose one of the allowed statuses.": "یکی از وضعیت‌های مجاز را برگزینید.",
+    "Work order %(id)s saved.": "دستور کار %(id)s ذخیره شد.",
+    "Nothing changed.": "چیزی تغییر نکرد.",
+    "Work order %(id)s is now %(status)s.": "دستور کار %(id)s اکنون %(status)s است.",
 }

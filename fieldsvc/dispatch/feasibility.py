@@ -9,6 +9,7 @@ rules are written to the audit log beside the change.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -103,6 +104,9 @@ def hand_check(session: Session, wo: WorkOrder, technician_id: int, start: datet
     if not isinstance(mine, scheduler.Job):
         raise Conflict(mine or f"Work order {wo.id} cannot be planned.")
     jobs.append(mine)
+    # Parts are left out: a van without them picks them up at a warehouse on the way (the
+    # optimizer plans that stop; a hand placement leaves it to the reservation of the parts).
+    jobs = [replace(j, parts={}) for j in jobs]
     at = int((start - origin).total_seconds())
     problem = scheduler.Problem(
         origin=origin, jobs=jobs, days=1,
