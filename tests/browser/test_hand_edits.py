@@ -107,3 +107,35 @@ def test_agent_books_a_slot_for_a_new_breakdown(page, login, app, make, demo_day
     expect(page.locator(".flash")).to_contain_text(f"Work order {new.id} booked with")
     status, tech, pinned, _ = _orders(app, [new.id])[new.id]
     assert status == "scheduled" and pinned and tech in {t.id for t in techs}
+
+
+def test_dispatcher_edits_a_work_order_and_an_agent_cannot(page, login, app, demo_day):  # noqa: F811
+    techs, orders = demo_day
+    wo = orders[2]
+    login("dispatcher")
+    page.goto(f"/console/work-orders/{wo.id}?lang=fa")
+    expect(page.locator("#edit-title")).to_have_text("ویرایش دستور کار")
+    page.goto(f"/console/work-orders/{wo.id}?lang=en")
+    page.fill("#edit-summary", "Printer jams every morning")
+    page.select_option("#edit-priority", "2")
+    page.fill("#edit-checklist", "Clean rollers\n[x] Ask for the error code")
+    with page.expect_navigation():
+        page.click("#edit-form button")
+    expect(page.locator(".flash")).to_contain_text(f"Work order {wo.id} saved.")
+    expect(page.locator("h1")).to_contain_text("Printer jams every morning")
+    page.select_option("#wo-assign-tech", str(techs[2].id))
+    page.fill("#wo-assign-day", DAY.isoformat())
+    page.fill("#wo-assign-start", "11:00")
+    with page.expect_navigation():
+        page.click("#wo-assign-form button")
+    expect(page.locator(".flash")).to_contain_text("at 11:00 and pinned")
+    page.select_option("#status-to", "dispatched")
+    with page.expect_navigation():
+        page.click("#status-form button")
+    expect(page.locator(".flash")).to_contain_text("is now dispatched")
+    assert _orders(app, [wo.id])[wo.id][:3] == ("dispatched", techs[2].id, True)
+    page.context.clear_cookies()
+    login("agent")
+    page.goto(f"/console/work-orders/{orders[3].id}?lang=fa")
+    assert page.locator("#edit-form, #status-form, #wo-assign-form").count() == 0
+    expect(page.locator("#slots-title")).to_have_text("یافتن نوبت")
