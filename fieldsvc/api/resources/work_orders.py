@@ -78,9 +78,12 @@ def _create(session, data, actor) -> Answer:
 
 def _check_hand_placement(session, work_order: WorkOrder, override_reason: str | None,
                           actor) -> None:
-    """A work order put on a technician at a start by hand keeps the optimizer's rules (409
-    with the broken ones) unless an override reason is given (audited)."""
+    """A work order pinned by hand to a technician and a start (the API's assign-and-pin)
+    keeps the optimizer's rules (409 with the broken ones) unless an override reason is
+    given (audited). An unpinned schedule is the optimizer's to change on its next run."""
     if work_order.technician_id is None or work_order.scheduled_start_at is None:
+        return
+    if not work_order.pinned:
         return
     if work_order.status not in (WorkOrderStatus.SCHEDULED, WorkOrderStatus.DISPATCHED):
         return
@@ -95,7 +98,7 @@ def _update(session, work_order, data, actor) -> Answer:
     data = dict(data)
     override = data.pop("override_reason", None)
     service.update_work_order(session, work_order, data, actor)
-    if {"technician_id", "scheduled_start_at", "estimated_minutes"} & data.keys():
+    if {"technician_id", "scheduled_start_at", "estimated_minutes", "pinned"} & data.keys():
         _check_hand_placement(session, work_order, override, actor)
     return answer(session, work_order, before, actor)
 
