@@ -311,4 +311,5 @@ FA: dict[str, str] = {
     "Work order %(id)s saved.": "دستور کار %(id)s ذخیره شد.",
     "Nothing changed.": "چیزی تغییر نکرد.",
     "Work order %(id)s is now %(status)s.": "دستور کار %(id)s اکنون %(status)s است.",
+    "Reason": "دلیل",
 }

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from fieldsvc.api.resources.work_orders import _update
 from fieldsvc.console import bp
 from fieldsvc.console.i18n import gettext as _
+from fieldsvc.console.i18n import label
 from fieldsvc.console.views import get_or_404, requires
 from fieldsvc.context import current_actor
 from fieldsvc.dispatch import board as board_service
@@ -137,7 +138,7 @@ def change_status(ident: int):
         db.session.rollback()
         flash(_refused(exc))
         return _back(ident)
-    flash(_("Work order %(id)s is now %(status)s.", id=ident, status=_(target)))
+    flash(_("Work order %(id)s is now %(status)s.", id=ident, status=label(target)))
     return _back(ident)
 
 
