@@ -77,6 +77,7 @@ class QueueItem:
     work_order: WorkOrder
     reason: str
     risk: str | None
+    placeable: bool = True  # False: a hard rule rules out every technician-day (no offer)
 
 
 @dataclass
@@ -282,7 +283,8 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
     # Waiting work can start at the first shift of the day at the earliest (or now).
     earliest = max([now] + [min((lane.shift[0] for lane in lanes.values() if lane.shift),
                                 default=start)])
-    queue = [QueueItem(wo, reasons[wo.id], sla_risk(wo, None, earliest, margin))
+    queue = [QueueItem(wo, reasons[wo.id][0], sla_risk(wo, None, earliest, margin),
+                       reasons[wo.id][1])
              for wo in waiting]
     active = _runs(session, day, territory, RunStatus.QUEUED, RunStatus.RUNNING)
     return Board(day=day, territory=territory, timezone=tz, axis_start=axis[0],
@@ -294,11 +296,18 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
 
 
 EXPLAINED_AT_MOST = 50  # waiting jobs explained afresh per board (a snapshot of the day)
+# Explanations that leave no technician-day at all: no emergency insertion can place these.
+NOWHERE = {scheduler.model.NO_SKILL, scheduler.model.NO_SKILLED_ON_DAY,
+           scheduler.model.PINNED_UNAVAILABLE, scheduler.model.WINDOW_UNREACHABLE,
+           scheduler.model.TOO_LONG, scheduler.model.DEMAND_TOO_LARGE,
+           scheduler.model.INVALID}
 
 
 def queue_reasons(session: Session, run: OptimizationRun | None, waiting: list[WorkOrder],
-                  day: date, territory: str | None, timezone: str) -> dict[int, str]:
-    """Why each waiting work order is not on the day's plan.
+                  day: date, territory: str | None, timezone: str
+                  ) -> dict[int, tuple[str, bool]]:
+    """Why each waiting work order is not on the day's plan, and whether anything could
+    place it (False when a hard rule leaves it no technician-day).
 
     The run's own explanation when it left the job out; "new or changed since" only when
     the job's version differs from the run's snapshot or the run never saw a job created
@@ -306,21 +315,27 @@ def queue_reasons(session: Session, run: OptimizationRun | None, waiting: list[W
     the explainer's reason for the day as it is now.
     """
     if run is None:
-        return {wo.id: "Not planned yet: run the optimizer for this day." for wo in waiting}
+        return {wo.id: ("Not planned yet: run the optimizer for this day.", True)
+                for wo in waiting}
     left_out = unassigned_reasons(run)
+    codes = {k: v.get("code") for k, v in
+             ((run.result or {}).get("plan", {}).get("unassigned") or {}).items()}
+    skipped = (run.result or {}).get("skipped") or {}
     versions: dict[str, int] = (run.result or {}).get("versions") or {}
-    out: dict[int, str] = {}
+    out: dict[int, tuple[str, bool]] = {}
     fresh: list[WorkOrder] = []
     for wo in waiting:
         key = str(wo.id)
         seen = versions.get(key)
         if seen is not None and seen != wo.version or seen is None and (
                 wo.created_at >= (run.started_at or run.created_at)):
-            out[wo.id] = f"New or changed since run {run.id}; run it again."
+            out[wo.id] = (f"New or changed since run {run.id}; run it again.", True)
         elif seen is not None and key in left_out:
-            out[wo.id] = left_out[key]
+            out[wo.id] = (left_out[key], codes.get(key) not in NOWHERE)
+        elif key in skipped:
+            out[wo.id] = (skipped[key], False)
         elif seen is not None and run.published_at is None:
-            out[wo.id] = f"Planned by run {run.id}, which is not published yet."
+            out[wo.id] = (f"Planned by run {run.id}, which is not published yet.", True)
         else:
             fresh.append(wo)
     if fresh:
@@ -330,11 +345,12 @@ def queue_reasons(session: Session, run: OptimizationRun | None, waiting: list[W
         for k, wo in enumerate(fresh):
             key = str(wo.id)
             if key in snapshot.skipped:
-                out[wo.id] = snapshot.skipped[key]
+                out[wo.id] = (snapshot.skipped[key], False)
             elif key in jobs and k < EXPLAINED_AT_MOST:
-                out[wo.id] = scheduler.explain.reason(inst, jobs[key]).reason
+                why = scheduler.explain.reason(inst, jobs[key])
+                out[wo.id] = (why.reason, why.code not in NOWHERE)
             else:
-                out[wo.id] = f"Not in run {run.id}'s plan; run it again."
+                out[wo.id] = (f"Not in run {run.id}'s plan; run it again.", True)
     return out
 
 

@@ -29,12 +29,17 @@ def test_queue_lists_the_days_jobs_with_the_runs_reasons(app, console, make, day
     html = _board(dispatcher).get_data(as_text=True)
     assert "Needs welding" in html
     assert "Only later" not in html  # its only window is three days later
+    before_run = html.split('id="emergency-wo"', 1)[1].split("</select>", 1)[0]
+    assert "Needs welding" in before_run  # nothing has ruled it out yet
     run_id = _run_and_wait(app, dispatcher)
     html = _board(dispatcher).get_data(as_text=True)
     assert "Only later" not in html
     # The run's own explanation, not "new since the run".
     assert "welding" in html.split("Needs welding", 1)[1].split("</li>", 1)[0]
     assert f"New or changed since run {run_id}" not in html
+    # Nobody has the welding skill: the emergency list does not offer it.
+    emergency = html.split('id="emergency-wo"', 1)[1].split("</select>", 1)[0]
+    assert "Needs welding" not in emergency
     assert f"Planned by run {run_id}, which is not published yet." in html
     fresh = make.work_order(summary="Called in after the run")
     make.session.commit()
