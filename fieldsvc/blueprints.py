@@ -26,6 +26,7 @@ def api_blueprints() -> list[Any]:
         pm_plans,
         reports,
         runs,
+        slots,
         stock,
         tickets,
         users,
@@ -49,6 +50,7 @@ def api_blueprints() -> list[Any]:
                                    # recalls
         *reports.blueprints,       # /api/v1/reports (kpis, voice of the customer, ...)
         *runs.blueprints,          # /api/v1/optimization-runs, technician release, insertion
+        *slots.blueprints,         # /api/v1/work-orders/{id}/slot-offers
         *stock.blueprints,         # /api/v1/stock-levels, stock-movements
         *tickets.blueprints,       # /api/v1/tickets
         *users.blueprints,         # /api/v1/users
@@ -67,7 +69,9 @@ def web_blueprints() -> list[Any]:
     from fieldsvc.console.views import (  # noqa: F401 - their pages are on the console blueprint
         customers,
         lists,
+        slots,
         tickets,
+        work_order_edit,
     )
     from fieldsvc.recall import blueprint as recall
     from fieldsvc.selfservice import blueprint as selfservice

@@ -81,6 +81,7 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
     _grant(m[DISPATCHER], ["optimization-runs"], {CREATE, "publish", "cancel", "release"})
     _grant(m[DISPATCHER], ["technicians"], {"release"})  # send a technician's day
     _grant(m[DISPATCHER], ["work-orders"], {"insertion", "accept"})  # emergency insertion
+    _grant(m[DISPATCHER], ["work-orders"], {"slot-offers", "book"})  # the slot finder
     _grant(m[DISPATCHER], ["tickets", "interactions"], {CREATE, UPDATE})
     _grant(m[DISPATCHER], ["tickets"], {"work-orders"})  # open a job from a ticket
     _grant(m[DISPATCHER], ["technicians"], {"absences"})
@@ -98,6 +99,8 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
     _grant(m[AGENT], ["tickets"], {"work-orders"})
     _grant(m[AGENT], ["work-orders", "rmas"], {READ, CREATE})
     _grant(m[AGENT], ["work-orders"], {"rmas"})
+    # Offer a caller the best feasible visits and book the one they choose.
+    _grant(m[AGENT], ["work-orders"], {"slot-offers", "book"})
     _grant(m[AGENT], ["recall-appointments"], {READ} | APPOINTMENT_WRITES)
 
     _grant(m[TECHNICIAN], ["work-orders"], {READ, UPDATE, "transition"})

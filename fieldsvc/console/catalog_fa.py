@@ -248,4 +248,68 @@ FA: dict[str, str] = {
     "Show": "نمایش",
     "Not planned yet: run the optimizer for this day.":
         "هنوز برنامه‌ریزی نشده: بهینه‌ساز را برای این روز اجرا کنید.",
+    # Hand assignment under the planning rules
+    "Override reason (only to break the planning rules)":
+        "دلیل نادیده‌گرفتن (فقط برای شکستن قواعد برنامه‌ریزی)",
+    "Refused: this breaks the planning rules.": "رد شد: این کار قواعد برنامه‌ریزی را می‌شکند.",
+    "Give an override reason to assign it anyway.":
+        "برای واگذاری به‌هرحال، دلیل نادیده‌گرفتن را بنویسید.",
+    "The start is outside the work order's time windows.":
+        "زمان شروع بیرون از بازه‌های زمانی دستور کار است.",
+    "The technician lacks the skills or levels the work order needs.":
+        "تکنسین مهارت‌ها یا سطح‌های لازم این دستور کار را ندارد.",
+    "The technician would have to leave before the shift starts.":
+        "تکنسین باید پیش از شروع شیفت راه بیفتد.",
+    "The technician would come back after the shift end and the allowed overtime.":
+        "تکنسین پس از پایان شیفت و اضافه‌کار مجاز برمی‌گردد.",
+    "The day would be longer than the technician's maximum working time.":
+        "روز کاری از بیشینهٔ زمان کار تکنسین طولانی‌تر می‌شود.",
+    "The technician has no shift that day.": "تکنسین در آن روز شیفت ندارد.",
+    "The technician is absent that day.": "تکنسین در آن روز غایب است.",
+    "The visit overlaps the technician's absence.": "مراجعه با غیبت تکنسین هم‌پوشانی دارد.",
+    "The visit overlaps the technician's other jobs.":
+        "مراجعه با کارهای دیگر تکنسین هم‌پوشانی دارد.",
+    "There is not enough time to drive between the visits.":
+        "میان مراجعه‌ها زمان کافی برای رانندگی نیست.",
+    "The technician's break no longer fits in the day.": "استراحت تکنسین دیگر در روز جا نمی‌شود.",
+    "The technician's break no longer fits in its window.":
+        "استراحت تکنسین دیگر در بازهٔ خودش جا نمی‌شود.",
+    "The visit runs into the technician's break.": "مراجعه به زمان استراحت تکنسین می‌رسد.",
+    "No order of visits and breaks keeps every start of the day.":
+        "هیچ ترتیبی از مراجعه‌ها و استراحت همهٔ زمان‌های شروع روز را نگه نمی‌دارد.",
+    "The technician's van does not carry the parts the job needs.":
+        "خودروی تکنسین قطعه‌های لازم این کار را ندارد.",
+    "The van is full.": "خودرو پر است.",
+    # The slot finder on the work-order page
+    "Find a slot": "یافتن نوبت",
+    "Days ahead": "روزهای پیش رو",
+    "End": "پایان",
+    "Cost added": "هزینهٔ افزوده",
+    "Other visits moved": "مراجعه‌های جابه‌جاشده",
+    "Book": "رزرو",
+    "Search between 1 and %(n)s days ahead.": "بین ۱ تا %(n)s روز آینده را جست‌وجو کنید.",
+    "No feasible visit in the next %(n)s days.": "در %(n)s روز آینده مراجعهٔ شدنی‌ای نیست.",
+    "No plan is published for this day.": "برای این روز برنامه‌ای منتشر نشده است.",
+    "None of the work order's time windows falls on it.":
+        "هیچ‌یک از بازه‌های زمانی دستور کار در این روز نیست.",
+    "Its time windows that day are past.": "بازه‌های زمانی آن روز گذشته‌اند.",
+    "No technician can fit it in that day.": "هیچ تکنسینی در آن روز جای آن را ندارد.",
+    "Work order %(id)s booked with %(name)s on %(day)s at %(at)s.":
+        "دستور کار %(id)s برای %(name)s در %(day)s ساعت %(at)s رزرو شد.",
+    # Editing a work order from its page
+    "Change status": "تغییر وضعیت",
+    "Edit work order": "ویرایش دستور کار",
+    "Time window": "بازهٔ زمانی",
+    "Any time": "هر زمان",
+    "Any time (no window)": "هر زمان (بدون بازه)",
+    "Parts (one per line: SKU quantity)": "قطعه‌ها (هر خط: کد کالا تعداد)",
+    "Checklist (one item per line, [x] when done)": "چک‌لیست (هر خط یک مورد، [x] برای انجام‌شده)",
+    "Write each line as: SKU quantity.": "هر خط را چنین بنویسید: کد کالا تعداد.",
+    "Give a date and a time.": "تاریخ و ساعت را بدهید.",
+    "At most %(n)s lines.": "حداکثر %(n)s خط.",
+    "Choose one of the allowed statuses.": "یکی از وضعیت‌های مجاز را برگزینید.",
+    "Work order %(id)s saved.": "دستور کار %(id)s ذخیره شد.",
+    "Nothing changed.": "چیزی تغییر نکرد.",
+    "Work order %(id)s is now %(status)s.": "دستور کار %(id)s اکنون %(status)s است.",
+    "Reason": "دلیل",
 }

@@ -114,6 +114,11 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         messages = field_messages(exc, schema_key="")
         base = _("The form contains invalid fields.")
+    elif exc.extensions.get("violations"):
+        return " ".join([_("Refused: this breaks the planning rules.")]
+                        + [f"{_(v['message'])} ({v['detail']})"
+                           for v in exc.extensions["violations"]]
+                        + [_("Give an override reason to assign it anyway.")])
     else:
         messages = exc.extensions.get("errors") or {}
         base = _(str(exc.detail or exc.title))
@@ -268,7 +273,10 @@ def assign():
         if wo is None:
             raise ValidationError({"work_order_id": [_("No work order with id %(id)s.", id=wo_id)]})
         start = datetime.combine(day, time(int(match[1]), int(match[2])), tzinfo=_tz())
-        board_service.assign_and_pin(db.session, wo, tech_id, start, current_actor())
+        board_service.assign_and_pin(
+            db.session, wo, tech_id, start, current_actor(),
+            timezone=current_app.config["DEFAULT_TIMEZONE"],
+            override_reason=request.form.get("override_reason", "")[:500])
         return wo, start
 
     done = _attempt(action)

@@ -17,13 +17,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 import scheduler
+import scheduler.explain
+import scheduler.instance
 from fieldsvc.context import Actor
+from fieldsvc.dates import configured_zone_name
+from fieldsvc.dispatch import feasibility
 from fieldsvc.dispatch.insertion import current_plan
 from fieldsvc.dispatch.offer import waiting_offers
-from fieldsvc.models import InsertionProposal, OptimizationRun, Site, Technician, WorkOrder
+from fieldsvc.dispatch.snapshot import build_snapshot
+from fieldsvc.models import (
+    InsertionProposal,
+    OptimizationRun,
+    Site,
+    Technician,
+    WorkOrder,
+    WorkOrderWindow,
+)
 from fieldsvc.models.enums import RunStatus, WorkOrderStatus
 from fieldsvc.problems import InvalidInput
 from fieldsvc.services import work_orders as wo_service
@@ -65,6 +77,7 @@ class QueueItem:
     work_order: WorkOrder
     reason: str
     risk: str | None
+    placeable: bool = True  # False: a hard rule rules out every technician-day (no offer)
 
 
 @dataclass
@@ -251,8 +264,13 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
     hours = [(f"{h:02d}:00", round((h - first_hour) / (last_hour - first_hour) * 100, 3))
              for h in range(first_hour, last_hour + 1)]
 
+    # The day's waiting work: new work orders without windows or with one meeting the day.
+    window = aliased(WorkOrderWindow)
+    any_window = select(window.id).where(window.work_order_id == WorkOrder.id)
+    meets_day = any_window.where(window.ends_at >= start, window.starts_at < end)
     queue_stmt = (select(WorkOrder).join(Site, Site.id == WorkOrder.site_id)
-                  .where(WorkOrder.status == S.NEW))
+                  .where(WorkOrder.status == S.NEW,
+                         or_(~any_window.exists(), meets_day.exists())))
     if territory is not None:
         queue_stmt = queue_stmt.where(Site.territory == territory)
     total = session.scalar(select(func.count()).select_from(queue_stmt.subquery()))
@@ -261,17 +279,13 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
         .order_by(WorkOrder.priority, WorkOrder.response_due_at.is_(None),
                   WorkOrder.response_due_at, WorkOrder.id).limit(QUEUE_LIMIT)))
     latest = _runs(session, day, territory, RunStatus.FINISHED)
-    reasons = unassigned_reasons(latest)
+    reasons = queue_reasons(session, latest, waiting, day, territory, timezone)
     # Waiting work can start at the first shift of the day at the earliest (or now).
     earliest = max([now] + [min((lane.shift[0] for lane in lanes.values() if lane.shift),
                                 default=start)])
-    queue = []
-    for wo in waiting:
-        reason = reasons.get(str(wo.id))
-        if reason is None:
-            reason = ("Not planned yet: run the optimizer for this day." if latest is None
-                      else f"Not in run {latest.id} (new or changed since); run it again.")
-        queue.append(QueueItem(wo, reason, sla_risk(wo, None, earliest, margin)))
+    queue = [QueueItem(wo, reasons[wo.id][0], sla_risk(wo, None, earliest, margin),
+                       reasons[wo.id][1])
+             for wo in waiting]
     active = _runs(session, day, territory, RunStatus.QUEUED, RunStatus.RUNNING)
     return Board(day=day, territory=territory, timezone=tz, axis_start=axis[0],
                  axis_end=axis[1], lanes=list(lanes.values()), queue=queue,
@@ -279,6 +293,65 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                  latest_run=_runs(session, day, territory, RunStatus.FINISHED, RunStatus.FAILED),
                  active_run=active, hours=hours,
                  offers=waiting_offers(session, published) if published else [])
+
+
+EXPLAINED_AT_MOST = 50  # waiting jobs explained afresh per board (a snapshot of the day)
+# Explanations that leave no technician-day at all: no emergency insertion can place these.
+NOWHERE = {scheduler.model.NO_SKILL, scheduler.model.NO_SKILLED_ON_DAY,
+           scheduler.model.PINNED_UNAVAILABLE, scheduler.model.WINDOW_UNREACHABLE,
+           scheduler.model.TOO_LONG, scheduler.model.DEMAND_TOO_LARGE,
+           scheduler.model.INVALID}
+
+
+def queue_reasons(session: Session, run: OptimizationRun | None, waiting: list[WorkOrder],
+                  day: date, territory: str | None, timezone: str
+                  ) -> dict[int, tuple[str, bool]]:
+    """Why each waiting work order is not on the day's plan, and whether anything could
+    place it (False when a hard rule leaves it no technician-day).
+
+    The run's own explanation when it left the job out; "new or changed since" only when
+    the job's version differs from the run's snapshot or the run never saw a job created
+    after it; otherwise (a job the run planned but that waits again, or one it did not see)
+    the explainer's reason for the day as it is now.
+    """
+    if run is None:
+        return {wo.id: ("Not planned yet: run the optimizer for this day.", True)
+                for wo in waiting}
+    left_out = unassigned_reasons(run)
+    codes = {k: v.get("code") for k, v in
+             ((run.result or {}).get("plan", {}).get("unassigned") or {}).items()}
+    skipped = (run.result or {}).get("skipped") or {}
+    versions: dict[str, int] = (run.result or {}).get("versions") or {}
+    out: dict[int, tuple[str, bool]] = {}
+    fresh: list[WorkOrder] = []
+    for wo in waiting:
+        key = str(wo.id)
+        seen = versions.get(key)
+        if seen is not None and seen != wo.version or seen is None and (
+                wo.created_at >= (run.started_at or run.created_at)):
+            out[wo.id] = (f"New or changed since run {run.id}; run it again.", True)
+        elif seen is not None and key in left_out:
+            out[wo.id] = (left_out[key], codes.get(key) not in NOWHERE)
+        elif key in skipped:
+            out[wo.id] = (skipped[key], False)
+        elif seen is not None and run.published_at is None:
+            out[wo.id] = (f"Planned by run {run.id}, which is not published yet.", True)
+        else:
+            fresh.append(wo)
+    if fresh:
+        snapshot = build_snapshot(session, day, territory=territory, timezone=timezone)
+        inst = scheduler.instance.Instance(snapshot.problem, lazy=True)
+        jobs = {j.id: j for j in snapshot.problem.jobs}
+        for k, wo in enumerate(fresh):
+            key = str(wo.id)
+            if key in snapshot.skipped:
+                out[wo.id] = (snapshot.skipped[key], False)
+            elif key in jobs and k < EXPLAINED_AT_MOST:
+                why = scheduler.explain.reason(inst, jobs[key])
+                out[wo.id] = (why.reason, why.code not in NOWHERE)
+            else:
+                out[wo.id] = (f"Not in run {run.id}'s plan; run it again.", True)
+    return out
 
 
 def unassigned_reasons(run: OptimizationRun | None) -> dict[str, str]:
@@ -376,11 +449,14 @@ def plan_diff(session: Session, run: OptimizationRun) -> PlanDiff:
 
 
 def assign_and_pin(session: Session, wo: WorkOrder, technician_id: int, start: datetime,
-                   actor: Actor) -> WorkOrder:
+                   actor: Actor, *, timezone: str | None = None,
+                   override_reason: str | None = None) -> WorkOrder:
     """Put `wo` on a technician at `start` and pin it there (the optimizer will not move it).
 
-    A new work order is scheduled through the status machine; a scheduled or dispatched one
-    is changed through the work-order service (which refuses work already under way).
+    The placement must keep the optimizer's rules (409 naming the broken ones) unless
+    `override_reason` says why it goes ahead anyway (audited). A new work order is scheduled
+    through the status machine; a scheduled or dispatched one is changed through the
+    work-order service (which refuses work already under way).
     """
     if start.tzinfo is None:
         raise InvalidInput({"start": ["Give a time zone."]})
@@ -393,6 +469,9 @@ def assign_and_pin(session: Session, wo: WorkOrder, technician_id: int, start: d
                 "scheduled_end_at": start + timedelta(minutes=wo.estimated_minutes),
                 "pinned": True}
     wo_service.update_work_order(session, wo, data, actor)
+    feasibility.enforce(session, wo, technician_id, start, actor,
+                        timezone=timezone or configured_zone_name(),
+                        override_reason=override_reason)
     wo.eta_at = wo.scheduled_start_at
     session.flush()
     return wo

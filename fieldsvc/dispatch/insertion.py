@@ -24,6 +24,7 @@ from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import RunStatus, WorkOrderStatus
 from fieldsvc.problems import Conflict
 from fieldsvc.services import work_orders as wo_service
+from scheduler.slots import with_route
 
 TIME_LIMIT = 0.8  # seconds for the search itself; snapshot and storage come on top
 
@@ -168,6 +169,12 @@ def accept_insertion(session: Session, work_order: WorkOrder, actor: Actor,
         raise Conflict(f"Proposal {later} was accepted after this one was made; ask for a new "
                        "one.")
     data: dict[str, Any] = proposal.proposal
+    if "plan" not in data:
+        # A slot offer keeps only the technician's new route: the plan it leaves in force is
+        # the current one (unchanged since the offer, as checked above) with that route.
+        route = scheduler.Plan.from_dict({"routes": [data["route"]]}).routes[0]
+        data = {**data, "plan": with_route(current_plan(session, run), route).to_dict()}
+        proposal.proposal = data
     versions = {int(k): v for k, v in data["versions"].items()}
     orders = {w.id: w for w in session.scalars(
         select(WorkOrder).where(WorkOrder.id.in_(versions)))}

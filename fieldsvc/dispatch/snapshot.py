@@ -153,6 +153,53 @@ def previous_plan(session: Session, plan_date: date, territory: str | None
     return scheduler.Plan.from_dict(run.result["plan"])
 
 
+def job_of(wo: WorkOrder, origin: datetime, horizon_s: int, last_technician: int | None,
+           clip: bool = True) -> scheduler.Job | str | None:
+    """The optimizer's job for `wo` (windows clipped to the horizon unless `clip` is off);
+    None when no window falls in the horizon, a reason when it cannot be described."""
+    fixed = wo.status in FIXED
+    windows = []
+    for w in wo.time_windows:
+        a, b = _seconds(origin, w.starts_at), _seconds(origin, w.ends_at)
+        if clip:
+            a, b = max(0, a), min(horizon_s, b)
+        if b >= a:
+            windows.append(scheduler.TimeWindow(a, b))
+    if wo.time_windows and not windows and not fixed:
+        return None
+    site = wo.site
+    if site.latitude is None or site.longitude is None:
+        return "The site has no coordinates; add them to plan this work order."
+    pinned_tech = None
+    pinned_start = None
+    if fixed or (wo.pinned and wo.technician_id is not None):
+        pinned_tech = str(wo.technician_id)
+        if wo.scheduled_start_at is not None and wo.scheduled_start_at >= origin:
+            pinned_start = _seconds(origin, wo.scheduled_start_at)
+    started = wo.status in STARTED
+    if started:
+        begun = wo.arrived_at or wo.started_at or wo.scheduled_start_at
+        pinned_start = max(0, _seconds(origin, begun)) if begun else pinned_start
+    sla_due = None
+    if wo.response_due_at is not None:
+        sla_due = _seconds(origin, wo.response_due_at)
+    return scheduler.Job(
+        id=str(wo.id),
+        location=scheduler.Location(site.latitude, site.longitude),
+        duration=wo.estimated_minutes * 60,
+        time_windows=windows,
+        required_skills={s.skill.code: s.min_level for s in wo.skills},
+        priority=wo.priority,
+        sla_due=sla_due,
+        parts={p.part.sku: p.quantity - p.issued for p in wo.parts if p.quantity > p.issued},
+        pinned_technician=pinned_tech,
+        pinned_start=pinned_start,
+        started=started,
+        customer_id=str(wo.customer_id),
+        last_technician=str(last_technician) if last_technician is not None else None,
+    )
+
+
 def build_snapshot(
     session: Session,
     plan_date: date,
@@ -231,57 +278,19 @@ def build_snapshot(
     horizon_s = _seconds(origin, horizon_end)
     for wo in work_orders:
         key = str(wo.id)
-        fixed = wo.status in FIXED
-        if fixed:
+        if wo.status in FIXED:
             # Work already handed to a technician belongs to that technician's day only.
             if wo.technician_id not in tech_ids or wo.scheduled_start_at is None:
                 continue
             if not (origin <= wo.scheduled_start_at < horizon_end):
                 continue
-        windows = []
-        for w in wo.time_windows:
-            a, b = max(0, _seconds(origin, w.starts_at)), min(horizon_s,
-                                                              _seconds(origin, w.ends_at))
-            if b >= a:
-                windows.append(scheduler.TimeWindow(a, b))
-        if wo.time_windows and not windows and not fixed:
+        job = job_of(wo, origin, horizon_s, last_tech.get(wo.customer_id))
+        if job is None:
             continue  # none of its windows falls in the horizon: not this run's work
-        site = wo.site
-        if site.latitude is None or site.longitude is None:
-            skipped[key] = "The site has no coordinates; add them to plan this work order."
+        if isinstance(job, str):
+            skipped[key] = job
             continue
-        pinned_tech = None
-        pinned_start = None
-        if fixed or (wo.pinned and wo.technician_id is not None):
-            pinned_tech = str(wo.technician_id)
-            if wo.scheduled_start_at is not None and wo.scheduled_start_at >= origin:
-                pinned_start = _seconds(origin, wo.scheduled_start_at)
-        started = wo.status in STARTED
-        if started:
-            begun = wo.arrived_at or wo.started_at or wo.scheduled_start_at
-            pinned_start = max(0, _seconds(origin, begun)) if begun else pinned_start
-        sla_due = None
-        if wo.response_due_at is not None:
-            sla_due = _seconds(origin, wo.response_due_at)
-        snapshot_jobs.append(
-            scheduler.Job(
-                id=key,
-                location=scheduler.Location(site.latitude, site.longitude),
-                duration=wo.estimated_minutes * 60,
-                time_windows=windows,
-                required_skills={s.skill.code: s.min_level for s in wo.skills},
-                priority=wo.priority,
-                sla_due=sla_due,
-                parts={p.part.sku: p.quantity - p.issued for p in wo.parts
-                       if p.quantity > p.issued},
-                pinned_technician=pinned_tech,
-                pinned_start=pinned_start,
-                started=started,
-                customer_id=str(wo.customer_id),
-                last_technician=(str(last_tech[wo.customer_id])
-                                 if wo.customer_id in last_tech else None),
-            )
-        )
+        snapshot_jobs.append(job)
         versions[key] = wo.version
 
     technicians = [

@@ -182,6 +182,10 @@ class WorkOrderUpdateSchema(RequirementsSchema):
     resolution_code = Text(60, allow_none=True)
     checklist = fields.List(fields.Nested(ChecklistItemSchema), allow_none=True,
                             validate=validate.Length(max=100))
+    override_reason = Text(500, allow_none=True, load_only=True, metadata={
+        "description": "Assign anyway although the placement breaks planning rules (the "
+                       "reason and the rules go to the audit log); without it such a "
+                       "placement is a 409 listing the broken rules."})
 
 
 class TransitionSchema(StrictSchema):
@@ -194,6 +198,10 @@ class TransitionSchema(StrictSchema):
     scheduled_start_at = fields.AwareDateTime(metadata={"description": "Moving to scheduled."})
     resolution = Text(10_000, allow_none=True, metadata={"description": "Moving to completed."})
     resolution_code = Text(60, allow_none=True)
+    override_reason = Text(500, allow_none=True, load_only=True, metadata={
+        "description": "Assign anyway although the placement breaks planning rules (the "
+                       "reason and the rules go to the audit log); without it such a "
+                       "placement is a 409 listing the broken rules."})
 
 
 class TransitionOutSchema(Schema):

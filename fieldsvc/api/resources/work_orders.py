@@ -15,9 +15,11 @@ from sqlalchemy.orm import selectinload
 from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, get_or_404, list_query, paginate, register_crud
 from fieldsvc.context import current_actor
+from fieldsvc.dispatch import feasibility
 from fieldsvc.dispatch.offer import offer_if_emergency
 from fieldsvc.extensions import db
 from fieldsvc.models import Site, WorkOrder, WorkOrderTransition, utcnow
+from fieldsvc.models.enums import WorkOrderStatus
 from fieldsvc.schemas.common import ListArgs, check_references, page_schema
 from fieldsvc.schemas.work_orders import (
     TransitionOutSchema,
@@ -74,9 +76,30 @@ def _create(session, data, actor) -> Answer:
     return answer(session, service.create_work_order(session, data, actor), None, actor)
 
 
+def _check_hand_placement(session, work_order: WorkOrder, override_reason: str | None,
+                          actor) -> None:
+    """A work order pinned by hand to a technician and a start (the API's assign-and-pin)
+    keeps the optimizer's rules (409 with the broken ones) unless an override reason is
+    given (audited). An unpinned schedule is the optimizer's to change on its next run."""
+    if work_order.technician_id is None or work_order.scheduled_start_at is None:
+        return
+    if not work_order.pinned:
+        return
+    if work_order.status not in (WorkOrderStatus.SCHEDULED, WorkOrderStatus.DISPATCHED):
+        return
+    feasibility.enforce(session, work_order, work_order.technician_id,
+                        work_order.scheduled_start_at, actor,
+                        timezone=current_app.config["DEFAULT_TIMEZONE"],
+                        override_reason=override_reason)
+
+
 def _update(session, work_order, data, actor) -> Answer:
     before = work_order.priority
+    data = dict(data)
+    override = data.pop("override_reason", None)
     service.update_work_order(session, work_order, data, actor)
+    if {"technician_id", "scheduled_start_at", "estimated_minutes", "pinned"} & data.keys():
+        _check_hand_placement(session, work_order, override, actor)
     return answer(session, work_order, before, actor)
 
 
@@ -146,7 +169,10 @@ class WorkOrderTransitions(MethodView):
         check_references(db.session, TransitionSchema(), data)
         data = dict(data)
         to = data.pop("to")
+        override = data.pop("override_reason", None)
         service.transition(db.session, work_order, to, current_actor(), **data)
+        if to is WorkOrderStatus.SCHEDULED:
+            _check_hand_placement(db.session, work_order, override, current_actor())
         return work_order
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from marshmallow import EXCLUDE, ValidationError, fields
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -26,7 +27,7 @@ from fieldsvc.api.resources.workforce import technicians as TECHNICIANS
 from fieldsvc.console import bp
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.console.i18n import label
-from fieldsvc.console.views import error_messages, get_or_404, page_args, requires
+from fieldsvc.console.views import allowed, error_messages, get_or_404, page_args, requires
 from fieldsvc.extensions import db
 from fieldsvc.models import (
     Asset,
@@ -34,6 +35,7 @@ from fieldsvc.models import (
     PmPlan,
     Product,
     StockLevel,
+    Technician,
     Warehouse,
     WorkOrder,
     WorkOrderTransition,
@@ -265,4 +267,19 @@ def work_order(ident: int):
     history = list(db.session.scalars(
         select(WorkOrderTransition).where(WorkOrderTransition.work_order_id == job.id)
         .order_by(WorkOrderTransition.id)))
-    return render_template("console/work_order.html", job=job, history=history)
+    from fieldsvc.console.views.slots import latest_offers
+    from fieldsvc.services.work_orders import allowed_targets
+
+    can_assign = allowed("work-orders", "assign")
+    technicians = list(db.session.scalars(
+        select(Technician).where(Technician.active.is_(True)).order_by(Technician.name))
+    ) if can_assign else []
+    return render_template("console/work_order.html", job=job, history=history,
+                           offers=latest_offers(job),
+                           can_find=allowed("work-orders", "slot-offers"),
+                           can_book=allowed("work-orders", "book"),
+                           can_edit=allowed("work-orders", "update"),
+                           can_transition=allowed("work-orders", "transition"),
+                           can_assign=can_assign, technicians=technicians,
+                           targets=allowed_targets(job.status),
+                           tz=ZoneInfo(current_app.config["DEFAULT_TIMEZONE"]))

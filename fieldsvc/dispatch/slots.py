@@ -1,0 +1,159 @@
+"""The slot finder: the best feasible visits for a new work order over the next days.
+
+For each day from the earliest asked for, the plan in force (the last published run's, or
+the plan left by the last accepted insertion on top of it) is searched with
+``scheduler.slots``: one offer per technician who could take the job, free technicians
+included, ranked by the cost each adds (SLA lateness, travel, other customers' moved starts).
+The best offers over all days are stored as insertion proposals, so booking one is accepting
+that proposal (``insertion.accept_insertion``): the same checks that nothing it moves has
+changed, the work order scheduled and pinned where it was offered, the ETA changes applied.
+
+An offer keeps only the technician's new route; the plan in force at booking is completed
+with it (a later accepted proposal makes the offer stale, as for an emergency proposal).
+Days without a published plan are listed as such: there is no plan to insert into.
+"""
+
+from __future__ import annotations
+
+import time as clock
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+import scheduler
+from fieldsvc.context import Actor
+from fieldsvc.dispatch.insertion import (
+    _only_known_jobs,
+    _published_run,
+    accept_insertion,
+    current_plan,
+)
+from fieldsvc.dispatch.snapshot import build_snapshot
+from fieldsvc.models import InsertionProposal, OptimizationRun, Site, WorkOrder
+from fieldsvc.models.base import utcnow
+from fieldsvc.models.enums import WorkOrderStatus
+from fieldsvc.problems import Conflict, InvalidInput
+from scheduler.slots import SlotOffer, slot_offers
+
+MAX_DAYS = 14
+MAX_OFFERS = 20
+TIME_LIMIT = 0.6  # seconds of search over all days; snapshots and storage come on top
+KIND = "slot_offer"
+
+
+@dataclass
+class SlotSearch:
+    """The offers found (best first) and the days that could not be searched, with why."""
+
+    work_order_id: int
+    offers: list[InsertionProposal] = field(default_factory=list)
+    days_skipped: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    search_seconds: float = 0.0  # of which in the search itself (the rest: snapshots, storage)
+
+
+def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: int,
+               earliest: date | None, timezone: str, limit: int = 5,
+               now: datetime | None = None) -> SlotSearch:
+    """Search `days` days from `earliest` (default today) and store the best offers."""
+    t0 = clock.monotonic()
+    now = now or utcnow()
+    tz = ZoneInfo(timezone)
+    today = now.astimezone(tz).date()
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInput({"days": [f"Between 1 and {MAX_DAYS}."]})
+    if not 1 <= limit <= MAX_OFFERS:
+        raise InvalidInput({"limit": [f"Between 1 and {MAX_OFFERS}."]})
+    earliest = earliest or today
+    if earliest < today:
+        raise InvalidInput({"earliest": ["Must not be in the past."]})
+    if work_order.status is not WorkOrderStatus.NEW:
+        raise Conflict(f"Work order {work_order.id} is {work_order.status.value}; only a new "
+                       "(unscheduled) work order can be booked.",
+                       current_status=work_order.status.value)
+    site = session.get(Site, work_order.site_id)
+    territory = site.territory if site else None
+    key = str(work_order.id)
+    search = SlotSearch(work_order_id=work_order.id)
+    found: list[tuple[float, int, date, OptimizationRun, SlotOffer, datetime, dict]] = []
+    runs = {}
+    for n in range(days):
+        day = earliest + timedelta(days=n)
+        run = _published_run(session, day, territory)
+        if run is None:
+            search.days_skipped.append({"date": day.isoformat(),
+                                        "reason": "No plan is published for this day."})
+        else:
+            runs[n] = (day, run)
+    budget = TIME_LIMIT / max(1, len(runs))
+    for n, (day, run) in runs.items():
+        snapshot = build_snapshot(session, day, territory=run.territory, timezone=timezone)
+        if key in snapshot.skipped:
+            raise Conflict(snapshot.skipped[key])
+        job = next((j for j in snapshot.problem.jobs if j.id == key), None)
+        if job is None:
+            search.days_skipped.append({"date": day.isoformat(), "reason":
+                                        "None of the work order's time windows falls on it."})
+            continue
+        earliest_s = max(0, int((now - snapshot.origin).total_seconds()))
+        windows = [scheduler.TimeWindow(max(w.start, earliest_s), w.end)
+                   for w in (job.time_windows or [scheduler.TimeWindow(0, scheduler.model.DAY)])
+                   if w.end >= earliest_s]
+        if not windows:
+            search.days_skipped.append({"date": day.isoformat(),
+                                        "reason": "Its time windows that day are past."})
+            continue
+        job = replace(job, time_windows=windows, pinned_technician=None, pinned_start=None)
+        plan = _only_known_jobs(current_plan(session, run), {j.id for j in snapshot.problem.jobs})
+        t1 = clock.monotonic()
+        offers = slot_offers(snapshot.problem, plan, job, limit=limit, time_limit=budget)
+        search.search_seconds += clock.monotonic() - t1
+        if not offers:
+            search.days_skipped.append({"date": day.isoformat(),
+                                        "reason": "No technician can fit it in that day."})
+        for offer in offers:
+            found.append((offer.cost, n, day, run, offer, snapshot.origin, snapshot.versions))
+    search.days_skipped.sort(key=lambda d: d["date"])
+    found.sort(key=lambda f: (f[0], f[1], f[4].start))
+    for cost, _, day, run, offer, origin, versions in found[:limit]:
+
+        def at(seconds: int, origin: datetime = origin) -> str:
+            return (origin + timedelta(seconds=seconds)).isoformat()
+
+        stops = {s.job_id: s for s in offer.route.stops if s.kind == scheduler.model.STOP_JOB}
+        changes = [{"work_order_id": int(c.job_id), "old_start": at(c.old_start),
+                    "new_start": at(c.new_start), "new_end": at(stops[c.job_id].end),
+                    "eta": at(stops[c.job_id].arrival)} for c in offer.eta_changes]
+        affected = [work_order.id] + [c["work_order_id"] for c in changes]
+        proposal = InsertionProposal(
+            work_order_id=work_order.id, run_id=run.id, plan_date=day,
+            technician_id=int(offer.technician_id), created_by_id=actor.id, created_at=now,
+            proposal={
+                "kind": KIND,
+                "technician_id": int(offer.technician_id),
+                "start": at(offer.start), "end": at(offer.end), "eta": at(offer.arrival),
+                "cost": round(cost, 1), "added_travel_seconds": offer.added_travel,
+                "eta_changes": changes, "displaced": [],
+                "versions": {str(i): versions.get(str(i)) for i in affected},
+                "seconds": round(clock.monotonic() - t0, 4),
+                "route": scheduler.Plan(routes=[offer.route]).to_dict()["routes"][0],
+            })
+        session.add(proposal)
+        search.offers.append(proposal)
+    session.flush()
+    search.seconds = round(clock.monotonic() - t0, 4)
+    search.search_seconds = round(search.search_seconds, 4)
+    return search
+
+
+def book_slot(session: Session, work_order: WorkOrder, offer_id: int,
+              actor: Actor) -> InsertionProposal:
+    """Book one offer: accept its proposal (409 when it is stale or already taken)."""
+    proposal = session.get(InsertionProposal, offer_id) if 0 < offer_id < 2**63 else None
+    if proposal is None or proposal.work_order_id != work_order.id or \
+            proposal.proposal.get("kind") != KIND:
+        raise Conflict(f"Work order {work_order.id} has no slot offer {offer_id}; ask for "
+                       "offers first (POST .../slot-offers).")
+    return accept_insertion(session, work_order, actor, proposal.id)
