@@ -18,6 +18,7 @@ Schedules come from the configuration (fieldsvc.config reads the environment), e
     FIELDSVC_SCHEDULE_RMA_OVERDUE     default 3600       overdue advance-exchange returns
     FIELDSVC_SCHEDULE_RUN_REAPER      default 30         fail runs whose worker died
     FIELDSVC_SCHEDULE_RETENTION       default 30 3 * * * purge expired rows (services.retention)
+    FIELDSVC_SCHEDULE_EVENT_DELIVERY  default 2          deliver outbox events (not with rq)
 
 Each job runs under a request id of its own (`job-<name>-<hex>`), which its log lines and
 the optimization runs it executes carry.
@@ -252,6 +253,20 @@ def run_reaper(app) -> str | None:
     return _run_in_app(app, "run_reaper", body)
 
 
+def event_delivery(app) -> str | None:
+    """Fan out and deliver outbox events (webhooks, ...) until none is due or the budget is
+    spent. With FIELDSVC_RUN_QUEUE=rq, `fieldsvc worker` delivers and this job does not."""
+    from fieldsvc import events
+
+    if app.config.get("RUN_QUEUE") == "rq":
+        return "delivered by fieldsvc worker (FIELDSVC_RUN_QUEUE=rq)"
+    try:
+        return events.deliver(app, budget_seconds=job_budget(app), stop=stop_event(app))
+    except Exception:
+        log.exception("job event_delivery failed")
+        return None
+
+
 def risk_minutes(app) -> int:
     return int(app.config.get("SLA_RISK_MINUTES") or 60)
 
@@ -273,6 +288,7 @@ JOBS = (
     JobSpec("rma_overdue", rma_overdue, "FIELDSVC_SCHEDULE_RMA_OVERDUE"),
     JobSpec("run_reaper", run_reaper, "FIELDSVC_SCHEDULE_RUN_REAPER"),
     JobSpec("retention", retention, "FIELDSVC_SCHEDULE_RETENTION"),
+    JobSpec("event_delivery", event_delivery, "FIELDSVC_SCHEDULE_EVENT_DELIVERY"),
 )
 
 

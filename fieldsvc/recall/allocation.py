@@ -31,6 +31,7 @@ from fieldsvc.models import Asset, Customer, Site, utcnow
 from fieldsvc.models.enums import AppointmentStatus as A
 from fieldsvc.problems import Conflict
 from fieldsvc.recall.booking import check_bookable, take_places
+from fieldsvc.recall.events import appointment_event
 from fieldsvc.recall.models import (
     CampaignVin,
     Dealership,
@@ -179,6 +180,7 @@ def allocate(session: Session, campaign: RecallCampaign, actor: Actor, *,
         by_place[(placement.dealership, placement.day)].append(vin)
     by_id = {d.id: d for d in dealerships}
     now = utcnow()
+    invited: list[RecallAppointment] = []
     for (dealership_id, day), vins in sorted(by_place.items()):
         dealership = by_id[dealership_id]
         pool_id, taken = _take(session, dealership, campaign, day, len(vins), minutes)
@@ -196,7 +198,10 @@ def allocate(session: Session, campaign: RecallCampaign, actor: Actor, *,
             appointment.dealership_id = dealership_id
             appointment.day = day
             appointment.invited_at = now
+            invited.append(appointment)
     session.flush()
+    for appointment in invited:
+        appointment_event(session, "recall_invitation.issued", appointment)
 
     placed_vins = [v for v in result.placed if v not in unplaced]
     metres = sum(result.placed[v].metres for v in placed_vins)

@@ -16,6 +16,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
+from fieldsvc.events import work_orders as work_order_events
 from fieldsvc.models import (
     Asset,
     Customer,
@@ -266,6 +267,7 @@ def create_work_order(session: Session, data: dict[str, Any], actor: Actor,
     session.add(work_order)
     _record(session, work_order, None, S.NEW, actor, created_at)
     session.flush()
+    work_order_events.created(session, work_order)
     return work_order
 
 
@@ -299,6 +301,7 @@ def update_work_order(session: Session, work_order: WorkOrder, data: dict[str, A
     if "time_windows" in data:
         _set_windows(work_order, data.pop("time_windows") or [])
     old_priority = work_order.priority
+    old_technician_id = work_order.technician_id
     for key in ("scheduled_start_at", "scheduled_end_at"):
         if key in data:
             data[key] = _utc(data[key])
@@ -311,6 +314,7 @@ def update_work_order(session: Session, work_order: WorkOrder, data: dict[str, A
         raise InvalidInput({"scheduled_end_at": ["Must not be before scheduled_start_at."]})
     if work_order.priority != old_priority:
         sla.apply_sla(session, work_order)
+    work_order_events.assigned(session, work_order, old_technician_id)
     return work_order
 
 
@@ -443,6 +447,7 @@ def transition(session: Session, work_order: WorkOrder, to: S | str, actor: Acto
     if errors:
         raise InvalidInput(errors)
 
+    previous_technician_id = work_order.technician_id
     if target == S.SCHEDULED:
         if technician_id is not None:
             work_order.technician_id = technician_id
@@ -482,6 +487,9 @@ def transition(session: Session, work_order: WorkOrder, to: S | str, actor: Acto
     work_order.status = target
     _record(session, work_order, current, target, actor, at, reason, lat, lon)
     session.flush()
+    work_order_events.status_changed(session, work_order, current, at, reason)
+    if target == S.SCHEDULED:
+        work_order_events.assigned(session, work_order, previous_technician_id)
     return work_order
 
 
