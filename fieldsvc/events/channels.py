@@ -1,8 +1,8 @@
 """Channels: the consumers of the outbox, registered per app.
 
-A channel says which targets want an event (`targets`) and how to send one delivery
-(`prepare` reads what it needs from the database and returns a callable that sends without
-it, on a sender thread). The dispatcher fans every event out to every registered channel and
+A channel says which targets want an event (`targets`) and how to send a batch of deliveries
+(`prepare` reads what they need from the database and returns one callable per delivery
+that sends without it, on a sender thread). The dispatcher fans every event out to every registered channel and
 keeps the per-delivery bookkeeping (attempts, backoff, dead letters, order per aggregate), so
 a channel holds no state of its own. Webhooks are one channel (fieldsvc.events.webhooks);
 customer notifications plug in the same way:
@@ -47,8 +47,11 @@ class Channel(Protocol):
         """Target ids per event id, for the events this channel delivers."""
         ...
 
-    def prepare(self, session: Session, delivery: EventDelivery, event: OutboxEvent) -> Send:
-        """Everything one attempt needs, read now; the returned call sends it."""
+    def prepare(
+        self, session: Session, batch: Sequence[tuple[EventDelivery, OutboxEvent]]
+    ) -> list[Send]:
+        """Everything each attempt of the batch needs, read now (in few queries); each
+        returned call sends one delivery, in the batch's order."""
         ...
 
 

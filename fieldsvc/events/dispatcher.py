@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select
+from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from fieldsvc.events.channels import Channel, Outcome, Send
@@ -97,9 +97,12 @@ def fan_out(session: Session, channels: Mapping[str, Channel], limit: int) -> in
             )
     if rows:
         session.execute(insert(EventDelivery), rows)
-    for event in events:
-        event.fanned_out_at = now
-    session.flush()
+    session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_([event.id for event in events]))
+        .values(fanned_out_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return len(events)
 
 
@@ -210,13 +213,19 @@ def deliver_due(
             select(OutboxEvent).where(OutboxEvent.id.in_({d.event_id for d in claimed}))
         )
     }
-    sends: list[Send] = []
-    for delivery in claimed:
-        channel = channels.get(delivery.channel)
+    by_channel: dict[str, list[int]] = {}
+    for index, delivery in enumerate(claimed):
+        by_channel.setdefault(delivery.channel, []).append(index)
+    sends: list[Send] = [_unknown_channel(d.channel) for d in claimed]
+    for name, indexes in by_channel.items():
+        channel = channels.get(name)
         if channel is None:
-            sends.append(_unknown_channel(delivery.channel))
-        else:
-            sends.append(channel.prepare(session, delivery, events[delivery.event_id]))
+            continue
+        prepared = channel.prepare(
+            session, [(claimed[i], events[claimed[i].event_id]) for i in indexes]
+        )
+        for index, send in zip(indexes, prepared, strict=True):
+            sends[index] = send
     outcomes = list(executor.map(lambda send: send(), sends))
     recorded_at = now or utcnow()
     for delivery, outcome in zip(claimed, outcomes, strict=True):

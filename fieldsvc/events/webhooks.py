@@ -16,6 +16,7 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -120,6 +121,10 @@ def check_target(url: str, *, allow_private: bool) -> None:
 # ------------------------------------------------------------------------ the channel
 
 
+def _gone() -> Outcome:
+    return Outcome(False, error="The subscription was deleted or deactivated.", retry=False)
+
+
 def subscribed(subscription_events: list[str], event_type: str) -> bool:
     return WILDCARD in subscription_events or event_type in subscription_events
 
@@ -149,20 +154,27 @@ class WebhookChannel:
             for event in events
         }
 
-    def prepare(self, session: Session, delivery: EventDelivery, event: OutboxEvent) -> Send:
-        subscription = session.get(WebhookSubscription, delivery.target_id)
-        if subscription is None or not subscription.active:
-
-            def gone() -> Outcome:
-                return Outcome(
-                    False, error="The subscription was deleted or deactivated.", retry=False
+    def prepare(
+        self, session: Session, batch: Sequence[tuple[EventDelivery, OutboxEvent]]
+    ) -> list[Send]:
+        ids = {delivery.target_id for delivery, _ in batch}
+        subscriptions = {
+            s.id: (s.url, s.secret)
+            for s in session.scalars(
+                select(WebhookSubscription).where(
+                    WebhookSubscription.id.in_(ids), WebhookSubscription.active.is_(True)
                 )
-
-            return gone
-        url, secret = subscription.url, subscription.secret
-        body = body_of(event)
-        msg_id = webhook_id(event.id)
-        return lambda: self.send(url, secret, msg_id, body)
+            )
+        }
+        sends: list[Send] = []
+        for delivery, event in batch:
+            target = subscriptions.get(delivery.target_id)
+            if target is None:
+                sends.append(_gone)
+                continue
+            url, secret = target
+            sends.append(partial(self.send, url, secret, webhook_id(event.id), body_of(event)))
+        return sends
 
     def send(self, url: str, secret: str, msg_id: str, body: bytes) -> Outcome:
         try:

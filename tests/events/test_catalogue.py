@@ -1,0 +1,95 @@
+"""The outbox is filled where recall appointments and RMAs change, in their transactions."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fieldsvc.events.models import OutboxEvent
+from tests.conftest import authed_client
+from tests.events.conftest import deliver_until, outbox
+from tests.recall.conftest import recall, tomorrow  # noqa: F401 - fixtures
+from tests.rma.conftest import kit  # noqa: F401 - fixture
+
+APPOINTMENTS = "/api/v1/recall-appointments"
+
+
+def test_an_appointment_booked_moved_and_cancelled_reaches_a_subscriber_in_order(
+    events_app,
+    recall,  # noqa: F811
+    tomorrow,  # noqa: F811
+    receiver,
+):
+    admin = authed_client(events_app, "admin")
+    sub = admin.post(
+        "/api/v1/webhook-subscriptions",
+        json={
+            "url": receiver.url,
+            "events": [
+                "recall_appointment.booked",
+                "recall_appointment.rescheduled",
+                "recall_appointment.cancelled",
+            ],
+        },
+    )
+    assert sub.status_code == 201
+    dealer = recall.dealership(places=2)
+    campaign = recall.campaign(vins=1)
+    (v,) = recall.vins(campaign)
+    booked = admin.post(
+        APPOINTMENTS,
+        json={
+            "campaign_id": campaign.id,
+            "vin": v,
+            "dealership_id": dealer.id,
+            "day": tomorrow.isoformat(),
+        },
+    )
+    assert booked.status_code == 201, booked.json
+    appointment_id = booked.json["id"]
+    later = tomorrow + timedelta(days=1)
+    assert (
+        admin.post(
+            f"{APPOINTMENTS}/{appointment_id}/reschedule", json={"day": later.isoformat()}
+        ).status_code
+        == 200
+    )
+    # Cancelled once; a second cancel is refused (409) and emits nothing.
+    assert (
+        admin.post(
+            f"{APPOINTMENTS}/{appointment_id}/cancel", json={"reason": "sold the car"}
+        ).status_code
+        == 200
+    )
+    assert admin.post(f"{APPOINTMENTS}/{appointment_id}/cancel", json={}).status_code == 409
+    deliver_until(events_app, lambda: len(receiver.answered_ok()) == 3)
+    got = [r.json for r in receiver.answered_ok()]
+    assert [g["type"] for g in got] == [
+        "recall_appointment.booked",
+        "recall_appointment.rescheduled",
+        "recall_appointment.cancelled",
+    ]
+    assert [g["aggregate"]["sequence"] for g in got] == [1, 2, 3]
+    assert got[0]["data"]["vin"] == v and got[0]["data"]["day"] == tomorrow.isoformat()
+    assert got[1]["data"]["previous_day"] == tomorrow.isoformat()
+    assert got[1]["data"]["day"] == later.isoformat()
+    assert got[2]["data"]["reason"] == "sold the car"
+    assert got[2]["data"]["status"] == "cancelled"
+
+
+def test_rma_status_changes_are_events(events_app, kit, make):  # noqa: F811
+    site = make.site(region="Tehran")
+    asset = make.asset(site=site, warranty_end=date.today() + timedelta(days=90))
+    part = make.part(serialized=True)
+    central = make.warehouse(region="Tehran")
+    kit.receive(part.id, central.id, serial="NEW-1")
+    rma = kit.create(
+        type="advance_exchange", customer_id=asset.customer_id, asset_id=asset.id, part_id=part.id
+    )
+    assert kit.move(rma["id"], to="approved", warehouse_id=central.id).status_code == 200
+    assert kit.move(rma["id"], to="closed").status_code == 409  # refused: no event
+    events = outbox(events_app, OutboxEvent, OutboxEvent.aggregate_type == "rma")
+    assert [(e.data["from_status"], e.data["status"], e.sequence) for e in events] == [
+        (None, "requested", 1),
+        ("requested", "approved", 2),
+    ]
+    assert events[1].data["number"] == rma["number"]
