@@ -92,3 +92,34 @@ def emit(
             occurred_at=at or utcnow(),
         )
     )
+
+
+def emit_for_new(
+    session: Session,
+    aggregate_type: str,
+    events: list[tuple[int, list[tuple[str, dict[str, Any]]]]],
+    *,
+    at: datetime | None = None,
+) -> None:
+    """Insert the first events of aggregates created in this transaction, in one statement.
+
+    `events`: (aggregate id, [(event type, data), ...]); a new aggregate has no events yet,
+    so they are numbered 1, 2, ... without a look-up (bulk writers such as PM generation)."""
+    moment = at or utcnow()
+    rows = []
+    for aggregate_id, items in events:
+        for number, (event_type, data) in enumerate(items, start=1):
+            if event_type not in CATALOGUE:
+                raise ValueError(f"unknown event type {event_type!r}")
+            rows.append(
+                {
+                    "type": event_type,
+                    "aggregate_type": aggregate_type,
+                    "aggregate_id": aggregate_id,
+                    "sequence": number,
+                    "data": plain(data),
+                    "occurred_at": moment,
+                }
+            )
+    if rows:
+        session.execute(insert(OutboxEvent), rows)

@@ -8,17 +8,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from fieldsvc.events.outbox import emit
+from fieldsvc.events.outbox import emit, emit_for_new
 from fieldsvc.models import WorkOrder
 from fieldsvc.models.enums import WorkOrderStatus
 
 AGGREGATE = "work_order"
+COLUMNS = (
+    "id",
+    "status",
+    "priority",
+    "type",
+    "summary",
+    "customer_id",
+    "site_id",
+    "asset_id",
+    "technician_id",
+    "scheduled_start_at",
+    "scheduled_end_at",
+    "eta_at",
+    "response_due_at",
+    "resolution_due_at",
+)
 
 
-def data_of(work_order: WorkOrder) -> dict[str, Any]:
-    """The fields every work-order event carries."""
+def data_of(work_order: WorkOrder | Row) -> dict[str, Any]:
+    """The fields every work-order event carries (from a work order or a row of them)."""
     return {
         "work_order_id": work_order.id,
         "status": work_order.status,
@@ -49,6 +66,22 @@ def created(session: Session, work_order: WorkOrder) -> None:
         _emit(session, "work_order.p1_created", work_order)
     if work_order.technician_id is not None:
         assigned(session, work_order, None)
+
+
+def created_in_bulk(session: Session, ids: list[int]) -> None:
+    """`created` (and `p1_created`) of work orders a bulk writer inserted, in one statement."""
+    if not ids:
+        return
+    columns = [getattr(WorkOrder, name) for name in COLUMNS]
+    rows = session.execute(select(*columns).where(WorkOrder.id.in_(ids)).order_by(WorkOrder.id))
+    events = []
+    for row in rows:
+        data = data_of(row)
+        items = [("work_order.created", data)]
+        if row.priority == 1:
+            items.append(("work_order.p1_created", data))
+        events.append((row.id, items))
+    emit_for_new(session, AGGREGATE, events)
 
 
 def assigned(session: Session, work_order: WorkOrder, previous_technician_id: int | None) -> None:

@@ -1,4 +1,5 @@
-"""The outbox is filled where recall appointments and RMAs change, in their transactions."""
+"""The outbox is filled where recall appointments, RMAs and preventive work orders change,
+in their transactions."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date, timedelta
 from fieldsvc.events.models import OutboxEvent
 from tests.conftest import authed_client
 from tests.events.conftest import deliver_until, outbox
+from tests.pm.conftest import generate, plan  # noqa: F401 - fixtures
 from tests.recall.conftest import recall, tomorrow  # noqa: F401 - fixtures
 from tests.rma.conftest import kit  # noqa: F401 - fixture
 
@@ -93,3 +95,31 @@ def test_rma_status_changes_are_events(events_app, kit, make):  # noqa: F811
         ("requested", "approved", 2),
     ]
     assert events[1].data["number"] == rma["number"]
+
+
+def test_preventive_work_orders_generated_in_bulk_are_created_events(
+    events_app,
+    make,
+    plan,  # noqa: F811
+    generate,  # noqa: F811
+):
+    from datetime import UTC, datetime
+
+    asset = make.asset(site=make.site())
+    weekly = plan(
+        [asset],
+        name="Weekly check",
+        rrule="FREQ=WEEKLY;BYDAY=SA",
+        dtstart=datetime(2029, 1, 6, 6, tzinfo=UTC),
+        lead_days=7,
+        priority=1,
+    )
+    report = generate(now=datetime(2030, 1, 10, 6, tzinfo=UTC))
+    assert report.work_orders_created == 1
+    events = outbox(events_app, OutboxEvent, OutboxEvent.aggregate_type == "work_order")
+    assert [(e.type, e.sequence) for e in events] == [
+        ("work_order.created", 1),
+        ("work_order.p1_created", 2),
+    ]
+    assert events[0].aggregate_id == report.work_order_ids[0]
+    assert events[0].data["summary"].startswith(weekly.name)
