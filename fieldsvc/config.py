@@ -160,6 +160,9 @@ def _events(env) -> dict:
                                                     "3600")),
         "EVENTS_BATCH_SIZE": int(env.get("FIELDSVC_EVENTS_BATCH_SIZE", "200")),
         "EVENTS_CONCURRENCY": int(env.get("FIELDSVC_EVENTS_CONCURRENCY", "16")),
+        # A batch's sends must end well within the idle-in-transaction timeouts (120 s for
+        # the scheduler): the claimed rows stay locked while they are out.
+        "EVENTS_BATCH_SECONDS": float(env.get("FIELDSVC_EVENTS_BATCH_SECONDS", "60")),
         "EVENTS_POLL_SECONDS": float(env.get("FIELDSVC_EVENTS_POLL_SECONDS", "1")),
         "EVENTS_ETA_MINUTES": int(env.get("FIELDSVC_EVENTS_ETA_MINUTES", "15")),
         "WEBHOOK_TIMEOUT_SECONDS": float(env.get("FIELDSVC_WEBHOOK_TIMEOUT_SECONDS", "10")),

@@ -32,24 +32,27 @@ def deliver(app: Flask, *, budget_seconds: float, stop: threading.Event | None =
     from fieldsvc.extensions import db
 
     settings = DeliverySettings.from_config(app.config)
-    with (
-        app.app_context(),
-        ThreadPoolExecutor(settings.concurrency, thread_name_prefix="events") as executor,
-    ):
-        try:
-            report = pump(
-                db.session,
-                channels_of(app),
-                settings,
-                executor,
-                budget_seconds=budget_seconds,
-                stop=(stop.is_set if stop is not None else lambda: False),
-            )
-        except Exception:
-            db.session.rollback()
-            raise
-        finally:
-            db.session.remove()
+    executor = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="events")
+    try:
+        with app.app_context():
+            try:
+                report = pump(
+                    db.session,
+                    channels_of(app),
+                    settings,
+                    executor,
+                    budget_seconds=budget_seconds,
+                    stop=(stop.is_set if stop is not None else lambda: False),
+                )
+            except Exception:
+                db.session.rollback()
+                raise
+            finally:
+                db.session.remove()
+    finally:
+        # A send still out past its batch's time was counted as failed; do not wait for it
+        # (it ends by the webhook timeout).
+        executor.shutdown(wait=False, cancel_futures=True)
     return report.summary()
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +41,7 @@ class DeliverySettings:
     backoff_max_seconds: float = 3600.0
     batch_size: int = 200
     concurrency: int = 16
+    batch_seconds: float = 60.0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> DeliverySettings:
@@ -50,6 +51,7 @@ class DeliverySettings:
             backoff_max_seconds=float(config["EVENTS_BACKOFF_MAX_SECONDS"]),
             batch_size=int(config["EVENTS_BATCH_SIZE"]),
             concurrency=int(config["EVENTS_CONCURRENCY"]),
+            batch_seconds=float(config["EVENTS_BATCH_SECONDS"]),
         )
 
 
@@ -185,6 +187,22 @@ def record(
         delivery.next_attempt_at = now + backoff(settings, delivery.attempts, rand)
 
 
+def _send_all(executor: ThreadPoolExecutor, sends: list[Send], seconds: float) -> list[Outcome]:
+    """Run the sends side by side; one without an outcome after `seconds` counts as failed.
+
+    The claimed rows stay locked (and the transaction open) while the batch is out, so it
+    must end well within the database's idle-in-transaction timeout; a send still running
+    then may still reach its receiver, which is why it is retried (at least once)."""
+    futures = [executor.submit(send) for send in sends]
+    done, _ = wait(futures, timeout=seconds)
+    return [
+        f.result()
+        if f in done
+        else Outcome(False, error=f"No answer within the batch's {seconds:g} s.")
+        for f in futures
+    ]
+
+
 def _unknown_channel(name: str) -> Send:
     def send() -> Outcome:
         return Outcome(False, error=f"No channel {name} is registered in this process.")
@@ -226,7 +244,7 @@ def deliver_due(
         )
         for index, send in zip(indexes, prepared, strict=True):
             sends[index] = send
-    outcomes = list(executor.map(lambda send: send(), sends))
+    outcomes = _send_all(executor, sends, settings.batch_seconds)
     recorded_at = now or utcnow()
     for delivery, outcome in zip(claimed, outcomes, strict=True):
         record(delivery, outcome, settings, recorded_at)

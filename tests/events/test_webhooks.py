@@ -242,3 +242,24 @@ def test_events_of_one_work_order_arrive_in_order_even_after_a_failure(events_ap
     ]
     assert mine[-1]["data"]["status"] == "completed"
     assert [r.json["aggregate"]["id"] for r in receiver.answered_ok()].count(other["id"]) == 1
+
+
+def test_a_receiver_that_does_not_answer_in_time_is_tried_again(events_app, make, receiver):
+    import threading
+
+    events_app.config["EVENTS_BATCH_SECONDS"] = 1
+    admin = authed_client(events_app, "admin")
+    sub = _subscribe(admin, receiver.url, ["work_order.created"])
+    release = threading.Event()
+    receiver.before_answer = lambda request: None if release.is_set() else release.wait(10)
+    _work_order(admin, make.site().id)
+    try:
+        deliver_until(events_app, lambda: outbox(events_app, EventDelivery)[0].attempts >= 1)
+    finally:
+        release.set()
+    (entry,) = admin.get(f"/api/v1/webhook-subscriptions/{sub['id']}/deliveries").json["items"]
+    assert entry["status"] == "pending" and "No answer within" in entry["last_error"]
+    deliver_until(events_app, lambda: receiver.answered_ok() != [])
+    (entry,) = admin.get(f"/api/v1/webhook-subscriptions/{sub['id']}/deliveries").json["items"]
+    # The second attempt, or a later one on a machine too busy to answer within the batch.
+    assert entry["status"] == "delivered" and entry["attempts"] >= 2
