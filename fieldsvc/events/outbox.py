@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.events.models import OutboxEvent
@@ -59,6 +59,31 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _insert_statement():
+    """INSERT of one event whose number is the aggregate's next, computed in the statement;
+    built once (a fresh statement per event costs more CPU than the round trip)."""
+    table = OutboxEvent.__table__
+    next_number = (
+        select(func.coalesce(func.max(table.c.sequence), 0) + 1)
+        .where(
+            table.c.aggregate_type == bindparam("e_aggregate_type"),
+            table.c.aggregate_id == bindparam("e_aggregate_id"),
+        )
+        .scalar_subquery()
+    )
+    return insert(table).values(
+        type=bindparam("e_type"),
+        aggregate_type=bindparam("e_aggregate_type"),
+        aggregate_id=bindparam("e_aggregate_id"),
+        sequence=next_number,
+        data=bindparam("e_data", type_=table.c.data.type),
+        occurred_at=bindparam("e_occurred_at", type_=table.c.occurred_at.type),
+    )
+
+
+INSERT_EVENT = _insert_statement()
+
+
 def emit(
     session: Session,
     event_type: str,
@@ -70,27 +95,19 @@ def emit(
 ) -> None:
     """Insert the event `event_type` of one aggregate in the session's transaction.
 
-    One statement: the aggregate's next number is computed inside the INSERT, so an event
-    costs one round trip to the database."""
+    One statement, on the session's connection (so in its transaction): the aggregate's
+    next number is computed inside the INSERT, so an event costs one round trip."""
     if event_type not in CATALOGUE:
         raise ValueError(f"unknown event type {event_type!r}")
-    next_number = (
-        select(func.coalesce(func.max(OutboxEvent.sequence), 0) + 1)
-        .where(
-            OutboxEvent.aggregate_type == aggregate_type,
-            OutboxEvent.aggregate_id == aggregate_id,
-        )
-        .scalar_subquery()
-    )
-    session.execute(
-        insert(OutboxEvent).values(
-            type=event_type,
-            aggregate_type=aggregate_type,
-            aggregate_id=aggregate_id,
-            sequence=next_number,
-            data=plain(data),
-            occurred_at=at or utcnow(),
-        )
+    session.connection().execute(
+        INSERT_EVENT,
+        {
+            "e_type": event_type,
+            "e_aggregate_type": aggregate_type,
+            "e_aggregate_id": aggregate_id,
+            "e_data": plain(data),
+            "e_occurred_at": at or utcnow(),
+        },
     )
 
 
