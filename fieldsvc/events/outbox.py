@@ -15,9 +15,9 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.events.models import OutboxEvent
@@ -62,7 +62,7 @@ def plain(value: Any) -> Any:
 def _insert_statement():
     """INSERT of one event whose number is the aggregate's next, computed in the statement;
     built once (a fresh statement per event costs more CPU than the round trip)."""
-    table = OutboxEvent.__table__
+    table = cast(Table, OutboxEvent.__table__)
     next_number = (
         select(func.coalesce(func.max(table.c.sequence), 0) + 1)
         .where(
