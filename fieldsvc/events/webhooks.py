@@ -166,6 +166,16 @@ class WebhookChannel:
                 )
             )
         }
+        # Each URL's host is resolved and checked once per batch, again at every batch: a
+        # name that came to point at a private address is refused from then on.
+        allow_private = bool(self.config["WEBHOOK_ALLOW_PRIVATE"])
+        refused: dict[str, str | None] = {}
+        for url, _ in subscriptions.values():
+            try:
+                check_target(url, allow_private=allow_private)
+                refused[url] = None
+            except RefusedTarget as exc:
+                refused[url] = str(exc)
         sends: list[Send] = []
         for delivery, event in batch:
             target = subscriptions.get(delivery.target_id)
@@ -173,14 +183,15 @@ class WebhookChannel:
                 sends.append(_gone)
                 continue
             url, secret = target
+            reason = refused[url]
+            if reason is not None:
+                sends.append(partial(Outcome, False, error=reason))
+                continue
             sends.append(partial(self.send, url, secret, webhook_id(event.id), body_of(event)))
         return sends
 
     def send(self, url: str, secret: str, msg_id: str, body: bytes) -> Outcome:
-        try:
-            check_target(url, allow_private=bool(self.config["WEBHOOK_ALLOW_PRIVATE"]))
-        except RefusedTarget as exc:
-            return Outcome(False, error=str(exc))
+        """POST one signed event (the URL was checked by `prepare`)."""
         headers = signed_headers(secret, msg_id, body, time.time())
         started = time.perf_counter()
         try:

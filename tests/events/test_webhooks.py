@@ -263,3 +263,14 @@ def test_a_receiver_that_does_not_answer_in_time_is_tried_again(events_app, make
     (entry,) = admin.get(f"/api/v1/webhook-subscriptions/{sub['id']}/deliveries").json["items"]
     # The second attempt, or a later one on a machine too busy to answer within the batch.
     assert entry["status"] == "delivered" and entry["attempts"] >= 2
+
+
+def test_a_target_that_became_private_is_refused_at_send_time(events_app, make, receiver):
+    admin = authed_client(events_app, "admin")
+    sub = _subscribe(admin, receiver.url, ["work_order.created"])
+    events_app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+    _work_order(admin, make.site().id)
+    deliver_until(events_app, lambda: outbox(events_app, EventDelivery)[0].attempts >= 1)
+    assert receiver.requests == []
+    (entry,) = admin.get(f"/api/v1/webhook-subscriptions/{sub['id']}/deliveries").json["items"]
+    assert "non-public address" in entry["last_error"] and entry["last_status_code"] is None
