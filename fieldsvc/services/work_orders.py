@@ -448,6 +448,7 @@ def transition(session: Session, work_order: WorkOrder, to: S | str, actor: Acto
         raise InvalidInput(errors)
 
     previous_technician_id = work_order.technician_id
+    follow_up: WorkOrder | None = None
     if target == S.SCHEDULED:
         if technician_id is not None:
             work_order.technician_id = technician_id
@@ -477,7 +478,7 @@ def transition(session: Session, work_order: WorkOrder, to: S | str, actor: Acto
     elif target == S.CANNOT_COMPLETE:
         work_order.cannot_complete_reason = reason
         work_order.first_time_fix = False
-        _create_follow_up(session, work_order, actor, at, reason)
+        follow_up = _create_follow_up(session, work_order, actor, at, reason)
     elif target == S.CANCELLED:
         stock.release_work_order(session, work_order, actor,
                                  note=f"Work order {work_order.id} cancelled: {reason}")
@@ -490,6 +491,8 @@ def transition(session: Session, work_order: WorkOrder, to: S | str, actor: Acto
     work_order_events.status_changed(session, work_order, current, at, reason)
     if target == S.SCHEDULED:
         work_order_events.assigned(session, work_order, previous_technician_id)
+    if follow_up is not None:
+        work_order_events.created(session, follow_up)
     return work_order
 
 

@@ -123,3 +123,25 @@ def test_preventive_work_orders_generated_in_bulk_are_created_events(
     ]
     assert events[0].aggregate_id == report.work_order_ids[0]
     assert events[0].data["summary"].startswith(weekly.name)
+
+
+def test_a_follow_up_work_order_is_a_created_event(events_app, make):
+    admin = authed_client(events_app, "admin")
+    tech = make.technician()
+    body = admin.post(
+        "/api/v1/work-orders", json={"summary": "Compressor", "site_id": make.site().id}
+    ).json
+    start = "2030-01-10T08:00:00+00:00"
+    moves = [
+        {"to": "scheduled", "technician_id": tech.id, "scheduled_start_at": start},
+        {"to": "dispatched"},
+        {"to": "en_route"},
+        {"to": "on_site"},
+        {"to": "cannot_complete", "reason": "Part missing"},
+    ]
+    for move in moves:
+        answer = admin.post(f"/api/v1/work-orders/{body['id']}/transitions", json=move)
+        assert answer.status_code == 200, answer.json
+    created = outbox(events_app, OutboxEvent, OutboxEvent.type == "work_order.created")
+    assert [e.aggregate_id for e in created][0] == body["id"] and len(created) == 2
+    assert created[1].data["summary"] == "Compressor" and created[1].sequence == 1
