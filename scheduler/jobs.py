@@ -261,7 +261,8 @@ def event_delivery(app) -> str | None:
     if app.config.get("RUN_QUEUE") == "rq":
         return "delivered by fieldsvc worker (FIELDSVC_RUN_QUEUE=rq)"
     try:
-        return events.deliver(app, budget_seconds=job_budget(app), stop=stop_event(app))
+        return events.deliver(app, budget_seconds=job_budget(app),
+                              stop=stop_event(app)).summary()
     except Exception:
         log.exception("job event_delivery failed")
         return None

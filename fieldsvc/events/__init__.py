@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 
+from fieldsvc.events.dispatcher import DeliveryReport
+
 log = logging.getLogger("fieldsvc.events")
 
 
@@ -25,7 +27,9 @@ def register(app: Flask) -> None:
     register_channel(app, WebhookChannel(app.config))
 
 
-def deliver(app: Flask, *, budget_seconds: float, stop: threading.Event | None = None) -> str:
+def deliver(
+    app: Flask, *, budget_seconds: float, stop: threading.Event | None = None
+) -> DeliveryReport:
     """Fan out and deliver what is due, in an app context, for at most `budget_seconds`."""
     from fieldsvc.events.channels import channels_of
     from fieldsvc.events.dispatcher import DeliverySettings, pump
@@ -53,7 +57,7 @@ def deliver(app: Flask, *, budget_seconds: float, stop: threading.Event | None =
         # A send still out past its batch's time was counted as failed; do not wait for it
         # (it ends by the webhook timeout).
         executor.shutdown(wait=False, cancel_futures=True)
-    return report.summary()
+    return report
 
 
 def run_forever(app: Flask, stop: threading.Event) -> None:
@@ -61,9 +65,9 @@ def run_forever(app: Flask, stop: threading.Event) -> None:
     idle = float(app.config["EVENTS_POLL_SECONDS"])
     while not stop.is_set():
         try:
-            summary = deliver(app, budget_seconds=30, stop=stop)
-            if not summary.startswith("0 events fanned out, 0 delivered"):
-                log.info("events: %s", summary)
+            report = deliver(app, budget_seconds=30, stop=stop)
+            if report.fanned_out or report.attempted:
+                log.info("events: %s", report.summary())
         except Exception:
             log.exception("event delivery failed; trying again")
         stop.wait(idle)
