@@ -84,4 +84,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from fieldsvc.blueprints import register_blueprints
 
     register_blueprints(app)
+
+    from fieldsvc import events
+
+    events.register(app)  # the outbox's channels (webhooks)
     return app

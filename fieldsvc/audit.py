@@ -20,9 +20,9 @@ from fieldsvc.models.base import utcnow
 
 # Tables whose rows are themselves a log, or too chatty to audit row by row.
 NOT_AUDITED = {"audit_log", "work_order_transition", "rma_transition", "stock_movement",
-               "notification"}
+               "notification", "outbox_event", "event_delivery"}
 # Never copied into the audit log.
-REDACTED = {"password_hash"}
+REDACTED = {"password_hash", "secret"}  # secret: a webhook subscription's signing key
 # Columns whose changes are not writes worth a row: an optimization run's progress while it
 # solves (a commit every half second). A flush that changes nothing else writes none.
 NOT_AUDITED_COLUMNS = {"optimization_run": {"progress", "message"}}

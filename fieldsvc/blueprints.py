@@ -34,6 +34,7 @@ def api_blueprints() -> list[Any]:
         workforce,
     )
     from fieldsvc.auth.api import auth_blp, erasure_blp
+    from fieldsvc.events import api as events
     from fieldsvc.recall import blueprint as recall
     from mobile_api import views as mobile
 
@@ -42,6 +43,7 @@ def api_blueprints() -> list[Any]:
         *catalog.blueprints,       # /api/v1/products, /api/v1/assets
         *contracts.blueprints,     # /api/v1/contracts
         *customers.blueprints,     # /api/v1/customers, /api/v1/sites
+        *events.blueprints,        # /api/v1/webhook-subscriptions, /api/v1/event-deliveries
         *interactions.blueprints,  # /api/v1/interactions
         *inventory.blueprints,     # /api/v1/parts, /api/v1/warehouses
         *mobile.blueprints,        # /api/mobile/v1 (the technician's phone)

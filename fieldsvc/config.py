@@ -18,6 +18,8 @@ SCHEDULE_DEFAULTS = {
     "FIELDSVC_SCHEDULE_RUN_REAPER": "30",
     "FIELDSVC_SCHEDULE_RETENTION": "30 3 * * *",
     "FIELDSVC_SCHEDULE_NOTIFICATIONS": "30",
+    # Outbox delivery when runs are not on Redis (with rq, `fieldsvc worker` delivers).
+    "FIELDSVC_SCHEDULE_EVENT_DELIVERY": "2",
 }
 
 # Contact-center hours: the Iranian week, Saturday to Wednesday full days, Thursday
@@ -68,9 +70,9 @@ def db_timeouts(env) -> dict[str, dict[str, int]]:
 
 
 # Kinds of expiring rows (fieldsvc.services.retention) and their default days.
-KINDS = ("tokens", "pings", "changes", "idempotency", "audit", "run_payloads")
+KINDS = ("tokens", "pings", "changes", "idempotency", "audit", "run_payloads", "events")
 DEFAULT_DAYS = {"tokens": 7, "pings": 90, "changes": 30, "idempotency": 7, "audit": 730,
-                "run_payloads": 90}
+                "run_payloads": 90, "events": 30}
 MINIMUM_DAYS = {"idempotency": 7}  # a phone may retry a write for a week
 
 
@@ -166,6 +168,26 @@ def from_environment(instance_path: str) -> dict:
         "SCHEDULES": {name: env.get(name, default) for name, default in SCHEDULE_DEFAULTS.items()},
         "REPLAN_TIME_LIMIT": float(env.get("FIELDSVC_REPLAN_TIME_LIMIT", "60")),
         "SCHEDULER_RETRY_SECONDS": float(env.get("FIELDSVC_SCHEDULER_RETRY_SECONDS", "5")),
+        **_events(env),
+    }
+
+
+def _events(env) -> dict:
+    """The outbox's delivery and webhooks (fieldsvc.events)."""
+    return {
+        "EVENTS_MAX_ATTEMPTS": int(env.get("FIELDSVC_EVENTS_MAX_ATTEMPTS", "8")),
+        "EVENTS_BACKOFF_SECONDS": float(env.get("FIELDSVC_EVENTS_BACKOFF_SECONDS", "10")),
+        "EVENTS_BACKOFF_MAX_SECONDS": float(env.get("FIELDSVC_EVENTS_BACKOFF_MAX_SECONDS",
+                                                    "3600")),
+        "EVENTS_BATCH_SIZE": int(env.get("FIELDSVC_EVENTS_BATCH_SIZE", "200")),
+        "EVENTS_CONCURRENCY": int(env.get("FIELDSVC_EVENTS_CONCURRENCY", "16")),
+        # A batch's sends must end well within the idle-in-transaction timeouts (120 s for
+        # the scheduler): the claimed rows stay locked while they are out.
+        "EVENTS_BATCH_SECONDS": float(env.get("FIELDSVC_EVENTS_BATCH_SECONDS", "60")),
+        "EVENTS_POLL_SECONDS": float(env.get("FIELDSVC_EVENTS_POLL_SECONDS", "1")),
+        "EVENTS_ETA_MINUTES": int(env.get("FIELDSVC_EVENTS_ETA_MINUTES", "15")),
+        "WEBHOOK_TIMEOUT_SECONDS": float(env.get("FIELDSVC_WEBHOOK_TIMEOUT_SECONDS", "10")),
+        "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("FIELDSVC_WEBHOOK_ALLOW_PRIVATE"), False),
     }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
 from fieldsvc.dates import local_today, today_in, zone_of
+from fieldsvc.events.outbox import emit
 from fieldsvc.models import (
     Asset,
     AssetContract,
@@ -236,9 +237,16 @@ def _check_ownership(session: Session, data: dict[str, Any]) -> Asset | None:
 def _record(session: Session, rma: Rma, before: RmaStatus | None, to: RmaStatus,
             actor: Actor, note: str | None = None) -> None:
     rma.status = to
+    at = utcnow()
     session.add(RmaTransition(rma_id=rma.id, from_status=before.value if before else None,
                               to_status=to.value, actor_id=actor.id, actor_name=actor.name,
-                              at=utcnow(), note=note))
+                              at=at, note=note))
+    # Its creation too (from_status null): a receiver learns of the RMA from the first one.
+    emit(session, "rma.status_changed", "rma", rma.id, {
+        "rma_id": rma.id, "number": rma.number, "type": rma.type, "from_status": before,
+        "status": to, "at": at, "customer_id": rma.customer_id, "asset_id": rma.asset_id,
+        "work_order_id": rma.work_order_id, "entitlement": rma.entitlement,
+        "return_deadline": rma.return_deadline, "note": note})
 
 
 def check_allowed(rma: Rma, to: RmaStatus) -> None:

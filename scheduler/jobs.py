@@ -19,6 +19,7 @@ Schedules come from the configuration (fieldsvc.config reads the environment), e
     FIELDSVC_SCHEDULE_RUN_REAPER      default 30         fail runs whose worker died
     FIELDSVC_SCHEDULE_RETENTION       default 30 3 * * * purge expired rows (services.retention)
     FIELDSVC_SCHEDULE_NOTIFICATIONS   default 30         send due customer messages (fieldsvc.notify)
+    FIELDSVC_SCHEDULE_EVENT_DELIVERY  default 2          deliver outbox events (not with rq)
 
 Each job runs under a request id of its own (`job-<name>-<hex>`), which its log lines and
 the optimization runs it executes carry.
@@ -269,6 +270,21 @@ def run_reaper(app) -> str | None:
     return _run_in_app(app, "run_reaper", body)
 
 
+def event_delivery(app) -> str | None:
+    """Fan out and deliver outbox events (webhooks, ...) until none is due or the budget is
+    spent. With FIELDSVC_RUN_QUEUE=rq, `fieldsvc worker` delivers and this job does not."""
+    from fieldsvc import events
+
+    if app.config.get("RUN_QUEUE") == "rq":
+        return "delivered by fieldsvc worker (FIELDSVC_RUN_QUEUE=rq)"
+    try:
+        return events.deliver(app, budget_seconds=job_budget(app),
+                              stop=stop_event(app)).summary()
+    except Exception:
+        log.exception("job event_delivery failed")
+        return None
+
+
 def risk_minutes(app) -> int:
     return int(app.config.get("SLA_RISK_MINUTES") or 60)
 
@@ -291,6 +307,7 @@ JOBS = (
     JobSpec("run_reaper", run_reaper, "FIELDSVC_SCHEDULE_RUN_REAPER"),
     JobSpec("retention", retention, "FIELDSVC_SCHEDULE_RETENTION"),
     JobSpec("notifications", notifications, "FIELDSVC_SCHEDULE_NOTIFICATIONS"),
+    JobSpec("event_delivery", event_delivery, "FIELDSVC_SCHEDULE_EVENT_DELIVERY"),
 )
 
 

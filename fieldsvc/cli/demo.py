@@ -100,6 +100,12 @@ def demo_command(host: str, port: int, no_serve: bool, seed: int, today: date | 
     _print_logins()
     if no_serve:
         return
+    from fieldsvc import events
     from fieldsvc.cli.support import run_server
 
-    run_server(current_app._get_current_object(), host, port)
+    app = current_app._get_current_object()
+    # The demo runs on one machine: webhooks to local receivers are allowed, and the outbox
+    # is delivered by a thread of this process (no scheduler or worker to start).
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    events.start_thread(app)
+    run_server(app, host, port)

@@ -27,6 +27,8 @@ or "off"):
   FIELDSVC_SCHEDULE_RETENTION       30 3 * * *  purge expired tokens, pings, change feed,
                                                 idempotency keys, audit, run payloads
                                                 (FIELDSVC_RETENTION_<KIND>_DAYS)
+  FIELDSVC_SCHEDULE_EVENT_DELIVERY  2           deliver outbox events: webhooks (with
+                                                FIELDSVC_RUN_QUEUE=rq the worker does)
   FIELDSVC_SLA_RISK_MINUTES         60          "at risk" this long before a due time
   FIELDSVC_REPLAN_TIME_LIMIT        60          search seconds of each nightly run
   FIELDSVC_SCHEDULER_RETRY_SECONDS  5           standby: how often to try the lock
@@ -140,10 +142,11 @@ def sla_watch_command(risk_minutes):
 @click.option("--burst", is_flag=True, help="stop once the queue is empty")
 @with_appcontext
 def worker_command(burst):
-    """Execute optimization runs from Redis (FIELDSVC_RUN_QUEUE=rq, REDIS_URL).
+    """Execute optimization runs from Redis (FIELDSVC_RUN_QUEUE=rq, REDIS_URL), and deliver
+    outbox events (webhooks) on a thread of its own.
 
     Run as many as you like, on any machine that reaches the database and Redis; each run
-    executes once whichever worker takes it.
+    executes once whichever worker takes it, and workers share the events to deliver.
     """
     from fieldsvc.db_setup import set_role
     from fieldsvc.dispatch.queue import redis_url, rq_queue_name, work
@@ -156,6 +159,9 @@ def worker_command(burst):
     _logging()
     set_role(app, "worker")
     click.echo(f"worker: queue {rq_queue_name(app)} at {redis_url(app)}", err=True)
+    from fieldsvc import events
+
+    delivery, stop_delivery = events.start_thread(app)
     try:
         work(app, burst=burst)
     except Exception as exc:  # Redis unreachable: say so plainly
@@ -165,3 +171,8 @@ def worker_command(burst):
             raise click.ClickException(f"Redis does not answer at {redis_url(app)}: {exc}") \
                 from None
         raise
+    finally:
+        # The batch in flight ends with its commit; what it had not committed is sent again
+        # by the next worker (at least once).
+        stop_delivery.set()
+        delivery.join(timeout=float(app.config["WEBHOOK_TIMEOUT_SECONDS"]) + 5)

@@ -248,7 +248,9 @@ def review(ident: int):
 @roles_required(*WRITERS)
 def publish(ident: int):
     run = _run_or_404(ident)
-    report = _attempt(lambda: publish_run(db.session, run, current_actor()))
+    report = _attempt(lambda: publish_run(
+        db.session, run, current_actor(),
+        eta_threshold_minutes=current_app.config["EVENTS_ETA_MINUTES"]))
     if report is None:
         return redirect(url_for("console_dispatch.review", ident=ident))
     flash(_("Run %(id)s published: %(s)s scheduled, %(m)s moved, %(u)s back to the queue, "

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 import scheduler
 from fieldsvc.context import Actor
+from fieldsvc.events import work_orders as work_order_events
+from fieldsvc.events.outbox import emit
 from fieldsvc.models import OptimizationRun, WorkOrder
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import RunStatus, WorkOrderStatus
@@ -48,8 +50,12 @@ def _check_publishable(session: Session, run: OptimizationRun) -> None:
                        "publishing this one would undo it.")
 
 
-def publish_run(session: Session, run: OptimizationRun, actor: Actor) -> PublishReport:
+def publish_run(session: Session, run: OptimizationRun, actor: Actor, *,
+                eta_threshold_minutes: int = 15) -> PublishReport:
     """Write the run's plan to its work orders; skip any changed since the run started.
+
+    Emits `optimization_run.published`, and `work_order.eta_changed` for each work order
+    whose ETA moved by more than `eta_threshold_minutes` (FIELDSVC_EVENTS_ETA_MINUTES).
 
     The run is claimed first with one conditional UPDATE, so of two concurrent publishes of
     the same run exactly one proceeds and the other gets a 409.
@@ -116,9 +122,17 @@ def publish_run(session: Session, run: OptimizationRun, actor: Actor) -> Publish
         wo_service.update_work_order(session, wo, {
             "technician_id": technician_id, "scheduled_start_at": start,
             "scheduled_end_at": end}, actor)
+        previous_eta = wo.eta_at
         wo.eta_at = eta
+        work_order_events.eta_changed(session, wo, previous_eta, eta_threshold_minutes)
     # Set through the ORM as well, so the audit log records the publication.
     run.published_at = published_at
     run.published_by_id = actor.id
     session.flush()
+    emit(session, "optimization_run.published", "optimization_run", run.id, {
+        "run_id": run.id, "plan_date": run.plan_date, "territory": run.territory,
+        "published_at": published_at, "published_by_id": actor.id,
+        "scheduled": report.scheduled, "rescheduled": report.rescheduled,
+        "unscheduled": report.unscheduled, "unchanged": report.unchanged,
+        "changed_since_run": report.changed_since_run, "fixed": report.fixed})
     return report

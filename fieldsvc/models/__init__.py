@@ -45,6 +45,7 @@ __all__ = [
 
 # A plain module import (no names): it also works when fieldsvc.recall.models is the
 # first module imported and is still loading (it imports fieldsvc.models.base first).
+import fieldsvc.events.models  # noqa: E402,F401
 import fieldsvc.notify.models  # noqa: E402,F401
 import fieldsvc.recall.models  # noqa: E402,F401
 import fieldsvc.selfservice.models  # noqa: E402,F401

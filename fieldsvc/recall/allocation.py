@@ -32,6 +32,7 @@ from fieldsvc.models.enums import AppointmentStatus as A
 from fieldsvc.notify import domain as notify
 from fieldsvc.problems import Conflict
 from fieldsvc.recall.booking import check_bookable, take_places
+from fieldsvc.recall.events import appointment_event
 from fieldsvc.recall.models import (
     CampaignVin,
     Dealership,
@@ -201,6 +202,7 @@ def allocate(session: Session, campaign: RecallCampaign, actor: Actor, *,
             invited.append(appointment)
     session.flush()
     for appointment in invited:
+        appointment_event(session, "recall_invitation.issued", appointment)
         notify.invitation(session, appointment, now=now)
 
     placed_vins = [v for v in result.placed if v not in unplaced]

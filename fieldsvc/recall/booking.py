@@ -53,6 +53,7 @@ from fieldsvc.models.enums import AppointmentStatus as A
 from fieldsvc.models.enums import CampaignStatus, WarehouseKind, WorkOrderStatus, WorkOrderType
 from fieldsvc.notify import domain as notify
 from fieldsvc.problems import Conflict, InvalidInput, NotFound
+from fieldsvc.recall.events import appointment_event
 from fieldsvc.recall.models import (
     CampaignVin,
     Dealership,
@@ -428,6 +429,7 @@ def book(session: Session, data: dict[str, Any], actor: Actor) -> RecallAppointm
     )
     session.add(appointment)
     session.flush()  # a concurrent booking of the same VIN fails here (unique) → 409
+    appointment_event(session, "recall_appointment.booked", appointment)
     notify.appointment(session, appointment, "booked")
     return appointment
 
@@ -442,12 +444,15 @@ def _rebook(session: Session, appointment: RecallAppointment, campaign: RecallCa
             f"{campaign.code} (appointment {appointment.id}); reschedule it instead.",
             slug="already-booked", appointment_id=appointment.id,
             current_status=appointment.status.value)
+    previous = appointment.status
     _move(session, appointment, campaign, dealership, day)
     appointment.status = A.BOOKED
     appointment.booked_at = utcnow()
     if notes is not None:
         appointment.notes = notes
     session.flush()
+    appointment_event(session, "recall_appointment.booked", appointment,
+                      previous_status=previous)
     notify.appointment(session, appointment, "booked")
     return appointment
 
@@ -487,6 +492,8 @@ def accept(session: Session, appointment: RecallAppointment, data: dict[str, Any
     appointment.status = A.BOOKED
     appointment.booked_at = utcnow()
     session.flush()
+    appointment_event(session, "recall_appointment.booked", appointment,
+                      previous_status=A.INVITED)
     notify.appointment(session, appointment, "booked")
     return appointment
 
@@ -507,10 +514,13 @@ def reschedule(session: Session, appointment: RecallAppointment, data: dict[str,
     if (dealership.id, day) == (appointment.dealership_id, appointment.day):
         raise InvalidInput({"day": ["That is the appointment's current place."]})
     check_day(campaign, dealership, day)
+    previous = {"previous_dealership_id": appointment.dealership_id,
+                "previous_day": appointment.day}
     _move(session, appointment, campaign, dealership, day)
     if data.get("notes") is not None:
         appointment.notes = data["notes"]
     session.flush()
+    appointment_event(session, "recall_appointment.rescheduled", appointment, **previous)
     notify.appointment(session, appointment, "rescheduled")
     return appointment
 
@@ -522,10 +532,13 @@ def cancel(session: Session, appointment: RecallAppointment, data: dict[str, Any
     if appointment.status not in HOLDS_PLACE:
         raise _illegal(appointment, "cancelled", "invited or booked ones can")
     release_place(session, appointment)
+    previous = appointment.status
     appointment.status = A.CANCELLED
     if data.get("reason"):
         appointment.notes = _append(appointment.notes, f"Cancelled: {data['reason']}")
     session.flush()
+    appointment_event(session, "recall_appointment.cancelled", appointment,
+                      previous_status=previous, reason=data.get("reason"))
     notify.appointment(session, appointment, "cancelled")
     return appointment
 
@@ -552,6 +565,7 @@ def no_show(session: Session, appointment: RecallAppointment, data: dict[str, An
     if data.get("notes"):
         appointment.notes = _append(appointment.notes, data["notes"])
     session.flush()
+    appointment_event(session, "recall_appointment.no_show", appointment)
     return appointment
 
 

@@ -69,6 +69,7 @@ from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from fieldsvc.context import Actor
+from fieldsvc.events import work_orders as work_order_events
 from fieldsvc.models import (
     Asset,
     AssetContract,
@@ -812,6 +813,8 @@ def generate_due_work_orders(session: Session, *, now: datetime,
         session.execute(update(wo_t).where(wo_t.c.id == bindparam("wo_id"))
                         .values(description=bindparam("text")), notes)
     watch.lap("parts")
+    work_order_events.created_in_bulk(session, report.work_order_ids)
+    watch.lap("events")
     _audit(session, report, wanted, actor)
     watch.lap("audit")
     return report

@@ -10,6 +10,9 @@ FIELDSVC_RETENTION_<KIND>_DAYS; 0 keeps them forever):
     audit         audit log entries
     run_payloads  the input and result of optimization runs finished that long ago (the
                   run row and its figures stay; only the payload goes)
+    events        outbox events that happened that long ago, with their deliveries, once
+                  none of those is pending; the latest event of each aggregate stays, so
+                  its events go on numbering from there
 
 A batch is one DELETE (or UPDATE) of at most `batch` rows chosen by id, so no statement
 holds many locks; the caller commits between batches (`purge_batch` answers how many rows
@@ -22,10 +25,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, null, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, exists, null, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from fieldsvc.config import KINDS, retention_days  # noqa: F401 - the kinds live there
+from fieldsvc.events.models import DeliveryStatus, EventDelivery, OutboxEvent
 from fieldsvc.models import AuthToken, OptimizationRun
 from fieldsvc.models.audit import AuditEntry
 from mobile_api.models import IdempotencyKey, JobChange, LocationPing
@@ -37,6 +41,8 @@ def _ids(session: Session, column, condition, batch: int) -> list[int]:
 
 def purge_batch(session: Session, kind: str, cutoff: datetime, batch: int) -> int:
     """Delete (or empty) at most `batch` expired rows of `kind`; how many it touched."""
+    if kind == "events":
+        return _purge_events(session, cutoff, batch)
     if kind == "run_payloads":
         ids = _ids(session, OptimizationRun.id, (
             (OptimizationRun.finished_at < cutoff)
@@ -59,6 +65,23 @@ def purge_batch(session: Session, kind: str, cutoff: datetime, batch: int) -> in
     ids = _ids(session, model.id, condition, batch)
     if ids:
         session.execute(delete(model).where(model.id.in_(ids))
+                        .execution_options(synchronize_session=False))
+    return len(ids)
+
+
+def _purge_events(session: Session, cutoff: datetime, batch: int) -> int:
+    later = aliased(OutboxEvent)
+    ids = _ids(session, OutboxEvent.id, (
+        (OutboxEvent.occurred_at < cutoff) & OutboxEvent.fanned_out_at.is_not(None)
+        & ~exists().where(EventDelivery.event_id == OutboxEvent.id,
+                          EventDelivery.status == DeliveryStatus.PENDING)
+        & exists().where(later.aggregate_type == OutboxEvent.aggregate_type,
+                         later.aggregate_id == OutboxEvent.aggregate_id,
+                         later.sequence > OutboxEvent.sequence)), batch)
+    if ids:
+        session.execute(delete(EventDelivery).where(EventDelivery.event_id.in_(ids))
+                        .execution_options(synchronize_session=False))
+        session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(ids))
                         .execution_options(synchronize_session=False))
     return len(ids)
 

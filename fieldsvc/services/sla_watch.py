@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
 from fieldsvc.dispatch.offer import Offer, offer_if_emergency
+from fieldsvc.events import work_orders as work_order_events
 from fieldsvc.models import Interaction, WorkOrder
 from fieldsvc.models.audit import AuditEntry
 from fieldsvc.models.base import utcnow
@@ -220,5 +221,7 @@ def watch(session: Session, actor: Actor, *, now: datetime | None = None,
             report.escalated.append({"work_order_id": wo.id, "kind": kind,
                                      "priority": [priority, raised]})
             priority = raised
+            work_order_events.sla_breached(session, wo, kind,
+                                           datetime.fromisoformat(flags[kind]["due_at"]))
     session.flush()
     return report

@@ -16,6 +16,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from fieldsvc.context import Actor
+from fieldsvc.events import work_orders as work_order_events
 from fieldsvc.models import (
     Asset,
     Customer,
@@ -266,6 +267,7 @@ def create_work_order(session: Session, data: dict[str, Any], actor: Actor,
     session.add(work_order)
     _record(session, work_order, None, S.NEW, actor, created_at)
     session.flush()
+    work_order_events.created(session, work_order)
     return work_order
 
 
@@ -299,6 +301,7 @@ def update_work_order(session: Session, work_order: WorkOrder, data: dict[str, A
     if "time_windows" in data:
         _set_windows(work_order, data.pop("time_windows") or [])
     old_priority = work_order.priority
+    old_technician_id = work_order.technician_id
     for key in ("scheduled_start_at", "scheduled_end_at"):
         if key in data:
             data[key] = _utc(data[key])
@@ -311,6 +314,7 @@ def update_work_order(session: Session, work_order: WorkOrder, data: dict[str, A
         raise InvalidInput({"scheduled_end_at": ["Must not be before scheduled_start_at."]})
     if work_order.priority != old_priority:
         sla.apply_sla(session, work_order)
+    work_order_events.assigned(session, work_order, old_technician_id)
     return work_order
 
 
@@ -443,6 +447,8 @@ def transition(session: Session, work_order: WorkOrder, to: S | str, actor: Acto
     if errors:
         raise InvalidInput(errors)
 
+    previous_technician_id = work_order.technician_id
+    follow_up: WorkOrder | None = None
     if target == S.SCHEDULED:
         if technician_id is not None:
             work_order.technician_id = technician_id
@@ -472,7 +478,7 @@ def transition(session: Session, work_order: WorkOrder, to: S | str, actor: Acto
     elif target == S.CANNOT_COMPLETE:
         work_order.cannot_complete_reason = reason
         work_order.first_time_fix = False
-        _create_follow_up(session, work_order, actor, at, reason)
+        follow_up = _create_follow_up(session, work_order, actor, at, reason)
     elif target == S.CANCELLED:
         stock.release_work_order(session, work_order, actor,
                                  note=f"Work order {work_order.id} cancelled: {reason}")
@@ -482,6 +488,11 @@ def transition(session: Session, work_order: WorkOrder, to: S | str, actor: Acto
     work_order.status = target
     _record(session, work_order, current, target, actor, at, reason, lat, lon)
     session.flush()
+    work_order_events.status_changed(session, work_order, current, at, reason)
+    if target == S.SCHEDULED:
+        work_order_events.assigned(session, work_order, previous_technician_id)
+    if follow_up is not None:
+        work_order_events.created(session, follow_up)
     if target == S.EN_ROUTE:
         # The customer hears it in the same transaction: a rolled-back move sends nothing.
         from fieldsvc.notify import domain as notify

@@ -125,7 +125,8 @@ def test_schedules_are_read_from_the_environment(app):
         with pytest.raises(ValueError):
             jobs.trigger(bad, "UTC")
     sched = jobs.build_scheduler(app, schedules={"FIELDSVC_SCHEDULE_PM_GENERATION": "off"})
-    assert sorted(j.id for j in sched.get_jobs()) == ["nightly_replan", "notifications",
+    assert sorted(j.id for j in sched.get_jobs()) == ["event_delivery", "nightly_replan",
+                                                      "notifications",
                                                       "retention", "rma_overdue", "run_reaper",
                                                       "sla_watch"]
     with pytest.raises(ValueError, match="FIELDSVC_SCHEDULE_SLA_WATCH"):

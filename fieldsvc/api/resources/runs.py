@@ -131,7 +131,8 @@ def post_territory_runs(data):
 @runs_blp.doc(summary="Publish a finished run's plan to its work orders")
 def post_publish(ident):
     run = get_or_404(OptimizationRun, ident, "optimization run")
-    return publish_run(db.session, run, current_actor())
+    return publish_run(db.session, run, current_actor(),
+                       eta_threshold_minutes=current_app.config["EVENTS_ETA_MINUTES"])
 
 
 class ReleaseSchema(StrictSchema):
