@@ -55,6 +55,22 @@ def local_today(now: datetime | None = None) -> date:
     return today_in(configured_zone_name(), now)
 
 
+def local_moment(
+    moment: datetime | None, zone_name: str | None = None, fmt: str = "%Y-%m-%d %H:%M"
+) -> str:
+    """`moment` as read in `zone_name` (default: the configured zone), labelled with the zone.
+
+    Every time a person reads is shown this way — a call-back due at 00:00 in Tehran reads
+    "00:00 (Asia/Tehran)", never the UTC 20:30 of the day before. An empty moment is "—".
+    """
+    if moment is None:
+        return "—"
+    name = zone_of(zone_name)
+    if moment.tzinfo is None:  # stored moments are UTC; a naive one is read as UTC too
+        moment = moment.replace(tzinfo=UTC)
+    return f"{moment.astimezone(zone(name)).strftime(fmt)} ({name})"
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, clamped to the end of a shorter month."""
     return day + relativedelta(months=months)

@@ -248,4 +248,6 @@ FA: dict[str, str] = {
     "Show": "نمایش",
     "Not planned yet: run the optimizer for this day.":
         "هنوز برنامه‌ریزی نشده: بهینه‌ساز را برای این روز اجرا کنید.",
+    # consb: one clock (times labelled with their zone), portal link, favicon
+    "times in %(zone)s": "زمان‌ها به وقت %(zone)s",
 }

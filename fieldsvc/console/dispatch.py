@@ -35,7 +35,7 @@ from sqlalchemy import select
 from fieldsvc.auth.decorators import roles_required
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
-from fieldsvc.dates import local_today
+from fieldsvc.dates import local_moment, local_today
 from fieldsvc.dispatch import board as board_service
 from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.mapview import build_map
@@ -66,10 +66,10 @@ def offer_emergency(work_order: WorkOrder, old_priority: int | None) -> None:
     if offer is None:
         return
     if offer.proposal is not None:
-        eta = datetime.fromisoformat(offer.proposal.proposal["eta"]).astimezone(_tz())
+        eta = datetime.fromisoformat(offer.proposal.proposal["eta"])
         flash(_("Emergency insertion proposed for work order %(id)s (proposal %(proposal)s, "
                 "ETA %(eta)s): accept it on the dispatch board.", id=work_order.id,
-                proposal=offer.proposal.id, eta=eta.strftime("%H:%M")))
+                proposal=offer.proposal.id, eta=local_moment(eta, _tz().key, "%H:%M")))
     else:
         flash(_("No emergency insertion proposed for work order %(id)s: %(reason)s",
                 id=work_order.id, reason=offer.reason))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from flask import Flask, has_request_context, request, session
 
 from fieldsvc.console.catalog_fa import FA
+from fieldsvc.dates import local_moment
 
 DEFAULT = "en"
 CATALOGS: dict[str, dict[str, str]] = {"en": {}, "fa": FA}
@@ -59,6 +60,8 @@ def init_app(app: Flask) -> None:
 
     # Globals (not only context) so that imported macros can translate too.
     app.jinja_env.globals.update(_=gettext, label=label, languages=LANGUAGES)
+    # The one way a template shows a moment: in the zone of the place it concerns, labelled.
+    app.jinja_env.filters["local_time"] = local_moment
 
     @app.context_processor
     def _i18n():
