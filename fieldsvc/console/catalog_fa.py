@@ -250,4 +250,8 @@ FA: dict[str, str] = {
         "هنوز برنامه‌ریزی نشده: بهینه‌ساز را برای این روز اجرا کنید.",
     # consb: one clock (times labelled with their zone), portal link, favicon
     "times in %(zone)s": "زمان‌ها به وقت %(zone)s",
+    "Home": "خانه", "Signed in": "ورود", "Dealership portal": "درگاه نمایندگی",
+    "Open your dealership portal": "درگاه نمایندگی خود را باز کنید",
+    "The REST API is documented at": "مستندات REST API در",
+    "Get a token with": "توکن را با", "and send it as": "بگیرید و چنین بفرستید:",
 }
