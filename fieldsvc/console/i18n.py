@@ -12,9 +12,10 @@ choice, the browser's Accept-Language, English.
 from __future__ import annotations
 
 from flask import Flask, has_request_context, request, session
+from markupsafe import escape
 
 from fieldsvc.console.catalog_fa import FA
-from fieldsvc.dates import local_moment
+from fieldsvc.dates import local_moment, persian_day, zone_of
 
 DEFAULT = "en"
 CATALOGS: dict[str, dict[str, str]] = {"en": {}, "fa": FA}
@@ -51,6 +52,37 @@ def label(value) -> str:
     return gettext(str(raw).replace("_", " "))
 
 
+class LazyLabel:
+    """An enum value as words, translated when rendered (choices of a form class are built
+    at import, before any request has a language)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+
+    def __str__(self) -> str:
+        return label(self.raw) if has_request_context() else self.raw.replace("_", " ")
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def local_time(moment, zone_name: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """The template filter: `moment` in `zone_name`'s clock, labelled with that zone (its
+    name translated when the catalog has it, e.g. Asia/Tehran reads تهران in Persian)."""
+    name = zone_of(zone_name)
+    return local_moment(moment, name, fmt, zone_label=gettext(name))
+
+
+def day_label(day, fmt: str = "%a %d %b %Y") -> str:
+    """The template filter for a calendar day people read: in Persian the Jalali date in
+    Persian digits with the Gregorian ISO date beside it, else `fmt` (English)."""
+    if day is None:
+        return "—"
+    return persian_day(day) if current_locale() == "fa" else day.strftime(fmt)
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _choose_language() -> None:
@@ -61,7 +93,8 @@ def init_app(app: Flask) -> None:
     # Globals (not only context) so that imported macros can translate too.
     app.jinja_env.globals.update(_=gettext, label=label, languages=LANGUAGES)
     # The one way a template shows a moment: in the zone of the place it concerns, labelled.
-    app.jinja_env.filters["local_time"] = local_moment
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["day_label"] = day_label
 
     @app.context_processor
     def _i18n():

@@ -46,3 +46,23 @@ def test_work_order_times_read_in_the_sites_zone(app, data, page_as):
     text = page.get_data(as_text=True)
     assert "2026-12-04 10:00 (Europe/Berlin)" in text  # 09:00 UTC is 10:00 in Berlin
     assert "12:30" not in text  # not the deployment's (Tehran) reading either
+
+
+def test_jalali_dates_match_the_iranian_calendar():
+    from datetime import date
+
+    from fieldsvc.dates import jalali, persian_day
+
+    assert jalali(date(2024, 3, 20)) == (1403, 1, 1)  # Nowruz 1403
+    assert jalali(date(2025, 3, 20)) == (1403, 12, 30)  # 1403 is a leap year
+    assert jalali(date(2025, 3, 21)) == (1404, 1, 1)
+    assert jalali(date(2000, 1, 1)) == (1378, 10, 11)
+    assert persian_day(date(2026, 12, 4)) == "جمعه ۱۳ آذر ۱۴۰۵ (2026-12-04)"
+
+
+def test_the_board_names_its_zone_and_shows_jalali_days_in_persian(page_as):
+    dispatcher = page_as("dispatcher")
+    english = dispatcher.get("/console/dispatch?date=2026-12-04&lang=en").get_data(as_text=True)
+    assert "times in Asia/Tehran" in english and "Fri 04 Dec 2026" in english
+    persian = dispatcher.get("/console/dispatch?date=2026-12-04&lang=fa").get_data(as_text=True)
+    assert "زمان‌ها به وقت تهران" in persian and "جمعه ۱۳ آذر ۱۴۰۵ (2026-12-04)" in persian
