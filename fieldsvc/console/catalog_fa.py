@@ -300,4 +300,5 @@ FA: dict[str, str] = {
     "holiday": "تعطیل", "parts not available": "قطعه موجود نیست",
     "recall portal": "درگاه فراخوان", "reserved": "کنارگذاشته",
     "reserved for %(code)s": "کنارگذاشته برای %(code)s", "the whole day": "کل روز",
+    "affected, not booked yet": "مشمول، هنوز نوبت نگرفته",
 }
