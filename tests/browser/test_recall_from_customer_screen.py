@@ -12,15 +12,15 @@ from fieldsvc.extensions import db
 from tests.factories import Factories
 from tests.recall.conftest import Recall, today_utc
 
+TEXTS = {
+    "en": ("Recall appointment booked.", "affected, not booked yet"),
+    "fa": ("نوبت فراخوان رزرو شد.", "مشمول، هنوز نوبت نگرفته"),
+}
 
-@pytest.mark.parametrize(
-    ("lang", "done", "affected"),
-    [
-        ("en", "Recall appointment booked.", "affected, not booked yet"),
-        ("fa", "نوبت فراخوان رزرو شد.", "مشمول، هنوز نوبت نگرفته"),
-    ],
-)
-def test_agent_books_a_recall_from_the_customer_screen(page, login, app, lang, done, affected):
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_agent_books_a_recall_from_the_customer_screen(page, login, app, lang):
+    done, affected = TEXTS[lang]
     with app.app_context():
         recall = Recall(Factories(db.session), app)
         dealer = recall.dealership(places=1, name="Pars Motors", region="Tehran")
