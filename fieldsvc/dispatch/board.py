@@ -228,8 +228,11 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                 lane.bars.append(Bar("absence", max(absence.starts_at, start),
                                      min(absence.ends_at, end), absence.reason or "Absent"))
 
-    # The axis: whole hours covering shifts and bars, at least the usual working day.
-    moments = [m for lane in lanes.values() for b in lane.bars for m in (b.start, b.end)]
+    # The axis: whole hours covering shifts and work, at least the usual working day. An
+    # absence (a whole day off is midnight to midnight) does not stretch it to the night:
+    # its bar is cut to the axis like any other.
+    moments = [m for lane in lanes.values() for b in lane.bars if b.kind != "absence"
+               for m in (b.start, b.end)]
     moments += [m for lane in lanes.values() if lane.shift for m in lane.shift]
     first_hour, last_hour = DEFAULT_AXIS
     for m in moments:

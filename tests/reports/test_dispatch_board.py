@@ -225,3 +225,20 @@ def test_bad_days_fall_back_to_today_and_nothing_breaks(console, day_world):
     assert dispatcher.get("/console/dispatch", query_string={"territory": "x" * 500}
                           ).status_code == 200
 
+
+
+def test_a_day_off_does_not_stretch_the_board_to_the_night(app, console, day_world):
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from fieldsvc.models import Absence
+
+    techs, _ = day_world
+    start = datetime.combine(DAY, time(0), tzinfo=ZoneInfo("Asia/Tehran"))
+    with app.app_context():
+        db.session.add(Absence(technician_id=techs[0].id, starts_at=start,
+                               ends_at=start + timedelta(days=1), reason="Sick"))
+        db.session.commit()
+    html = _board(console()).get_data(as_text=True)
+    assert 'data-axis-start="07:00"' in html  # the working day, not 00:00–24:00
+    assert "Sick" in html
