@@ -15,7 +15,7 @@ from flask import Flask, has_request_context, request, session
 from markupsafe import escape
 
 from fieldsvc.console.catalog_fa import FA
-from fieldsvc.dates import local_moment, persian_day, zone_of
+from fieldsvc.dates import local_moment, persian_day, zone, zone_of
 
 DEFAULT = "en"
 CATALOGS: dict[str, dict[str, str]] = {"en": {}, "fa": FA}
@@ -83,6 +83,14 @@ def day_label(day, fmt: str = "%a %d %b %Y") -> str:
     return persian_day(day) if current_locale() == "fa" else day.strftime(fmt)
 
 
+def local_day(moment, zone_name: str | None = None, fmt: str = "%Y-%m-%d") -> str:
+    """The template filter for the calendar day of a moment (e.g. when a ticket was
+    created): the day in `zone_name`'s clock, never the UTC date, shown as `day_label`."""
+    if moment is None:
+        return "—"
+    return day_label(moment.astimezone(zone(zone_of(zone_name))).date(), fmt)
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _choose_language() -> None:
@@ -95,6 +103,7 @@ def init_app(app: Flask) -> None:
     # The one way a template shows a moment: in the zone of the place it concerns, labelled.
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["day_label"] = day_label
+    app.jinja_env.filters["local_day"] = local_day
 
     @app.context_processor
     def _i18n():

@@ -9,6 +9,7 @@ units and brand names (ALLOWED), anything marked left-to-right on purpose (dir="
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -144,7 +145,9 @@ def world(data):
     """A little of everything, so that list and detail pages have rows and links."""
     customer = data.customer(name="Behrouz Rad")
     site = data.site(customer=customer, name="Vanak branch", timezone="Asia/Tehran")
-    data.work_order(site=site, summary="Boiler")
+    data.work_order(
+        site=site, summary="Boiler", response_due_at=datetime.now(UTC) + timedelta(hours=2)
+    )
     data.ticket(customer=customer, subject="Boiler")
     dealership = data.dealership(name="Azadi Motors")
     return {
