@@ -301,4 +301,5 @@ FA: dict[str, str] = {
     "recall portal": "درگاه فراخوان", "reserved": "کنارگذاشته",
     "reserved for %(code)s": "کنارگذاشته برای %(code)s", "the whole day": "کل روز",
     "affected, not booked yet": "مشمول، هنوز نوبت نگرفته",
+    "All skills": "همه‌ی مهارت‌ها",
 }

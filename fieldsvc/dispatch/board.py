@@ -23,7 +23,15 @@ import scheduler
 from fieldsvc.context import Actor
 from fieldsvc.dispatch.insertion import current_plan
 from fieldsvc.dispatch.offer import waiting_offers
-from fieldsvc.models import InsertionProposal, OptimizationRun, Site, Technician, WorkOrder
+from fieldsvc.models import (
+    InsertionProposal,
+    OptimizationRun,
+    Site,
+    Technician,
+    TechnicianSkill,
+    WorkOrder,
+    WorkOrderSkill,
+)
 from fieldsvc.models.enums import RunStatus, WorkOrderStatus
 from fieldsvc.problems import InvalidInput
 from fieldsvc.services import work_orders as wo_service
@@ -153,8 +161,11 @@ def _place(bar_or_lane_start: datetime, end: datetime, axis: tuple[datetime, dat
 
 
 def build_board(session: Session, day: date, territory: str | None, timezone: str, *,
-                now: datetime | None = None, risk_minutes: int = 60) -> Board:
-    """Everything the board page shows for `day` (local) and `territory` (None = all)."""
+                now: datetime | None = None, risk_minutes: int = 60,
+                skill_id: int | None = None) -> Board:
+    """Everything the board page shows for `day` (local) and `territory` (None = all);
+    with `skill_id`, only the technicians who have that skill and the waiting work that
+    needs it."""
     tz = ZoneInfo(timezone)
     now = now or datetime.now(UTC)
     margin = timedelta(minutes=risk_minutes)
@@ -164,6 +175,9 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                   .order_by(Technician.name, Technician.id))
     if territory is not None:
         techs_stmt = techs_stmt.where(Technician.territory == territory)
+    if skill_id is not None:
+        techs_stmt = techs_stmt.where(Technician.id.in_(
+            select(TechnicianSkill.technician_id).where(TechnicianSkill.skill_id == skill_id)))
     techs = list(session.scalars(techs_stmt))
     lanes = {t.id: Lane(technician=t) for t in techs}
 
@@ -258,6 +272,9 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                   .where(WorkOrder.status == S.NEW))
     if territory is not None:
         queue_stmt = queue_stmt.where(Site.territory == territory)
+    if skill_id is not None:
+        queue_stmt = queue_stmt.where(WorkOrder.id.in_(
+            select(WorkOrderSkill.work_order_id).where(WorkOrderSkill.skill_id == skill_id)))
     total = session.scalar(select(func.count()).select_from(queue_stmt.subquery()))
     waiting = list(session.scalars(
         queue_stmt.options(selectinload(WorkOrder.site), selectinload(WorkOrder.customer))
