@@ -11,11 +11,13 @@ choice, the browser's Accept-Language, English.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import Flask, has_request_context, request, session
 from markupsafe import escape
 
 from fieldsvc.console.catalog_fa import FA
-from fieldsvc.dates import local_moment, persian_day, zone, zone_of
+from fieldsvc.dates import jalali, local_moment, persian_day, persian_digits, zone, zone_of
 
 DEFAULT = "en"
 CATALOGS: dict[str, dict[str, str]] = {"en": {}, "fa": FA}
@@ -68,10 +70,21 @@ class LazyLabel:
         return str(escape(str(self)))
 
 
-def local_time(moment, zone_name: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+FULL_MOMENT = "%Y-%m-%d %H:%M"
+
+
+def local_time(moment, zone_name: str | None = None, fmt: str = FULL_MOMENT) -> str:
     """The template filter: `moment` in `zone_name`'s clock, labelled with that zone (its
     name translated when the catalog has it, e.g. Asia/Tehran reads تهران in Persian)."""
     name = zone_of(zone_name)
+    if moment is not None and fmt == FULL_MOMENT and current_locale() == "fa":
+        # A Persian reader reads the Jalali day and the time in Persian digits; the
+        # Gregorian date stays beside it (as in `day_label`).
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # stored as UTC
+        local = aware.astimezone(zone(name))
+        jy, jm, jd = jalali(local.date())
+        spoken = persian_digits(f"{jy}/{jm:02d}/{jd:02d} {local:%H:%M}")
+        return f"{spoken} ({local.date().isoformat()}, {gettext(name)})"
     return local_moment(moment, name, fmt, zone_label=gettext(name))
 
 

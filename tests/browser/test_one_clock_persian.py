@@ -35,7 +35,7 @@ def test_call_back_reads_midnight_tehran_and_every_page_has_its_icon(page, login
     assert "2026-12-04 00:00 (Asia/Tehran)" in page.inner_text("#callbacks")
     page.goto("/console/callbacks?lang=fa")
     assert page.get_attribute("html", "dir") == "rtl"
-    assert "2026-12-04 00:00 (تهران)" in page.inner_text("#callbacks")
+    assert "۱۴۰۵/۰۹/۱۳ ۰۰:۰۰ (2026-12-04, تهران)" in page.inner_text("#callbacks")
     icon = page.get_attribute("link[rel=icon]", "href")
     assert page.request.get(icon).status == 200
     assert misses == []

@@ -31,7 +31,9 @@ def test_call_back_due_at_midnight_in_tehran_reads_midnight_tehran(app, data, pa
     queue = agent.get("/console/callbacks").get_data(as_text=True)
     assert "2026-12-04 00:00 (Asia/Tehran)" in queue
     assert "20:30" not in queue
-    screen = agent.get(f"/console/customers/{customer.id}").get_data(as_text=True)
+    persian = agent.get("/console/callbacks?lang=fa").get_data(as_text=True)
+    assert "۱۴۰۵/۰۹/۱۳ ۰۰:۰۰ (2026-12-04, تهران)" in persian  # Jalali, Persian digits
+    screen = agent.get(f"/console/customers/{customer.id}?lang=en").get_data(as_text=True)
     assert "2026-12-04 00:00 (Asia/Tehran)" in screen and "20:30" not in screen
 
 
