@@ -28,6 +28,13 @@ def api_docs():
     return render_template("api_docs.html", spec=spec)
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers (and pages that are not HTML) ask for /favicon.ico: the same icon every
+    page links, so no request for it ends in a 404."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.get("/")
 def index():
     if "console.home" in current_app.view_functions:

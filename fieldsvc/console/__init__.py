@@ -60,6 +60,7 @@ NAVIGATION: tuple[tuple[str, str, str, frozenset[str]], ...] = (
     ("console.pm_plans", "PM plans", "pm-plans", frozenset({"admin", "manager"})),
     ("console.campaigns", "Campaigns", "recall-campaigns",
      frozenset({"admin", "manager", "agent"})),
+    ("portal.home", "Dealership portal", "dealerships", frozenset({"dealership"})),
 )
 
 

@@ -312,4 +312,59 @@ FA: dict[str, str] = {
     "Nothing changed.": "چیزی تغییر نکرد.",
     "Work order %(id)s is now %(status)s.": "دستور کار %(id)s اکنون %(status)s است.",
     "Reason": "دلیل",
+
+    # consb: one clock (times labelled with their zone), portal link, favicon
+    "times in %(zone)s": "زمان‌ها به وقت %(zone)s",
+    "Home": "خانه", "Signed in": "ورود", "Dealership portal": "درگاه نمایندگی",
+    "Open your dealership portal": "درگاه نمایندگی خود را باز کنید",
+    "The REST API is documented at": "مستندات REST API در",
+    "Get a token with": "توکن را با", "and send it as": "بگیرید و چنین بفرستید:",
+    "Asia/Tehran": "تهران", "tehran": "تهران",
+    "receive": "دریافت", "reserve": "رزرو", "release": "آزادسازی", "issue": "صدور",
+    "return": "برگشت", "transfer": "انتقال", "scrap": "اسقاط", "printer": "چاپگر",
+    "server": "سرور", "car": "خودرو", "other": "سایر",
+    "replacement shipped": "جایگزین ارسال شد", "defective received": "معیوب دریافت شد",
+    "inspected": "بازرسی شد", "queued": "در صف", "running": "در حال اجرا",
+    "finished": "پایان‌یافته", "failed": "ناموفق", "central": "مرکزی", "regional": "منطقه‌ای",
+    "van": "خودروی سیار", "quarantine": "قرنطینه",
+    "(none)": "(هیچ)", "start and end": "شروع و پایان", "work order": "دستور کار",
+    # Places the map names on its plain background.
+    "Tehran": "تهران", "Karaj": "کرج", "Isfahan": "اصفهان", "Shiraz": "شیراز",
+    "Mashhad": "مشهد", "Tabriz": "تبریز", "Qom": "قم", "Ahvaz": "اهواز",
+    "Kermanshah": "کرمانشاه", "Rasht": "رشت", "Yazd": "یزد", "Kerman": "کرمان",
+    "Hamadan": "همدان", "Arak": "اراک", "Kashan": "کاشان", "Tajrish": "تجریش",
+    "Vanak": "ونک", "Narmak": "نارمک", "Azadi": "آزادی", "Gohardasht": "گوهردشت",
+    "Jolfa": "جلفا", "Eram": "ارم",
+    # The dealership portal.
+    "%(code)s progress": "پیشرفت %(code)s", "%(n)s bays": "%(n)s جایگاه",
+    "%(n)s free": "%(n)s آزاد", "holds %(n)s": "%(n)s نگه‌داشته",
+    "A day's places are shared by every campaign, except those reserved for one campaign, "
+    "which only that campaign books. Per campaign: the places it can still book (from its "
+    "reservation, or else the shared places) and the places it holds. * = places set by hand. "
+    "Booked counts invitations and bookings.":
+        "ظرفیت هر روز میان همه‌ی فراخوان‌ها مشترک است، جز جاهایی که برای یک فراخوان کنار "
+        "گذاشته شده و فقط همان فراخوان رزرو می‌کند. برای هر فراخوان: جاهایی که هنوز می‌تواند "
+        "رزرو کند (از سهم خودش، وگرنه از جاهای مشترک) و جاهایی که نگه داشته است. * = ظرفیتی "
+        "که دستی تعیین شده. «رزروشده» دعوت‌ها و رزروها را می‌شمارد.",
+    "Appointments": "نوبت‌ها", "Book a vehicle": "رزرو نوبت برای یک خودرو",
+    "Booked": "رزروشده", "Campaign": "فراخوان", "Campaign progress:": "پیشرفت فراخوان:",
+    "Cancel": "لغو", "Cancelled": "لغوشده", "Capacity": "ظرفیت",
+    "Capacity utilization per day": "بهره‌برداری از ظرفیت در هر روز",
+    "Completed": "انجام‌شده", "Completion rate": "نرخ انجام", "Done": "انجام شد",
+    "Free": "آزاد", "Invited": "دعوت‌شده", "Move": "جابه‌جایی", "New day": "روز جدید",
+    "No appointments.": "نوبتی نیست.", "No campaign is active.": "هیچ فراخوانی فعال نیست.",
+    "No-show": "عدم مراجعه", "Nothing booked yet.": "هنوز رزروی نیست.", "Owner": "مالک",
+    "Places": "ظرفیت", "Places of": "ظرفیتِ",
+    "Places this campaign books from: its reserved places where it has them, else the places "
+    "shared by all campaigns (counted once; taken by any campaign).":
+        "جاهایی که این فراخوان از آن‌ها رزرو می‌کند: سهم کنارگذاشته‌ی خودش اگر داشته باشد، "
+        "وگرنه جاهای مشترک همه‌ی فراخوان‌ها (یک بار شمرده می‌شوند؛ هر فراخوانی می‌تواند بگیرد).",
+    "Set": "ثبت", "Taken": "گرفته‌شده", "Utilization": "بهره‌برداری", "all": "همه",
+    "earlier": "قبلی", "later": "بعدی",
+    "empty: formula / no reservation": "خالی: طبق فرمول / بدون سهم",
+    "holiday": "تعطیل", "parts not available": "قطعه موجود نیست",
+    "recall portal": "درگاه فراخوان", "reserved": "کنارگذاشته",
+    "reserved for %(code)s": "کنارگذاشته برای %(code)s", "the whole day": "کل روز",
+    "affected, not booked yet": "مشمول، هنوز نوبت نگرفته",
+    "All skills": "همه‌ی مهارت‌ها",
 }

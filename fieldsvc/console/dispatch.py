@@ -35,7 +35,7 @@ from sqlalchemy import select
 from fieldsvc.auth.decorators import roles_required
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
-from fieldsvc.dates import local_today
+from fieldsvc.dates import local_moment, local_today
 from fieldsvc.dispatch import board as board_service
 from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.mapview import build_map
@@ -44,7 +44,7 @@ from fieldsvc.dispatch.publish import publish_run
 from fieldsvc.dispatch.queue import enqueue_after_commit
 from fieldsvc.dispatch.runs import request_run
 from fieldsvc.extensions import db
-from fieldsvc.models import InsertionProposal, OptimizationRun, Technician, WorkOrder
+from fieldsvc.models import InsertionProposal, OptimizationRun, Skill, Technician, WorkOrder
 from fieldsvc.problems import Problem, field_messages
 
 bp = Blueprint("console_dispatch", __name__, url_prefix="/console/dispatch")
@@ -66,10 +66,10 @@ def offer_emergency(work_order: WorkOrder, old_priority: int | None) -> None:
     if offer is None:
         return
     if offer.proposal is not None:
-        eta = datetime.fromisoformat(offer.proposal.proposal["eta"]).astimezone(_tz())
+        eta = datetime.fromisoformat(offer.proposal.proposal["eta"])
         flash(_("Emergency insertion proposed for work order %(id)s (proposal %(proposal)s, "
                 "ETA %(eta)s): accept it on the dispatch board.", id=work_order.id,
-                proposal=offer.proposal.id, eta=eta.strftime("%H:%M")))
+                proposal=offer.proposal.id, eta=local_moment(eta, _tz().key, "%H:%M")))
     else:
         flash(_("No emergency insertion proposed for work order %(id)s: %(reason)s",
                 id=work_order.id, reason=offer.reason))
@@ -161,9 +161,13 @@ def _run_or_404(ident: int) -> OptimizationRun:
 @roles_required(*READERS)
 def board():
     day, territory = _where()
+    skills = list(db.session.scalars(select(Skill).order_by(Skill.code)))
+    # An unknown skill shows the whole board, as an unknown territory or day falls back.
+    skill = next((s for s in skills if s.code == request.args.get("skill")), None)
     data = board_service.build_board(
         db.session, day, territory, current_app.config["DEFAULT_TIMEZONE"],
-        risk_minutes=current_app.config.get("SLA_RISK_MINUTES", 60))
+        risk_minutes=current_app.config.get("SLA_RISK_MINUTES", 60),
+        skill_id=skill.id if skill else None)
     watched = None
     run_arg = request.args.get("run", "")
     if run_arg.isdigit() and len(run_arg) < 18:
@@ -192,6 +196,7 @@ def board():
         proposal_technician=(db.session.get(Technician, proposal.technician_id)
                              if proposal else None),
         technicians=[lane.technician for lane in data.lanes], today=_today(),
+        skills=skills, skill=skill,
         time_limit=CONSOLE_TIME_LIMIT, prev_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1))
 

@@ -18,8 +18,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from fieldsvc.console.i18n import LazyLabel
 from fieldsvc.models.enums import (
     CustomerTier,
+    Direction,
     InteractionChannel,
     TicketCategory,
     TicketChannel,
@@ -55,7 +57,7 @@ class Select(SelectField):
 
 
 def _choices(enum, blank: bool = False):
-    out = [(e.value, e.value.replace("_", " ")) for e in enum]
+    out = [(e.value, LazyLabel(e.value)) for e in enum]
     return [("", "—")] + out if blank else out
 
 
@@ -63,8 +65,7 @@ class CallForm(ConsoleForm):
     """Log a contact with the customer (a call by default)."""
 
     channel = Select("Channel", choices=_choices(InteractionChannel), default="call")
-    direction = Select("Direction", choices=[("inbound", "inbound"),
-                                                  ("outbound", "outbound")],
+    direction = Select("Direction", choices=_choices(Direction),
                             default="inbound")
     calling_number = StringField("Calling number", validators=[Optional(), Length(max=40)])
     subject = StringField("Subject", validators=[Optional(), Length(max=200)])

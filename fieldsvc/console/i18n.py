@@ -11,9 +11,13 @@ choice, the browser's Accept-Language, English.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import Flask, has_request_context, request, session
+from markupsafe import escape
 
 from fieldsvc.console.catalog_fa import FA
+from fieldsvc.dates import jalali, local_moment, persian_day, persian_digits, zone, zone_of
 from fieldsvc.selfservice.catalog_fa import FA_SELF_SERVICE
 
 DEFAULT = "en"
@@ -51,6 +55,56 @@ def label(value) -> str:
     return gettext(str(raw).replace("_", " "))
 
 
+class LazyLabel:
+    """An enum value as words, translated when rendered (choices of a form class are built
+    at import, before any request has a language)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+
+    def __str__(self) -> str:
+        return label(self.raw) if has_request_context() else self.raw.replace("_", " ")
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+FULL_MOMENT = "%Y-%m-%d %H:%M"
+
+
+def local_time(moment, zone_name: str | None = None, fmt: str = FULL_MOMENT) -> str:
+    """The template filter: `moment` in `zone_name`'s clock, labelled with that zone (its
+    name translated when the catalog has it, e.g. Asia/Tehran reads تهران in Persian)."""
+    name = zone_of(zone_name)
+    if moment is not None and fmt == FULL_MOMENT and current_locale() == "fa":
+        # A Persian reader reads the Jalali day and the time in Persian digits; the
+        # Gregorian date stays beside it (as in `day_label`).
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # stored as UTC
+        local = aware.astimezone(zone(name))
+        jy, jm, jd = jalali(local.date())
+        spoken = persian_digits(f"{jy}/{jm:02d}/{jd:02d} {local:%H:%M}")
+        return f"{spoken} ({local.date().isoformat()}, {gettext(name)})"
+    return local_moment(moment, name, fmt, zone_label=gettext(name))
+
+
+def day_label(day, fmt: str = "%a %d %b %Y") -> str:
+    """The template filter for a calendar day people read: in Persian the Jalali date in
+    Persian digits with the Gregorian ISO date beside it, else `fmt` (English)."""
+    if day is None:
+        return "—"
+    return persian_day(day) if current_locale() == "fa" else day.strftime(fmt)
+
+
+def local_day(moment, zone_name: str | None = None, fmt: str = "%Y-%m-%d") -> str:
+    """The template filter for the calendar day of a moment (e.g. when a ticket was
+    created): the day in `zone_name`'s clock, never the UTC date, shown as `day_label`."""
+    if moment is None:
+        return "—"
+    return day_label(moment.astimezone(zone(zone_of(zone_name))).date(), fmt)
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _choose_language() -> None:
@@ -60,6 +114,10 @@ def init_app(app: Flask) -> None:
 
     # Globals (not only context) so that imported macros can translate too.
     app.jinja_env.globals.update(_=gettext, label=label, languages=LANGUAGES)
+    # The one way a template shows a moment: in the zone of the place it concerns, labelled.
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["day_label"] = day_label
+    app.jinja_env.filters["local_day"] = local_day
 
     @app.context_processor
     def _i18n():

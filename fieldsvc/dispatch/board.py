@@ -33,7 +33,9 @@ from fieldsvc.models import (
     OptimizationRun,
     Site,
     Technician,
+    TechnicianSkill,
     WorkOrder,
+    WorkOrderSkill,
     WorkOrderWindow,
 )
 from fieldsvc.models.enums import RunStatus, WorkOrderStatus
@@ -166,8 +168,11 @@ def _place(bar_or_lane_start: datetime, end: datetime, axis: tuple[datetime, dat
 
 
 def build_board(session: Session, day: date, territory: str | None, timezone: str, *,
-                now: datetime | None = None, risk_minutes: int = 60) -> Board:
-    """Everything the board page shows for `day` (local) and `territory` (None = all)."""
+                now: datetime | None = None, risk_minutes: int = 60,
+                skill_id: int | None = None) -> Board:
+    """Everything the board page shows for `day` (local) and `territory` (None = all);
+    with `skill_id`, only the technicians who have that skill and the waiting work that
+    needs it."""
     tz = ZoneInfo(timezone)
     now = now or datetime.now(UTC)
     margin = timedelta(minutes=risk_minutes)
@@ -177,6 +182,9 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                   .order_by(Technician.name, Technician.id))
     if territory is not None:
         techs_stmt = techs_stmt.where(Technician.territory == territory)
+    if skill_id is not None:
+        techs_stmt = techs_stmt.where(Technician.id.in_(
+            select(TechnicianSkill.technician_id).where(TechnicianSkill.skill_id == skill_id)))
     techs = list(session.scalars(techs_stmt))
     lanes = {t.id: Lane(technician=t) for t in techs}
 
@@ -241,8 +249,11 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                 lane.bars.append(Bar("absence", max(absence.starts_at, start),
                                      min(absence.ends_at, end), absence.reason or "Absent"))
 
-    # The axis: whole hours covering shifts and bars, at least the usual working day.
-    moments = [m for lane in lanes.values() for b in lane.bars for m in (b.start, b.end)]
+    # The axis: whole hours covering shifts and work, at least the usual working day. An
+    # absence (a whole day off is midnight to midnight) does not stretch it to the night:
+    # its bar is cut to the axis like any other.
+    moments = [m for lane in lanes.values() for b in lane.bars if b.kind != "absence"
+               for m in (b.start, b.end)]
     moments += [m for lane in lanes.values() if lane.shift for m in lane.shift]
     first_hour, last_hour = DEFAULT_AXIS
     for m in moments:
@@ -273,6 +284,9 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                          or_(~any_window.exists(), meets_day.exists())))
     if territory is not None:
         queue_stmt = queue_stmt.where(Site.territory == territory)
+    if skill_id is not None:
+        queue_stmt = queue_stmt.where(WorkOrder.id.in_(
+            select(WorkOrderSkill.work_order_id).where(WorkOrderSkill.skill_id == skill_id)))
     total = session.scalar(select(func.count()).select_from(queue_stmt.subquery()))
     waiting = list(session.scalars(
         queue_stmt.options(selectinload(WorkOrder.site), selectinload(WorkOrder.customer))

@@ -25,8 +25,8 @@ from fieldsvc.models import (
     User,
     WorkOrder,
 )
-from fieldsvc.models.enums import AppointmentStatus, TicketStatus, WorkOrderStatus
-from fieldsvc.recall.models import RecallAppointment, RecallCampaign
+from fieldsvc.models.enums import AppointmentStatus, CampaignStatus, TicketStatus, WorkOrderStatus
+from fieldsvc.recall.models import CampaignVin, RecallAppointment, RecallCampaign
 from fieldsvc.services.catalog import under_warranty
 from fieldsvc.services.phones import phone_key
 
@@ -65,6 +65,15 @@ class AssetState:
         return bool(self.contracts)
 
 
+@dataclass(frozen=True)
+class AffectedVehicle:
+    """A customer's vehicle on an active recall with no appointment yet: bookable now."""
+
+    campaign: RecallCampaign
+    vin: str
+    asset: Asset
+
+
 @dataclass
 class CustomerView:
     customer: Customer
@@ -77,6 +86,7 @@ class CustomerView:
     recalls: list[RecallAppointment]
     interactions: list[Interaction]
     agents: dict[int, User]
+    affected: list[AffectedVehicle] = field(default_factory=list)
 
 
 def customer_view(session: Session, customer: Customer, today: date, hooks: Hooks,
@@ -112,6 +122,7 @@ def customer_view(session: Session, customer: Customer, today: date, hooks: Hook
         select(RecallAppointment).where(RecallAppointment.customer_id == cid,
                                         RecallAppointment.status.in_(OPEN_RECALLS))
         .order_by(RecallAppointment.id.desc())))
+    affected = affected_vehicles(session, assets)
     interactions = list(session.scalars(
         select(Interaction).where(Interaction.customer_id == cid)
         .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(history_limit)))
@@ -123,7 +134,28 @@ def customer_view(session: Session, customer: Customer, today: date, hooks: Hook
         customer=customer, sites=sites, assets=states,
         open_work_orders=[w for w in work if w.status in OPEN_WORK],
         past_work_orders=[w for w in work if w.status not in OPEN_WORK],
-        tickets=tickets, rmas=rmas, recalls=recalls, interactions=interactions, agents=agents)
+        tickets=tickets, rmas=rmas, recalls=recalls, interactions=interactions, agents=agents,
+        affected=affected)
+
+
+def affected_vehicles(session: Session, assets: list[Asset]) -> list[AffectedVehicle]:
+    """The vehicles among `assets` whose VIN is on an active campaign's list and that have no
+    appointment of that campaign yet (an invitation or booking shows as a recall already)."""
+    by_vin = {a.vin: a for a in assets if a.vin}
+    if not by_vin:
+        return []
+    rows = session.execute(
+        select(RecallCampaign, CampaignVin.vin)
+        .join(CampaignVin, CampaignVin.campaign_id == RecallCampaign.id)
+        .where(RecallCampaign.status == CampaignStatus.ACTIVE, CampaignVin.vin.in_(by_vin))
+        .order_by(RecallCampaign.code, CampaignVin.vin)).all()
+    if not rows:
+        return []
+    taken = {(campaign_id, vin) for campaign_id, vin in session.execute(
+        select(RecallAppointment.campaign_id, RecallAppointment.vin)
+        .where(RecallAppointment.vin.in_(by_vin)))}
+    return [AffectedVehicle(campaign, vin, by_vin[vin]) for campaign, vin in rows
+            if (campaign.id, vin) not in taken]
 
 
 def campaigns_by_id(session: Session, ids) -> dict[int, RecallCampaign]:

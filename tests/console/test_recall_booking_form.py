@@ -104,3 +104,25 @@ def test_a_refusal_for_a_recall_not_on_the_screen_is_still_said(app, page_as, in
     assert re.search(r'<p class="flash" role="status">[^<]*not affected by campaign RC-CONSOLE',
                      html), html
     assert _state(app, ids.appointment) == ("invited", None, None)
+
+
+def test_an_affected_car_not_yet_invited_is_listed_and_booked_from_the_screen(app, page_as,
+                                                                              invited):
+    recall, ids = invited
+    client = page_as("agent")
+    screen = client.get(f"/console/customers/{ids.other_customer}").get_data(as_text=True)
+    recalls = screen.split('id="recalls"')[1].split("</section>")[0]
+    assert '<span class="count">1</span>' in recalls  # not "Open recalls 0"
+    assert ids.other_vin in recalls and "affected, not booked yet" in recalls
+    assert "Book this recall" in recalls
+    day = today_utc() + timedelta(days=3)
+    response = _book(client, ids, ids.other_customer, ids.other_vin, day)
+    assert response.status_code == 302, response.data[:2000]
+    after = client.get(response.headers["Location"]).get_data(as_text=True)
+    recalls = after.split('id="recalls"')[1].split("</section>")[0]
+    assert "affected, not booked yet" not in recalls and "booked" in recalls
+    assert recall.ledger(ids.dealer, ids.campaign, day) == (1, 1)
+    # The one place of that day is gone: the invited customer's booking there is refused.
+    refused = _book(client, ids, ids.customer, ids.vin, day)
+    assert refused.status_code == 422
+    assert recall.ledger(ids.dealer, ids.campaign, day) == (1, 1)

@@ -225,3 +225,39 @@ def test_bad_days_fall_back_to_today_and_nothing_breaks(console, day_world):
     assert dispatcher.get("/console/dispatch", query_string={"territory": "x" * 500}
                           ).status_code == 200
 
+
+
+def test_a_day_off_does_not_stretch_the_board_to_the_night(app, console, day_world):
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from fieldsvc.models import Absence
+
+    techs, _ = day_world
+    start = datetime.combine(DAY, time(0), tzinfo=ZoneInfo("Asia/Tehran"))
+    with app.app_context():
+        db.session.add(Absence(technician_id=techs[0].id, starts_at=start,
+                               ends_at=start + timedelta(days=1), reason="Sick"))
+        db.session.commit()
+    html = _board(console()).get_data(as_text=True)
+    assert 'data-axis-start="07:00"' in html  # the working day, not 00:00–24:00
+    assert "Sick" in html
+
+
+def test_the_skill_filter_keeps_the_technicians_and_waiting_work_of_that_skill(
+        console, make, day_world):
+    printer = make.skill("printer")
+    make.technician(skills={printer: 2}, name="Reza Moradi", territory="tehran")
+    wo = make.work_order(site=make.site(territory="tehran"), summary="Toner jam")
+    from fieldsvc.models import WorkOrderSkill
+
+    wo.skills.append(WorkOrderSkill(skill_id=printer.id, min_level=1))
+    make.session.commit()
+    everything = _board(console()).get_data(as_text=True)
+    assert "Reza Moradi" in everything and "Ali Rahimi" in everything
+    only = _board(console(), skill="printer").get_data(as_text=True)
+    assert "Reza Moradi" in only and "Ali Rahimi" not in only
+    assert "Toner jam" in only and "Boiler 0" not in only
+    assert '<option value="printer" selected>' in only
+    unknown = _board(console(), skill="nope")
+    assert unknown.status_code == 200 and "Ali Rahimi" in unknown.get_data(as_text=True)

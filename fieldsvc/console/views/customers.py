@@ -54,7 +54,7 @@ def _render_customer(customer: Customer, call_form: CallForm | None = None,
                              occurred_at=request.args.get("call_started", ""))
     campaigns = view_service.campaigns_by_id(db.session, [a.campaign_id for a in data.recalls])
     dealerships = list(db.session.scalars(select(Dealership).order_by(Dealership.name))) \
-        if data.recalls and allowed("recall-appointments", "book") else []
+        if (data.recalls or data.affected) and allowed("recall-appointments", "book") else []
     if booking_form is None:
         booking_form = RecallBookingForm()
     booking_form.dealership_id.choices = [(str(d.id), f"{d.name} · {d.region}")
@@ -235,7 +235,9 @@ def book_recall(ident: int):
             RecallAppointment.customer_id == customer.id,
             RecallAppointment.campaign_id == int(campaign_id),
             RecallAppointment.vin == (form.vin.data or ""),
-            RecallAppointment.status == AppointmentStatus.INVITED)) is not None
+            RecallAppointment.status == AppointmentStatus.INVITED)) is not None or any(
+        str(a.campaign.id) == campaign_id and a.vin == form.vin.data
+        for a in view_service.affected_vehicles(db.session, list(customer.assets)))
     if not shown_in_form:  # no form of this page answers to it: say it at the top
         for message in loose:
             flash(message)

@@ -13,6 +13,7 @@ from fieldsvc.console import bp
 from fieldsvc.console.dispatch import offer_emergency
 from fieldsvc.console.forms import AssignForm, FollowUpForm, TicketForm, TicketWorkOrderForm
 from fieldsvc.console.i18n import gettext as _
+from fieldsvc.console.i18n import label
 from fieldsvc.console.views import (
     allowed,
     attach_errors,
@@ -144,7 +145,7 @@ def _render_ticket(ticket: Ticket, follow=None, assign=None, work=None, status=2
     work.site_id.choices = [(str(s.id), s.name) for s in sites]
     allowed_next = sorted(s.value for s in ticket_service.TICKET_TRANSITIONS[ticket.status])
     follow = follow or FollowUpForm()
-    follow.status.choices = [("", "—")] + [(s, s.replace("_", " ")) for s in allowed_next]
+    follow.status.choices = [("", "—")] + [(s, label(s)) for s in allowed_next]
     product = db.session.get(Product, ticket.product_id) if ticket.product_id else None
     asset = db.session.get(Asset, ticket.asset_id) if ticket.asset_id else None
     return render_template(
