@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from fieldsvc.dates import zone_of
 from fieldsvc.models import Customer, WorkOrder
-from fieldsvc.notify.service import queue, reachable
+from fieldsvc.notify.service import queue, will_reach
 from fieldsvc.recall.ics import appointment_ics
 from fieldsvc.recall.models import RecallAppointment
 from fieldsvc.selfservice import links
@@ -46,7 +46,7 @@ def en_route(session: Session, order: WorkOrder, *, now: datetime | None = None)
     }
     # One message per trip: a second "en route" for the same arrival adds nothing.
     key = f"work_order:{order.id}:en_route:{arrival.isoformat()}"
-    if reachable(order.customer) and links.can_make_links():
+    if will_reach(order.customer) and links.can_make_links():
         values["link"] = links.make_track_link(session, order)
     return queue(
         session,
@@ -115,5 +115,5 @@ def _add_recall_link(
     session: Session, customer: Customer | None, appt: RecallAppointment, values: dict
 ) -> None:
     """The owner's self-service link to book, move or cancel, when it can be made."""
-    if reachable(customer) and links.can_make_links():
+    if will_reach(customer) and links.can_make_links():
         values["link"] = links.make_recall_link(session, appt.vin, appt.campaign_id)

@@ -74,6 +74,16 @@ def reachable(customer: Customer | None) -> bool:
     )
 
 
+def will_reach(customer: Customer | None) -> bool:
+    """Whether a message queued now would go anywhere: the customer may be contacted and has
+    an address on a channel this deployment has configured."""
+    return (
+        customer is not None
+        and reachable(customer)
+        and bool(_addresses(customer, current_app.config))
+    )
+
+
 def _addresses(customer: Customer, config) -> list[tuple[str, str]]:
     out = []
     if customer.email and channel_mod.email_channel(config) is not None:

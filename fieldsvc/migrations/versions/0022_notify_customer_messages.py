@@ -17,10 +17,11 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('customer') as batch_op:
-        batch_op.add_column(sa.Column('language', sa.String(length=8), nullable=True))
-        batch_op.add_column(sa.Column('notifications_opt_out', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+    # Plain ADD COLUMN, not a batch: on SQLite a batch rebuilds the table and would lose the
+    # triggers that bump the technicians' day versions (0015, 0021).
+    op.add_column('customer', sa.Column('language', sa.String(length=8), nullable=True))
+    op.add_column('customer', sa.Column('notifications_opt_out', sa.Boolean(), nullable=False,
+                                        server_default=sa.false()))
     op.create_table(
         'notification',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -62,6 +63,9 @@ def upgrade():
 
 def downgrade():
     op.drop_table('notification')
-    with op.batch_alter_table('customer') as batch_op:
-        batch_op.drop_column('notifications_opt_out')
-        batch_op.drop_column('language')
+    # SQLite drops a column in place (3.35+), keeping the customer table's triggers.
+    for column in ('notifications_opt_out', 'language'):
+        if op.get_bind().dialect.name == 'sqlite':
+            op.execute(f'ALTER TABLE customer DROP COLUMN {column}')
+        else:
+            op.drop_column('customer', column)
