@@ -15,10 +15,10 @@ end point, an earliest departure and a latest return (overtime allowance include
 regular shift end (overtime is costed after it), a longest span, a capacity, van stock, lunch
 breaks (window + duration) and absences.
 
-A route is timed by ``exact``, a port of ``scheduler.insertion.schedule``: the same break
-rule (a break is taken when the next visit would push it out of its window, or earlier when it
-fits into waiting time for free; drives are split around breaks and absences), visits start as
-early as they can, a job whose parts the van no longer holds gets a warehouse stop right
+A route is timed by ``timed``/``exact``, a port of ``scheduler.insertion.schedule``: the
+same break rules, lazy first and eager when the lazy one fails (a break is taken when the
+next visit would push it out of its window, or earlier when it fits into waiting time for
+free; drives are split around breaks and absences), visits start as early as they can, a job whose parts the van no longer holds gets a warehouse stop right
 before it. Its cost is the route's arc cost plus overtime, SLA lateness, per-technician
 preferences (changes against the previous plan, continuity) and workload above the
 technician's fair share.
