@@ -69,7 +69,20 @@ class Schedule:
 def schedule(inst: Instance, v: VehicleDay, items: list[Item]) -> Schedule | None:
     """Earliest times for ``items`` in order on vehicle ``v`` (None when infeasible).
 
-    Breaks are taken as late as possible, unless one fits into waiting time for free.
+    Breaks are taken as late as possible, unless one fits into waiting time for free. The
+    lazy rule is tried first, then the eager one: the optimizer's kernel times routes the
+    same way, so every route it builds can be re-timed here.
+    """
+    return _timed(inst, v, items, True) or _timed(inst, v, items, False)
+
+
+def _timed(inst: Instance, v: VehicleDay, items: list[Item], lazy: bool) -> Schedule | None:
+    """``schedule`` with one break rule.
+
+    Eager: a pending break is taken before a visit that would end after its window, or
+    whenever taking it then does not delay the visit (it then sits at its window start, even
+    if that lies after the visit). Lazy: a break taken without need must end before the
+    visit starts (it fills waiting time), and the return home forces it too.
     """
     problem = inst.problem
     absences = [(lo, hi, STOP_ABSENCE) for lo, hi in v.absences]
@@ -116,7 +129,7 @@ def schedule(inst: Instance, v: VehicleDay, items: list[Item]) -> Schedule | Non
         keep = []
         for b in pending:
             at = break_slot(t, b, absences + placed)
-            must = item is not None and break_first(b, s + dur)
+            must = (lazy or item is not None) and break_first(b, s + dur)
             if at is None:
                 if must:
                     return None
@@ -124,7 +137,7 @@ def schedule(inst: Instance, v: VehicleDay, items: list[Item]) -> Schedule | Non
                 continue
             placed.append((at, at + b.duration, STOP_BREAK))
             s2 = place_service(t, travel, floor, dur, windows)
-            if s2 is not None and (must or s2 == s):
+            if s2 is not None and (must or (s2 == s and (not lazy or at + b.duration <= s))):
                 s = s2
             else:
                 placed.pop()

@@ -15,10 +15,10 @@ end point, an earliest departure and a latest return (overtime allowance include
 regular shift end (overtime is costed after it), a longest span, a capacity, van stock, lunch
 breaks (window + duration) and absences.
 
-A route is timed by ``exact``, a port of ``scheduler.insertion.schedule``: the same break
-rule (a break is taken when the next visit would push it out of its window, or earlier when it
-fits into waiting time for free; drives are split around breaks and absences), visits start as
-early as they can, a job whose parts the van no longer holds gets a warehouse stop right
+A route is timed by ``timed``/``exact``, a port of ``scheduler.insertion.schedule``: the
+same break rules, lazy first and eager when the lazy one fails (a break is taken when the
+next visit would push it out of its window, or earlier when it fits into waiting time for
+free; drives are split around breaks and absences), visits start as early as they can, a job whose parts the van no longer holds gets a warehouse stop right
 before it. Its cost is the route's arc cost plus overtime, SLA lateness, per-technician
 preferences (changes against the previous plan, continuity) and workload above the
 technician's fair share.
@@ -57,6 +57,7 @@ EXACT_TRIES = 8
 OPEN_TRIES = 16.0
 NONE = -(2**60)  # "no feasible time"
 INFEASIBLE = -1.0
+PARTS = -2.0  # _plain: the route needs the stock bookkeeping of ``exact``
 SHIFT_TRIES = 20  # as insertion.schedule: attempts to clear a visit of the pauses
 
 
@@ -214,11 +215,65 @@ def timed(v, row, n, out, wout, meta, d, scr_lo, scr_hi, pend, stock, pick):
 
     ``meta[3]`` says which rule timed it (1 lazy, 0 eager); INFEASIBLE when neither can.
     """
+    if d[26][v] == 0 and d[30][v] == 0:  # no break, no absence
+        cost = _plain(v, row, n, out, meta, d, pick)
+        if cost != PARTS:
+            meta[3] = 1
+            return cost
     cost = exact(v, row, n, out, wout, meta, True, d, scr_lo, scr_hi, pend, stock, pick)
     meta[3] = 1
     if cost < 0:
         cost = exact(v, row, n, out, wout, meta, False, d, scr_lo, scr_hi, pend, stock, pick)
         meta[3] = 0
+    return cost
+
+
+@_jit
+def _plain(v, row, n, out, meta, d, pick):
+    """``exact`` for a vehicle without pauses: one forward pass, no pause bookkeeping.
+
+    Gives the same starts, cost and ``meta`` as ``exact`` (both break rules agree when there
+    is no break); returns PARTS when a visit needs parts (``exact`` handles the stock).
+    """
+    (cpt, svc, twa, twb, nw, dem, sla, slaw, pref, nomdur, hasparts, need, whp, whsvc,
+     wha, whb, whn, vsp, vep, vE, vL, vS, otc, vmax, cap, vstock, nb, bws, bwe, bdur,
+     na, aS, aE, target, balw, tt, cc) = d  # fmt: skip
+    t = vE[v]
+    p = vsp[v]
+    load = 0
+    work = 0
+    cost = 0.0
+    start = t
+    for k in range(n):
+        c = row[k]
+        if hasparts[c]:
+            return PARTS
+        q = cpt[c]
+        s = _wstart(t + tt[p, q], twa, twb, c, nw[c])
+        if s == NONE:
+            return INFEASIBLE
+        if k == 0 and s - tt[p, q] > start:
+            start = s - tt[p, q]
+        out[k] = s
+        pick[k] = False
+        cost += cc[p, q] + pref[v, c]
+        if s > sla[c]:
+            cost += slaw * (s - sla[c])
+        load += dem[c]
+        work += nomdur[c]
+        t = s + svc[v, c]
+        p = q
+    end = t + tt[p, vep[v]]
+    cost += cc[p, vep[v]]
+    if end > vL[v] or end - start > vmax[v] or load > cap[v]:
+        return INFEASIBLE
+    meta[0] = start
+    meta[1] = end
+    meta[2] = 0
+    if end > vS[v]:
+        cost += otc[v] * (end - vS[v])
+    if work > target[v]:
+        cost += balw * (work - target[v])
     return cost
 
 
@@ -387,6 +442,19 @@ def _fits(v, k, c, rt, rl, es, ls, d):
     return s
 
 
+@_jit(inline="always")
+def _restore(v, rt, rl, es, ls, ld, rc, src_rt, src_rl, src_es, src_ls, src_ld, src_rc):
+    """Copy route ``v`` and its timing (starts, latest starts, load, cost) from the src arrays."""
+    n = src_rl[v]
+    for k in range(n):
+        rt[v, k] = src_rt[v, k]
+        es[v, k] = src_es[v, k]
+        ls[v, k] = src_ls[v, k]
+    rl[v] = n
+    ld[v] = src_ld[v]
+    rc[v] = src_rc[v]
+
+
 @_jit
 def seed_rng(seed):
     np.random.seed(seed)
@@ -446,6 +514,10 @@ def run(
     pk = np.empty(m_max, dtype=np.int64)
     plb = np.empty(m_max, dtype=np.float64)
     work = np.zeros(nv, dtype=np.int64)
+    # Timing of the current routes, so that undoing a change copies instead of re-timing.
+    cur_es = es.copy()
+    cur_ls = ls.copy()
+    cur_ld = ld.copy()
     stamp = 0
     blink = 0
     for _ in range(n_iter):
@@ -521,11 +593,8 @@ def run(
                 else:
                     # The shortcut breaks a window or a break (travel times without the
                     # triangle inequality, the greedy break rule): leave the route as it was.
-                    for k in range(card):
-                        rt[v, k] = cur_rt[v, k]
-                    rl[v] = card
-                    schedule(
-                        v, rt, rl, es, ls, ld, rc, d, scr_lo, scr_hi, pend, stock, pick, wout, meta
+                    _restore(
+                        v, rt, rl, es, ls, ld, rc, cur_rt, cur_rl, cur_es, cur_ls, cur_ld, cur_rc
                     )
                 n_ruined += 1
                 if n_ruined >= ks:
@@ -699,10 +768,9 @@ def run(
             stats[4] += 1
             for v in range(nv):
                 if touched[v]:
-                    for k in range(rl[v]):
-                        cur_rt[v, k] = rt[v, k]
-                    cur_rl[v] = rl[v]
-                    cur_rc[v] = rc[v]
+                    _restore(
+                        v, cur_rt, cur_rl, cur_es, cur_ls, cur_ld, cur_rc, rt, rl, es, ls, ld, rc
+                    )
             for c in range(nc):
                 cur_ru[c] = ru[c]
             if new < stats[1] - 1e-9:
@@ -714,11 +782,8 @@ def run(
         else:
             for v in range(nv):
                 if touched[v]:
-                    for k in range(cur_rl[v]):
-                        rt[v, k] = cur_rt[v, k]
-                    rl[v] = cur_rl[v]
-                    schedule(
-                        v, rt, rl, es, ls, ld, rc, d, scr_lo, scr_hi, pend, stock, pick, wout, meta
+                    _restore(
+                        v, rt, rl, es, ls, ld, rc, cur_rt, cur_rl, cur_es, cur_ls, cur_ld, cur_rc
                     )
                     for k in range(rl[v]):
                         ru[rt[v, k]] = v

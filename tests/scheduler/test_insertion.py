@@ -78,3 +78,23 @@ def test_insertion_respects_breaks_and_windows(quick):
     assert validate(problem([t], [*jobs, e]), res.plan) == []
     s = next(s for s in res.plan.route_of("T1", 0).stops if s.job_id == "E")
     assert s.kind == STOP_JOB and 12 * H <= s.start <= 13 * H
+
+
+def test_insertion_fits_a_day_whose_lunch_can_only_come_late(quick):
+    # J2 runs from noon at the latest to past 12:50, so lunch (noon to 14:00) must follow
+    # it; taking lunch at noon, when it would not delay J1, makes J2 late. The exact schedule
+    # must keep lunch pending past J1 so the emergency still fits this day.
+    lunch = Break(TimeWindow(12 * H, 14 * H), 1800)
+    t = tech(breaks=(lunch,))
+    jobs = [
+        job("J1", 1, 30, time_windows=[window(8, 9)]),
+        job("J2", 2, 60, time_windows=[window(11 + 50 / 60, 12)]),
+    ]
+    p = problem([t], jobs)
+    plan = plan_for(p, quick)
+    assert not plan.unassigned
+    e = job("E", 3, 30, priority=1)
+    res = insert_emergency(p, plan, e)
+    assert res.technician_id == "T1"
+    assert validate(problem([t], [*jobs, e]), res.plan) == []
+    assert {s.job_id for s in res.plan.route_of("T1", 0).stops} >= {"J1", "J2", "E"}
