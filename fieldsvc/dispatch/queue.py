@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from fieldsvc.extensions import db
 from fieldsvc.problems import Problem
@@ -73,19 +75,28 @@ class ThreadQueue:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldsvc-run")
         # The optimizer's compiled kernel is loaded (or compiled) before the first run, so
         # that no run pays it inside its own time limit.
+        self.lock = threading.Lock()
         self.futures: list[Future] = [self.executor.submit(_warm_up_optimizer)]
 
     def enqueue(self, run_id: int, request_id: str | None = None) -> None:
-        self.futures = [f for f in self.futures if not f.done()]
-        self.futures.append(self.executor.submit(_execute, self.app, run_id, request_id))
+        # Requests and the scheduler enqueue from several threads at once.
+        with self.lock:
+            self.futures = [f for f in self.futures if not f.done()]
+            self.futures.append(self.executor.submit(_execute, self.app, run_id, request_id))
 
     def check(self) -> None:
         pass
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until every queued run has executed (used by tests and the CLI)."""
-        for future in list(self.futures):
-            future.result(timeout=timeout)
+        """Block until every queued run has executed, including runs enqueued while waiting
+        (used by tests and the CLI)."""
+        while True:
+            with self.lock:
+                pending = [f for f in self.futures if not f.done()]
+            if not pending:
+                return
+            for future in pending:
+                future.result(timeout=timeout)
 
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -132,9 +143,14 @@ class RqQueue:
         self.queue = Queue(rq_queue_name(app), connection=connection)
 
     def enqueue(self, run_id: int, request_id: str | None = None) -> None:
-        self.queue.enqueue(rq_execute, run_id, request_id, job_timeout=RQ_JOB_TIMEOUT,
-                           job_id=f"fieldsvc-run-{run_id}",
-                           description=f"optimization run {run_id}")
+        self.queue.enqueue(
+            rq_execute,
+            run_id,
+            request_id,
+            job_timeout=RQ_JOB_TIMEOUT,
+            job_id=f"fieldsvc-run-{run_id}",
+            description=f"optimization run {run_id}",
+        )
 
     def check(self) -> None:
         from redis.exceptions import RedisError
@@ -144,7 +160,9 @@ class RqQueue:
         except RedisError as exc:
             raise QueueUnavailable(
                 f"The run queue (Redis at {redis_url(self.app)}) does not answer; nothing was "
-                "queued. Retry shortly.", headers={"Retry-After": "10"}) from exc
+                "queued. Retry shortly.",
+                headers={"Retry-After": "10"},
+            ) from exc
 
 
 def work(app: Flask, *, burst: bool = False) -> bool:
@@ -173,8 +191,9 @@ def get_queue(app: Flask) -> RunQueue:
     if queue is None:
         kind = app.config.get("RUN_QUEUE", "thread")
         if kind not in QUEUES:
-            raise RuntimeError(f"FIELDSVC_RUN_QUEUE={kind!r}: use one of "
-                               f"{', '.join(sorted(QUEUES))}.")
+            raise RuntimeError(
+                f"FIELDSVC_RUN_QUEUE={kind!r}: use one of {', '.join(sorted(QUEUES))}."
+            )
         queue = QUEUES[kind](app)
         app.extensions["fieldsvc_run_queue"] = queue
     return queue
@@ -198,25 +217,47 @@ def enqueue_after_commit(app: Flask, run_id: int) -> None:
     """Hand the run to the queue once the request's transaction has committed it.
 
     Should the queue refuse it even so (Redis went away since `check_queue`), the run is
-    failed with the reason at once, never left queued."""
+    failed with the reason at once, never left queued.
+
+    SQLAlchemy also signals `after_commit` when a SAVEPOINT is released (`begin_nested`,
+    as `request_run` uses for each run): handing the run over then would let a worker try
+    to claim it before the outer transaction made it visible, find nothing queued and leave
+    it queued for good. So only the outermost commit hands it over, and the outermost
+    rollback forgets it.
+    """
     from fieldsvc.ops.request_id import current
 
     session = db.session()
-    request_id = current()
+    pending = session.info.get(_PENDING_RUNS)
+    if pending is None:
+        pending = session.info[_PENDING_RUNS] = []
+        event.listen(session, "after_commit", _hand_over_pending)
+        event.listen(session, "after_transaction_end", _forget_pending)
+    pending.append((app, run_id, current()))
 
-    def hand_over(_session) -> None:
+
+_PENDING_RUNS = "fieldsvc_runs_to_hand_over"
+
+
+def _hand_over_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released; the runs are not committed yet
+    pending = session.info.get(_PENDING_RUNS) or []
+    handed, pending[:] = list(pending), []
+    for app, run_id, request_id in handed:
         try:
             get_queue(app).enqueue(run_id, request_id)
         except Exception as exc:  # the queue refused it: record that on the run
             log.exception("optimization run %s could not be queued", run_id)
             _record_unqueued(app, run_id, f"The run could not be queued: {exc}")
 
-    event.listen(session, "after_commit", hand_over, once=True)
+
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: rolled back, or done
+        (session.info.get(_PENDING_RUNS) or []).clear()
 
 
 def _record_unqueued(app: Flask, run_id: int, reason: str) -> None:
-    from sqlalchemy.orm import Session
-
     from fieldsvc.dispatch.runs import fail_unqueued_run
 
     # The request's session is inside its commit: use a connection of its own.

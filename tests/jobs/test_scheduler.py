@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from fieldsvc.dispatch.queue import get_queue
+from fieldsvc.dispatch.queue import InlineQueue, get_queue
 from fieldsvc.extensions import db
 from fieldsvc.models import Interaction, OptimizationRun, WorkOrder
 from fieldsvc.models.base import utcnow
@@ -44,16 +44,6 @@ def test_nightly_replan_plans_tomorrow_once_per_territory(app, make, monkeypatch
     assert "north: run" in summary and "south: run" in summary
     assert _count(app, OptimizationRun) == 2
     get_queue(app).wait(120)  # the runs execute on the queue, not inside the job
-    deadline = time.monotonic() + 60  # as a dispatcher would: until each run has finished
-    while True:
-        with app.app_context():
-            runs = db.session.scalars(select(OptimizationRun)).all()
-            statuses = {r.status.value for r in runs}
-            db.session.remove()
-        if statuses == {"finished"} or time.monotonic() > deadline:
-            break
-        get_queue(app).wait(30)  # a run handed over since the last look
-        time.sleep(0.5)
     with app.app_context():
         runs = db.session.scalars(select(OptimizationRun)).all()
         assert {r.status.value for r in runs} == {"finished"}
@@ -61,6 +51,26 @@ def test_nightly_replan_plans_tomorrow_once_per_territory(app, make, monkeypatch
         db.session.remove()
     jobs.nightly_replan(app)  # a takeover re-running it adds nothing
     assert _count(app, OptimizationRun) == 2
+
+
+def test_each_territory_run_is_handed_over_only_once_its_transaction_committed(app, make):
+    # Each run is inserted under a SAVEPOINT; handing one over when the next territory's
+    # SAVEPOINT is released would let the worker look for it before it is committed, find
+    # nothing queued and leave it queued for good. The inline queue executes at hand-over.
+    app.config["REPLAN_TIME_LIMIT"] = 1
+    previous = app.extensions.get("fieldsvc_run_queue")
+    app.extensions["fieldsvc_run_queue"] = InlineQueue(app)
+    try:
+        for territory in ("north", "south", "west"):
+            make.technician(territory=territory)
+        make.work_order(estimated_minutes=30)
+        assert "west: run" in jobs.nightly_replan(app)
+    finally:
+        app.extensions["fieldsvc_run_queue"] = previous
+    with app.app_context():
+        runs = db.session.scalars(select(OptimizationRun)).all()
+        assert [r.status.value for r in runs] == ["finished"] * 3
+        db.session.remove()
 
 
 def test_a_replan_enqueues_one_run_per_territory_for_the_workers(rq_app, make,  # noqa: F811
