@@ -13,7 +13,16 @@ def _wait(client, run_id, timeout=60):
         if run["status"] in ("finished", "failed"):
             return run
         time.sleep(0.2)
-    raise AssertionError("run did not finish")
+    raise AssertionError(f"run did not finish: {run}")
+
+
+def publish_and_wait(client, app, run_id):
+    """POST publish (202 with the run), let the queue work, and return the run after it."""
+    accepted = client.post(f"/api/v1/optimization-runs/{run_id}/publish")
+    assert accepted.status_code == 202, accepted.json
+    assert accepted.json["publish"]["status"] in ("queued", "running", "done")
+    get_queue(app).wait(timeout=60)
+    return client.get(f"/api/v1/optimization-runs/{run_id}").json
 
 
 def test_request_follow_and_publish_a_run(client, make, app):
@@ -26,9 +35,10 @@ def test_request_follow_and_publish_a_run(client, make, app):
     run = _wait(client, accepted.json["id"])
     assert run["status"] == "finished" and run["progress"] == 1.0
     assert run["assigned_count"] == len(orders)
-    published = client.post(f"/api/v1/optimization-runs/{run['id']}/publish")
-    assert published.status_code == 200
-    assert sorted(published.json["scheduled"]) == sorted(o.id for o in orders)
+    published = publish_and_wait(client, app, run["id"])
+    assert published["publish"]["status"] == "done", published["publish"]
+    assert published["publish"]["progress"] == 1.0 and published["published_at"]
+    assert sorted(published["publish"]["report"]["scheduled"]) == sorted(o.id for o in orders)
     listed = client.get("/api/v1/work-orders", query_string={"status": "scheduled"})
     assert listed.json["total"] == len(orders)
     again = client.post(f"/api/v1/optimization-runs/{run['id']}/publish")
