@@ -245,8 +245,11 @@ def review(ident: int):
 @roles_required(*WRITERS)
 def publish(ident: int):
     run = _run_or_404(ident)
-    queued = _attempt(lambda: (check_queue(current_app._get_current_object()),
-                               request_publish(db.session, run, current_actor()))[1])
+    def action() -> bool:
+        check_queue(current_app._get_current_object())  # nothing is written without a queue
+        return request_publish(db.session, run, current_actor())
+
+    queued = _attempt(action)
     if queued is None:
         return redirect(url_for("console_dispatch.review", ident=ident))
     if queued:

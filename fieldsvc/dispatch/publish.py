@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
 import scheduler
@@ -211,7 +211,9 @@ class _PublishProgress:
     connection of its own: the work orders' transaction is still open meanwhile."""
 
     def __init__(self, session: Session, run_id: int) -> None:
-        self.bind, self.run_id, self.last = session.get_bind(), run_id, 0.0
+        bind = session.get_bind()
+        self.bind = bind if isinstance(bind, Engine) else bind.engine
+        self.run_id, self.last = run_id, 0.0
 
     def __call__(self, fraction: float, message: str) -> None:
         now = clock.monotonic()
@@ -219,8 +221,8 @@ class _PublishProgress:
             return
         self.last = now
         with self.bind.begin() as conn:
-            conn.execute(update(OptimizationRun.__table__)
-                         .where(OptimizationRun.__table__.c.id == self.run_id)
+            conn.execute(update(OptimizationRun)
+                         .where(OptimizationRun.id == self.run_id)
                          .values(publish_progress=round(fraction, 3),
                                  publish_message=message[:400]))
 
@@ -248,7 +250,7 @@ def execute_publish(session: Session, run_id: int) -> OptimizationRun | None:
     session.commit()
     if claimed.rowcount != 1:
         return None
-    run = session.get(OptimizationRun, run_id)
+    run = session.get_one(OptimizationRun, run_id)
     started = clock.monotonic()
     try:
         actor = _publisher(session, run)
@@ -271,7 +273,7 @@ def execute_publish(session: Session, run_id: int) -> OptimizationRun | None:
         if not isinstance(exc, Conflict):
             log.exception("publishing run %s failed", run_id)
         session.rollback()
-        run = session.get(OptimizationRun, run_id)
+        run = session.get_one(OptimizationRun, run_id)
         run.publish_status = FAILED
         reason = exc.detail if isinstance(exc, Conflict) and exc.detail else "".join(
             traceback.format_exception_only(exc)).strip()
