@@ -223,15 +223,23 @@ def enqueue_after_commit(app: Flask, run_id: int, task: str = SOLVE) -> None:
 
     session = db.session()
     request_id = current()
+    handed = False
 
-    def hand_over(_session) -> None:
+    def hand_over(committed) -> None:
+        # SQLAlchemy also calls after_commit when a savepoint is released (request_run's
+        # begin_nested, once per territory): that commits nothing, and a worker taking the
+        # run then finds no queued run to claim. Only the outermost commit hands it over.
+        nonlocal handed
+        if handed or committed.in_nested_transaction():
+            return
+        handed = True
         try:
             get_queue(app).enqueue(run_id, request_id, task)
         except Exception as exc:  # the queue refused it: record that on the run
             log.exception("optimization run %s (%s) could not be queued", run_id, task)
             _record_unqueued(app, run_id, f"The {task} job could not be queued: {exc}", task)
 
-    event.listen(session, "after_commit", hand_over, once=True)
+    event.listen(session, "after_commit", hand_over)
 
 
 def _record_unqueued(app: Flask, run_id: int, reason: str, task: str = SOLVE) -> None:

@@ -115,3 +115,27 @@ def test_all_territories_is_one_queued_run_per_territory(client_as, make, app):
     assert client_as("agent").post("/api/v1/optimization-runs/territories",
                                    json={"date": DAY.isoformat()}).status_code == 403
     assert dispatcher.get("/api/v1/optimization-runs").json["total"] == 2
+
+
+def test_territory_runs_reach_the_queue_only_once_committed(client_as, make, app):
+    """Each territory's run is requested under a savepoint; releasing it commits nothing, so
+    a worker handed the run then would find nothing to claim and the run would stay queued.
+    With a queue that executes at once, every run is finished when the request returns."""
+    from fieldsvc.dispatch.queue import InlineQueue
+
+    for territory in ("east", "west", "north"):
+        make.technician(territory=territory)
+    make.work_order(estimated_minutes=30)
+    saved = get_queue(app)
+    saved.wait(timeout=30)
+    app.extensions["fieldsvc_run_queue"] = InlineQueue(app)
+    try:
+        accepted = client_as("dispatcher").post(
+            "/api/v1/optimization-runs/territories",
+            json={"date": DAY.isoformat(), "time_limit": 1})
+    finally:
+        app.extensions["fieldsvc_run_queue"] = saved
+    assert accepted.status_code == 202, accepted.json
+    listed = client_as("dispatcher").get("/api/v1/optimization-runs").json["items"]
+    assert sorted(r["territory"] for r in listed) == ["east", "north", "west"]
+    assert {r["status"] for r in listed} == {"finished"}, listed
