@@ -176,10 +176,11 @@ def request_publish(session: Session, run: OptimizationRun, actor: Actor) -> boo
 
     Idempotent: while its publication is queued or running, asking again changes nothing
     (False). A publication that failed may be asked for again, and so may one queued or
-    started longer ago than any job may take (its worker or queue was lost). Refuses (409) what
-    `publish_run` would refuse: a run not finished, already published, or older than a
-    published one. One conditional UPDATE decides between concurrent requests. Flushes;
-    the caller commits and then hands the run to the queue (`enqueue_publish_after_commit`).
+    started longer ago than any job may take (its worker or queue was lost). Refuses (409)
+    what `publish_run` would refuse: a run not finished, already published, or older than a
+    published one. One conditional UPDATE decides between concurrent requests. Flushes; the
+    caller hands the run to the queue once committed (`enqueue_after_commit(app, run_id,
+    PUBLISH)`).
     """
     now = utcnow()
     stale = now - timedelta(seconds=STALE_PUBLISH_SECONDS)
