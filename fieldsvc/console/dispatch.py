@@ -40,8 +40,8 @@ from fieldsvc.dispatch import board as board_service
 from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.mapview import build_map
 from fieldsvc.dispatch.offer import offer_if_emergency
-from fieldsvc.dispatch.publish import publish_run
-from fieldsvc.dispatch.queue import enqueue_after_commit
+from fieldsvc.dispatch.publish import request_publish
+from fieldsvc.dispatch.queue import PUBLISH, check_queue, enqueue_after_commit
 from fieldsvc.dispatch.runs import request_run
 from fieldsvc.extensions import db
 from fieldsvc.models import InsertionProposal, OptimizationRun, Skill, Technician, WorkOrder
@@ -235,6 +235,8 @@ def run_status(ident: int):
         "message": run.message, "error": run.error, "assigned_count": run.assigned_count,
         "unassigned_count": run.unassigned_count,
         "published": run.published_at is not None,
+        "publish_status": run.publish_status, "publish_progress": run.publish_progress,
+        "publish_message": run.publish_message,
         "review_url": url_for("console_dispatch.review", ident=run.id),
     })
 
@@ -253,16 +255,19 @@ def review(ident: int):
 @roles_required(*WRITERS)
 def publish(ident: int):
     run = _run_or_404(ident)
-    report = _attempt(lambda: publish_run(
-        db.session, run, current_actor(),
-        eta_threshold_minutes=current_app.config["EVENTS_ETA_MINUTES"]))
-    if report is None:
+    def action() -> bool:
+        check_queue(current_app._get_current_object())  # nothing is written without a queue
+        return request_publish(db.session, run, current_actor())
+
+    queued = _attempt(action)
+    if queued is None:
         return redirect(url_for("console_dispatch.review", ident=ident))
-    flash(_("Run %(id)s published: %(s)s scheduled, %(m)s moved, %(u)s back to the queue, "
-            "%(k)s unchanged, %(c)s left alone (changed since the run).",
-            id=run.id, s=len(report.scheduled), m=len(report.rescheduled),
-            u=len(report.unscheduled), k=len(report.unchanged), c=len(report.changed_since_run)))
-    return redirect(_back(run.plan_date, run.territory))
+    if queued:
+        enqueue_after_commit(current_app._get_current_object(), run.id, PUBLISH)
+        flash(_("Run %(id)s is being published; this page shows how far it got.", id=run.id))
+    else:
+        flash(_("Run %(id)s is already being published.", id=run.id))
+    return redirect(url_for("console_dispatch.review", ident=ident))
 
 
 @bp.post("/assign")

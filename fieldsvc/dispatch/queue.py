@@ -5,6 +5,9 @@ zero-setup deployment), `inline` (run at once in the caller, for scripts and tes
 `rq` (several machines: runs go to Redis, `REDIS_URL`, and `fieldsvc worker` processes
 anywhere execute them). Every kind ends in the same `execute_run`, which claims the run
 with a conditional UPDATE, so a run handed out twice still executes once.
+
+The same queue publishes runs: a job's `task` is `solve` (execute the run) or `publish`
+(`fieldsvc.dispatch.publish.execute_publish`, claimed the same way).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
@@ -25,8 +29,13 @@ from fieldsvc.problems import Problem
 log = logging.getLogger(__name__)
 
 
+SOLVE, PUBLISH = "solve", "publish"
+TASKS = (SOLVE, PUBLISH)
+
+
 class RunQueue(Protocol):
-    def enqueue(self, run_id: int, request_id: str | None = None) -> None: ...
+    def enqueue(self, run_id: int, request_id: str | None = None,
+                task: str = SOLVE) -> None: ...
 
     def check(self) -> None:
         """Raise QueueUnavailable when runs cannot be queued now."""
@@ -36,16 +45,22 @@ class QueueUnavailable(Problem):
     status, title, slug = 503, "Service unavailable", "queue-unavailable"
 
 
-def _execute(app: Flask, run_id: int, request_id: str | None = None) -> None:
-    """Execute a run under the request id of the request that asked for it."""
+def _execute(app: Flask, run_id: int, request_id: str | None = None,
+             task: str = SOLVE) -> None:
+    """Solve or publish a run under the request id of the request that asked for it."""
     from fieldsvc.context import SYSTEM, acting_as
+    from fieldsvc.dispatch.publish import execute_publish
     from fieldsvc.dispatch.runs import execute_run
     from fieldsvc.ops.request_id import carrying
 
     with carrying(request_id), app.app_context(), acting_as(SYSTEM):
-        log.info("optimization run %s: taken by %s", run_id, socket.gethostname())
+        log.info("optimization run %s: %s taken by %s", run_id, task, socket.gethostname())
         try:
-            execute_run(db.session, run_id, app.config["DEFAULT_TIMEZONE"])
+            if task == PUBLISH:
+                execute_publish(db.session, run_id,
+                                eta_threshold_minutes=app.config["EVENTS_ETA_MINUTES"])
+            else:
+                execute_run(db.session, run_id, app.config["DEFAULT_TIMEZONE"])
         finally:
             db.session.remove()
 
@@ -60,8 +75,9 @@ class InlineQueue:
     def __init__(self, app: Flask) -> None:
         self.app = app
 
-    def enqueue(self, run_id: int, request_id: str | None = None) -> None:
-        _execute(self.app, run_id, request_id)
+    def enqueue(self, run_id: int, request_id: str | None = None,
+                task: str = SOLVE) -> None:
+        _execute(self.app, run_id, request_id, task)
 
     def check(self) -> None:
         pass
@@ -78,11 +94,13 @@ class ThreadQueue:
         self.lock = threading.Lock()
         self.futures: list[Future] = [self.executor.submit(_warm_up_optimizer)]
 
-    def enqueue(self, run_id: int, request_id: str | None = None) -> None:
+    def enqueue(self, run_id: int, request_id: str | None = None,
+                task: str = SOLVE) -> None:
         # Requests and the scheduler enqueue from several threads at once.
         with self.lock:
             self.futures = [f for f in self.futures if not f.done()]
-            self.futures.append(self.executor.submit(_execute, self.app, run_id, request_id))
+            self.futures.append(self.executor.submit(_execute, self.app, run_id, request_id,
+                                                     task))
 
     def check(self) -> None:
         pass
@@ -116,8 +134,8 @@ def rq_queue_name(app: Flask) -> str:
     return app.config.get("RQ_QUEUE", DEFAULT_RQ_QUEUE)
 
 
-def rq_execute(run_id: int, request_id: str | None = None) -> None:
-    """The RQ job: execute one run in the worker's app (see `fieldsvc worker`)."""
+def rq_execute(run_id: int, request_id: str | None = None, task: str = SOLVE) -> None:
+    """The RQ job: solve or publish one run in the worker's app (see `fieldsvc worker`)."""
     from flask import current_app, has_app_context
 
     if has_app_context():
@@ -126,7 +144,7 @@ def rq_execute(run_id: int, request_id: str | None = None) -> None:
         from fieldsvc import create_app
 
         app = create_app()
-    _execute(app, run_id, request_id)
+    _execute(app, run_id, request_id, task)
 
 
 class RqQueue:
@@ -142,15 +160,13 @@ class RqQueue:
         connection = Redis.from_url(redis_url(app), socket_connect_timeout=2, socket_timeout=5)
         self.queue = Queue(rq_queue_name(app), connection=connection)
 
-    def enqueue(self, run_id: int, request_id: str | None = None) -> None:
-        self.queue.enqueue(
-            rq_execute,
-            run_id,
-            request_id,
-            job_timeout=RQ_JOB_TIMEOUT,
-            job_id=f"fieldsvc-run-{run_id}",
-            description=f"optimization run {run_id}",
-        )
+    def enqueue(self, run_id: int, request_id: str | None = None,
+                task: str = SOLVE) -> None:
+        # A publication may be asked for again after it failed: its job id is new each time.
+        job_id = (f"fieldsvc-run-{run_id}" if task == SOLVE
+                  else f"fieldsvc-{task}-{run_id}-{uuid.uuid4().hex[:8]}")
+        self.queue.enqueue(rq_execute, run_id, request_id, task, job_timeout=RQ_JOB_TIMEOUT,
+                           job_id=job_id, description=f"optimization run {run_id}: {task}")
 
     def check(self) -> None:
         from redis.exceptions import RedisError
@@ -213,7 +229,7 @@ def check_queue(app: Flask) -> None:
     get_queue(app).check()
 
 
-def enqueue_after_commit(app: Flask, run_id: int) -> None:
+def enqueue_after_commit(app: Flask, run_id: int, task: str = SOLVE) -> None:
     """Hand the run to the queue once the request's transaction has committed it.
 
     Should the queue refuse it even so (Redis went away since `check_queue`), the run is
@@ -233,7 +249,7 @@ def enqueue_after_commit(app: Flask, run_id: int) -> None:
         pending = session.info[_PENDING_RUNS] = []
         event.listen(session, "after_commit", _hand_over_pending)
         event.listen(session, "after_transaction_end", _forget_pending)
-    pending.append((app, run_id, current()))
+    pending.append((app, run_id, current(), task))
 
 
 _PENDING_RUNS = "fieldsvc_runs_to_hand_over"
@@ -244,12 +260,12 @@ def _hand_over_pending(session: Session) -> None:
         return  # a SAVEPOINT was released; the runs are not committed yet
     pending = session.info.get(_PENDING_RUNS) or []
     handed, pending[:] = list(pending), []
-    for app, run_id, request_id in handed:
+    for app, run_id, request_id, task in handed:
         try:
-            get_queue(app).enqueue(run_id, request_id)
+            get_queue(app).enqueue(run_id, request_id, task)
         except Exception as exc:  # the queue refused it: record that on the run
-            log.exception("optimization run %s could not be queued", run_id)
-            _record_unqueued(app, run_id, f"The run could not be queued: {exc}")
+            log.exception("optimization run %s (%s) could not be queued", run_id, task)
+            _record_unqueued(app, run_id, f"The {task} job could not be queued: {exc}", task)
 
 
 def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
@@ -257,9 +273,13 @@ def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
         (session.info.get(_PENDING_RUNS) or []).clear()
 
 
-def _record_unqueued(app: Flask, run_id: int, reason: str) -> None:
+def _record_unqueued(app: Flask, run_id: int, reason: str, task: str = SOLVE) -> None:
+    from fieldsvc.dispatch.publish import fail_unqueued_publish
     from fieldsvc.dispatch.runs import fail_unqueued_run
 
     # The request's session is inside its commit: use a connection of its own.
     with Session(db.engine) as session, session.begin():
-        fail_unqueued_run(session, run_id, reason)
+        if task == PUBLISH:
+            fail_unqueued_publish(session, run_id, reason)
+        else:
+            fail_unqueued_run(session, run_id, reason)

@@ -17,6 +17,8 @@ class OptimizationRun(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
         CheckConstraint("horizon_days BETWEEN 1 AND 14", name="horizon"),
+        CheckConstraint("publish_status IS NULL OR publish_status IN ('queued', 'running', "
+                        "'done', 'failed')", name="publish_status"),
         # At most one queued or running run per territory and day, whoever asks.
         Index(
             "uq_optimization_run_active",
@@ -48,5 +50,12 @@ class OptimizationRun(TimestampMixin, Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    # Publishing is a job of its own (fieldsvc.dispatch.publish): NULL until asked for, then
+    # queued, running, done or failed, with its progress and what it did.
+    publish_status: Mapped[str | None] = mapped_column(String(12))
+    publish_progress: Mapped[float | None]
+    publish_message: Mapped[str | None] = mapped_column(String(400))
+    publish_report: Mapped[dict[str, Any] | None]
+    publish_started_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)

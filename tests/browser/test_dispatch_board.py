@@ -78,7 +78,12 @@ def test_run_watch_review_and_publish(page, login, app, demo_day):
     page.screenshot(path=str(_artifact("dispatch_review")), full_page=True)
     with page.expect_navigation():
         page.click("#publish")
-    assert "published:" in page.locator(".flash").inner_text()
+    assert "is being published" in page.locator(".flash").inner_text()
+    get_queue(app).wait(timeout=60)
+    # The run's page reloads itself while the publication runs, then shows what it did.
+    expect(page.locator("#review-publish")).to_contain_text("done", timeout=30_000)
+    expect(page.locator("#review-publish")).to_contain_text("scheduled")
+    _open_board(page)
     rows = _orders(app, [o.id for o in orders])
     scheduled = [i for i, r in rows.items() if r[0] == "scheduled"]
     assert len(scheduled) >= 6

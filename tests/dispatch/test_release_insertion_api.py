@@ -8,7 +8,7 @@ import pytest
 from fieldsvc.dispatch.queue import get_queue
 from fieldsvc.extensions import db
 from fieldsvc.models import InsertionProposal, OptimizationRun, WorkOrder, WorkOrderSkill
-from tests.dispatch.test_runs_api import _wait
+from tests.dispatch.test_runs_api import _wait, publish_and_wait
 
 # A day ahead of any test run, so "not in the past" never bites.
 DAY = date.today() + timedelta(days=3)
@@ -40,7 +40,7 @@ def _finished_run(client, app):
 
 def _published(client, app):
     run = _finished_run(client, app)
-    assert client.post(f"/api/v1/optimization-runs/{run['id']}/publish").status_code == 200
+    assert publish_and_wait(client, app, run["id"])["publish"]["status"] == "done"
     return run
 
 
@@ -78,7 +78,9 @@ def test_concurrent_publishes_of_one_run_one_wins(app, make, dispatcher, client_
         t.start()
     for t in threads:
         t.join(30)
-    assert sorted(answers) == [200, 409]
+    # Both are told the publication is under way; it is queued once and runs once.
+    assert answers == [202, 202]
+    get_queue(app).wait(timeout=60)
     assert set(_statuses(app, [o.id for o in orders]).values()) == {"scheduled"}
     with app.app_context():
         from fieldsvc.models import WorkOrderTransition
@@ -257,10 +259,11 @@ def test_an_accepted_insertion_is_pinned_and_the_next_run_keeps_it(app, make, di
         db.session.remove()
     job = next(j for j in snapshot["jobs"] if j["id"] == str(emergency.id))
     assert job["pinned_technician"] == str(promised["technician_id"])
-    report = dispatcher.post(f"/api/v1/optimization-runs/{run['id']}/publish")
-    assert report.status_code == 200, report.json
-    assert emergency.id in report.json["unchanged"] + report.json["fixed"]
-    assert emergency.id not in report.json["rescheduled"] + report.json["unscheduled"]
+    published = publish_and_wait(dispatcher, app, run["id"])["publish"]
+    assert published["status"] == "done", published
+    report = published["report"]
+    assert emergency.id in report["unchanged"] + report["fixed"]
+    assert emergency.id not in report["rescheduled"] + report["unscheduled"]
     kept = dispatcher.get(url).json
     for key in ("technician_id", "scheduled_start_at", "scheduled_end_at", "pinned"):
         assert kept[key] == promised[key], key

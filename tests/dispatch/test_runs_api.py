@@ -13,7 +13,16 @@ def _wait(client, run_id, timeout=60):
         if run["status"] in ("finished", "failed"):
             return run
         time.sleep(0.2)
-    raise AssertionError("run did not finish")
+    raise AssertionError(f"run did not finish: {run}")
+
+
+def publish_and_wait(client, app, run_id):
+    """POST publish (202 with the run), let the queue work, and return the run after it."""
+    accepted = client.post(f"/api/v1/optimization-runs/{run_id}/publish")
+    assert accepted.status_code == 202, accepted.json
+    assert accepted.json["publish"]["status"] in ("queued", "running", "done")
+    get_queue(app).wait(timeout=60)
+    return client.get(f"/api/v1/optimization-runs/{run_id}").json
 
 
 def test_request_follow_and_publish_a_run(client, make, app):
@@ -26,9 +35,10 @@ def test_request_follow_and_publish_a_run(client, make, app):
     run = _wait(client, accepted.json["id"])
     assert run["status"] == "finished" and run["progress"] == 1.0
     assert run["assigned_count"] == len(orders)
-    published = client.post(f"/api/v1/optimization-runs/{run['id']}/publish")
-    assert published.status_code == 200
-    assert sorted(published.json["scheduled"]) == sorted(o.id for o in orders)
+    published = publish_and_wait(client, app, run["id"])
+    assert published["publish"]["status"] == "done", published["publish"]
+    assert published["publish"]["progress"] == 1.0 and published["published_at"]
+    assert sorted(published["publish"]["report"]["scheduled"]) == sorted(o.id for o in orders)
     listed = client.get("/api/v1/work-orders", query_string={"status": "scheduled"})
     assert listed.json["total"] == len(orders)
     again = client.post(f"/api/v1/optimization-runs/{run['id']}/publish")
@@ -105,3 +115,27 @@ def test_all_territories_is_one_queued_run_per_territory(client_as, make, app):
     assert client_as("agent").post("/api/v1/optimization-runs/territories",
                                    json={"date": DAY.isoformat()}).status_code == 403
     assert dispatcher.get("/api/v1/optimization-runs").json["total"] == 2
+
+
+def test_territory_runs_reach_the_queue_only_once_committed(client_as, make, app):
+    """Each territory's run is requested under a savepoint; releasing it commits nothing, so
+    a worker handed the run then would find nothing to claim and the run would stay queued.
+    With a queue that executes at once, every run is finished when the request returns."""
+    from fieldsvc.dispatch.queue import InlineQueue
+
+    for territory in ("east", "west", "north"):
+        make.technician(territory=territory)
+    make.work_order(estimated_minutes=30)
+    saved = get_queue(app)
+    saved.wait(timeout=30)
+    app.extensions["fieldsvc_run_queue"] = InlineQueue(app)
+    try:
+        accepted = client_as("dispatcher").post(
+            "/api/v1/optimization-runs/territories",
+            json={"date": DAY.isoformat(), "time_limit": 1})
+    finally:
+        app.extensions["fieldsvc_run_queue"] = saved
+    assert accepted.status_code == 202, accepted.json
+    listed = client_as("dispatcher").get("/api/v1/optimization-runs").json["items"]
+    assert sorted(r["territory"] for r in listed) == ["east", "north", "west"]
+    assert {r["status"] for r in listed} == {"finished"}, listed

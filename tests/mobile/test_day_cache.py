@@ -337,3 +337,31 @@ def test_a_write_to_another_technicians_work_keeps_this_day_cached(app, client_a
     changed = tech_client.get(day_url(), headers={"If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["ETag"] != tag
     assert job(changed.json, world.jobs[1])["problem"] == "Paper jam, tray 2"
+
+
+def test_stock_moving_in_another_technicians_van_keeps_this_day_cached(app, make, world,
+                                                                       tech_client):
+    """Stock versions the days of the van's technician only: a delivery to someone else's
+    van, and a transfer from a depot into it, leave this day cached."""
+    depot = make.warehouse(code="DEPOT-N")  # a new warehouse is shown on every day: a miss
+    stock.receive(make.session, world.part.id, 4, depot.id, SYSTEM)
+    make.session.commit()
+    tag = tech_client.get(day_url()).headers["ETag"]
+    stock.receive(make.session, world.scarce.id, 2, world.other.van_warehouse_id, SYSTEM)
+    stock.transfer(make.session, world.part.id, 1, depot.id, world.other.van_warehouse_id,
+                   SYSTEM)
+    make.session.commit()
+    with count_queries(app) as statements:
+        again = tech_client.get(day_url(), headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["ETag"] == tag
+    built = [s for s in statements if re.search(r"FROM\s+\"?work_order\b", s)
+             and "mobile_day" not in s]
+    assert built == [], statements  # a hit: the version was read, the day was not
+    # A movement out of this technician's own van renders the day again, with it.
+    stock.transfer(make.session, world.scarce.id, 1, world.tech.van_warehouse_id, depot.id,
+                   SYSTEM)
+    make.session.commit()
+    changed = tech_client.get(day_url(), headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != tag
+    assert {p["part_id"]: p["on_van"] for p in
+            job(changed.json, world.jobs[0])["parts"]}[world.scarce.id] is False

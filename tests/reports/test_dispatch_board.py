@@ -70,8 +70,15 @@ def test_run_review_and_publish_then_the_jobs_are_on_the_lanes(app, console, day
     # Nothing was published before: every job is newly scheduled, none unchanged.
     assert "<strong>4</strong> changes" in html and "4 newly scheduled" in html
     assert "0 unchanged" in html
-    published = dispatcher.post(f"/console/dispatch/runs/{run_id}/publish")
-    assert published.status_code == 302
+    published = dispatcher.post(f"/console/dispatch/runs/{run_id}/publish",
+                                follow_redirects=True)
+    assert published.status_code == 200
+    assert f"Run {run_id} is being published" in published.get_data(as_text=True)
+    get_queue(app).wait(timeout=60)
+    # The run's page shows the publication done and what it did.
+    review = dispatcher.get(f"/console/dispatch/runs/{run_id}").get_data(as_text=True)
+    assert 'id="review-publish">done' in review, review
+    assert "4 scheduled, 0 moved" in review and 'id="publish"' not in review
     rows = _orders(app, [o.id for o in orders])
     assert {r[0] for r in rows.values()} == {"scheduled"}
     board = _board(dispatcher).get_data(as_text=True)
@@ -139,6 +146,7 @@ def test_emergency_insertion_lists_the_eta_changes_and_applies_them(app, console
     dispatcher = console()
     run_id = _run_and_wait(app, dispatcher)
     dispatcher.post(f"/console/dispatch/runs/{run_id}/publish")
+    get_queue(app).wait(timeout=60)
     urgent = make.work_order(site=make.site(latitude=35.705, longitude=51.402),
                              estimated_minutes=45, priority=1, summary="Gas leak")
     page = dispatcher.post("/console/dispatch/emergency", data={

@@ -14,8 +14,8 @@ from fieldsvc.api import API_PREFIX
 from fieldsvc.api.crud import Resource, get_or_404, register_crud
 from fieldsvc.context import current_actor
 from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
-from fieldsvc.dispatch.publish import publish_run
-from fieldsvc.dispatch.queue import check_queue, enqueue_after_commit
+from fieldsvc.dispatch.publish import request_publish
+from fieldsvc.dispatch.queue import PUBLISH, check_queue, enqueue_after_commit
 from fieldsvc.dispatch.release import release_run, release_technician_day
 from fieldsvc.dispatch.runs import (
     DEFAULT_TIME_LIMIT,
@@ -50,7 +50,8 @@ register_crud(
         schema=RunSchema,
         list_schema=RunSummarySchema,
         # The payloads are not even read for a list.
-        options=(defer(OptimizationRun.input_snapshot), defer(OptimizationRun.result)),
+        options=(defer(OptimizationRun.input_snapshot), defer(OptimizationRun.result),
+                 defer(OptimizationRun.publish_report)),
         list_args=RunListArgs,
         filters={"status": OptimizationRun.status, "territory": OptimizationRun.territory,
                  "plan_date": OptimizationRun.plan_date, "published": service.published},
@@ -73,17 +74,6 @@ class RunRequestSchema(StrictSchema):
     time_limit = fields.Float(load_default=DEFAULT_TIME_LIMIT,
                               validate=validate.Range(min=1, max=MAX_TIME_LIMIT),
                               metadata={"description": "search time in seconds"})
-
-
-class PublishReportSchema(Schema):
-    run_id = fields.Integer()
-    scheduled = fields.List(fields.Integer())
-    rescheduled = fields.List(fields.Integer())
-    unchanged = fields.List(fields.Integer())
-    unscheduled = fields.List(fields.Integer())
-    changed_since_run = fields.List(fields.Integer(), metadata={
-        "description": "work orders edited after the run started: left as they were"})
-    fixed = fields.List(fields.Integer(), metadata={"description": "pinned or started"})
 
 
 @runs_blp.route("", methods=["POST"], endpoint="request_run")
@@ -127,12 +117,15 @@ def post_territory_runs(data):
 
 
 @runs_blp.route("/<int:ident>/publish", methods=["POST"], endpoint="publish_run")
-@runs_blp.response(200, PublishReportSchema)
-@runs_blp.doc(summary="Publish a finished run's plan to its work orders")
+@runs_blp.response(202, RunSummarySchema)
+@runs_blp.doc(summary="Publish a finished run's plan to its work orders (a job: follow "
+                      "`publish` on the run; asking again while it runs changes nothing)")
 def post_publish(ident):
     run = get_or_404(OptimizationRun, ident, "optimization run")
-    return publish_run(db.session, run, current_actor(),
-                       eta_threshold_minutes=current_app.config["EVENTS_ETA_MINUTES"])
+    check_queue(current_app._get_current_object())  # 503 before anything is written
+    if request_publish(db.session, run, current_actor()):
+        enqueue_after_commit(current_app._get_current_object(), run.id, PUBLISH)
+    return run, 202, {"Location": f"{API_PREFIX}/optimization-runs/{run.id}"}
 
 
 class ReleaseSchema(StrictSchema):
