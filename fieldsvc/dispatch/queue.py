@@ -13,6 +13,7 @@ The same queue publishes runs: a job's `task` is `solve` (execute the run) or `p
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import uuid
@@ -54,7 +55,8 @@ def _execute(app: Flask, run_id: int, request_id: str | None = None,
     from fieldsvc.ops.request_id import carrying
 
     with carrying(request_id), app.app_context(), acting_as(SYSTEM):
-        log.info("optimization run %s: %s taken by %s", run_id, task, socket.gethostname())
+        log.info("optimization run %s: %s taken by %s (process %s)", run_id, task,
+                 socket.gethostname(), os.getpid())
         try:
             if task == PUBLISH:
                 execute_publish(db.session, run_id,
@@ -181,21 +183,29 @@ class RqQueue:
             ) from exc
 
 
-def work(app: Flask, *, burst: bool = False) -> bool:
+def work(app: Flask, *, burst: bool = False, fork: bool = True) -> bool:
     """Execute runs from Redis until stopped (or, with `burst`, until the queue is empty).
 
-    Jobs run in this process (no fork per job): the app and its connection pool are set up
-    once, and the job finds the app through the context pushed here.
+    Each job runs in a fresh work horse forked from this process (RQ's forking Worker): the
+    app, its settings and the optimizer's compiled kernel are loaded once, here, and
+    whatever a job leaves behind (memory held by OR-Tools' C++ side, a leak anywhere) dies
+    with its horse. The horse drops the connection pool it inherited (without closing the
+    parent's connections) and opens its own. `fork=False` runs jobs in this process (RQ's
+    SimpleWorker), for a caller that must not fork: a test process with threads running.
     """
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue, SimpleWorker, Worker
 
     connection = Redis.from_url(redis_url(app))
     queue = Queue(rq_queue_name(app), connection=connection)
     _warm_up_optimizer()  # before taking runs: none pays the kernel's compilation
     with app.app_context():
         _fail_stale_runs(app)
-        worker = SimpleWorker([queue], connection=connection, worker_ttl=WORKER_TTL)
+        if fork:
+            engine = db.engine
+            os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+        worker_class = Worker if fork else SimpleWorker
+        worker = worker_class([queue], connection=connection, worker_ttl=WORKER_TTL)
         return worker.work(burst=burst)
 
 

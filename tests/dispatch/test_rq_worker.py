@@ -52,7 +52,7 @@ def test_a_run_enqueued_through_the_api_is_executed_by_a_worker(rq_app, make):
     # Nothing runs it in the web process: it waits for a worker.
     assert client.get(f"/api/v1/optimization-runs/{accepted.json['id']}").json[
         "status"] == "queued"
-    work(rq_app, burst=True)
+    work(rq_app, burst=True, fork=False)
     run = client.get(f"/api/v1/optimization-runs/{accepted.json['id']}").json
     assert run["status"] == "finished", run
     assert run["assigned_count"] == len(orders)

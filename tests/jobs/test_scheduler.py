@@ -91,7 +91,7 @@ def test_a_replan_enqueues_one_run_per_territory_for_the_workers(rq_app, make,  
     assert [r.territory for r in runs] == ["north", "south", "west"], summary
     assert {r.status.value for r in runs} == {"queued"}  # the scheduler solved nothing
     assert sorted(job.args[0] for job in queue.get_jobs()) == [r.id for r in runs]
-    work(rq_app, burst=True)  # a worker takes them, one job per territory
+    work(rq_app, burst=True, fork=False)  # a worker takes them, one job per territory
     with rq_app.app_context():
         assert {r.status.value for r in db.session.scalars(select(OptimizationRun))} == \
             {"finished"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -162,6 +163,13 @@ def test_a_run_whose_worker_is_killed_ends_failed_and_a_new_one_can_start(app, m
             time.sleep(0.2)
         time.sleep(1)  # mid-run: solving
         assert _status(app, run_id).status.value == "running"
+        # The run executes in a work horse forked for it, not in the worker process.
+        taken = re.search(rf"optimization run {run_id}: solve taken by \S+ \(process (\d+)\)",
+                          (tmp_path / "worker.log").read_text())
+        assert taken and int(taken.group(1)) != worker.pid
+        # The machine goes: the worker and its horse (RQ starts it in a session of its own)
+        # die at once.
+        os.kill(int(taken.group(1)), signal.SIGKILL)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         # Nothing can finish it now; while its time limit lasts, a new one is refused.

@@ -64,10 +64,10 @@ def test_the_run_queue_job_logs_under_the_request_id(rq_app, make, json_log):
                                  "time_limit": 1})
     assert accepted.status_code == 202, accepted.json
     before = len(json_log.lines())
-    work(rq_app, burst=True)
+    work(rq_app, burst=True, fork=False)
     worker_lines = json_log.lines()[before:]
     mine = [rec for rec in worker_lines if rec.get("request_id") == "trace-run-1"]
-    assert any(rec["message"].startswith(f"optimization run {accepted.json['id']}: taken")
+    assert any(rec["message"].startswith(f"optimization run {accepted.json['id']}: solve taken")
                for rec in mine), worker_lines
     assert any(f"optimization run {accepted.json['id']} finished" in rec["message"]
                for rec in mine)
