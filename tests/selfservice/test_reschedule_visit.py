@@ -32,7 +32,11 @@ def _publish(client, app, day):
     run = _wait(client, accepted.json["id"])
     get_queue(app).wait(timeout=30)
     assert run["status"] == "finished", run
-    assert client.post(f"/api/v1/optimization-runs/{run['id']}/publish").status_code == 200
+    # Publishing is a job on the run queue: asked for (202), then done by the queue.
+    assert client.post(f"/api/v1/optimization-runs/{run['id']}/publish").status_code == 202
+    get_queue(app).wait(timeout=30)
+    published = client.get(f"/api/v1/optimization-runs/{run['id']}").json
+    assert published["publish"]["status"] == "done", published["publish"]
 
 
 def _order(app, ident):
