@@ -78,8 +78,9 @@ def test_concurrent_publishes_of_one_run_one_wins(app, make, dispatcher, client_
         t.start()
     for t in threads:
         t.join(30)
-    # Both are told the publication is under way; it is queued once and runs once.
-    assert answers == [202, 202]
+    # Both are told the publication is under way (or, when the queue was quicker than the
+    # second request, that the run is published already); it is queued once and runs once.
+    assert sorted(answers) in ([202, 202], [202, 409])
     get_queue(app).wait(timeout=60)
     assert set(_statuses(app, [o.id for o in orders]).values()) == {"scheduled"}
     with app.app_context():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from fieldsvc.dispatch.queue import get_queue
 from fieldsvc.extensions import db
 from fieldsvc.models import WorkOrder, WorkOrderSkill
 from tests.reports.conftest import DAY
@@ -15,6 +16,7 @@ def test_agent_finds_a_slot_for_a_new_breakdown_and_books_it(app, console, make,
     dispatcher = console()
     run_id = _run_and_wait(app, dispatcher)
     assert dispatcher.post(f"/console/dispatch/runs/{run_id}/publish").status_code == 302
+    get_queue(app).wait(timeout=60)  # publishing is a job on the run queue
     skill_id = orders[0].skills[0].skill_id
     new = make.work_order(
         site=make.site(latitude=35.71, longitude=51.41), estimated_minutes=45, summary="Leak"
