@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from fieldsvc.dates import zone_of
 from fieldsvc.models import Customer, WorkOrder
+from fieldsvc.models.base import utcnow
 from fieldsvc.notify.service import queue, will_reach
 from fieldsvc.recall.ics import appointment_ics
 from fieldsvc.recall.models import RecallAppointment
@@ -29,11 +30,7 @@ def en_route(session: Session, order: WorkOrder, *, now: datetime | None = None)
     """ "Your technician is on the way", with an arrival window in the site's zone."""
     zone = zone_of(order.site.timezone if order.site else None)
     tz = ZoneInfo(zone)
-    arrival = order.eta_at or order.scheduled_start_at or now
-    if arrival is None:
-        from fieldsvc.models.base import utcnow
-
-        arrival = utcnow()
+    arrival = order.eta_at or order.scheduled_start_at or now or utcnow()
     first_name = (
         order.technician.name.split()[0] if order.technician and order.technician.name else ""
     )

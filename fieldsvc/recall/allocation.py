@@ -201,6 +201,10 @@ def allocate(session: Session, campaign: RecallCampaign, actor: Actor, *,
             appointment.invited_at = now
             invited.append(appointment)
     session.flush()
+    # The owners the invitations go to, in one query (the messages read them one by one).
+    owner_ids = {a.customer_id for a in invited if a.customer_id is not None}
+    if owner_ids:
+        session.scalars(select(Customer).where(Customer.id.in_(owner_ids))).all()
     for appointment in invited:
         appointment_event(session, "recall_invitation.issued", appointment)
         notify.invitation(session, appointment, now=now)
