@@ -22,10 +22,12 @@ BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") e
 
 # Under pytest-xdist (`-n 2`) every worker process is named gw0, gw1, ...; each gets a
 # PostgreSQL database and a Redis database of its own so that workers never see each other's
-# rows, queues or rate-limit counters.
+# rows, queues or rate-limit counters. FIELDSVC_TEST_REDIS_DB moves the first Redis database
+# number (default 0), so that two suites on one machine keep apart as well.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 _WORKER_INDEX = int(XDIST_WORKER[2:]) if XDIST_WORKER.startswith("gw") else 0
-REDIS_URL = f"redis://127.0.0.1:6379/{_WORKER_INDEX}"
+_REDIS_BASE = int(os.environ.get("FIELDSVC_TEST_REDIS_DB", "0"))
+REDIS_URL = f"redis://127.0.0.1:6379/{_REDIS_BASE + _WORKER_INDEX}"
 
 
 def _worker_database(url: str) -> str:
