@@ -70,9 +70,10 @@ def db_timeouts(env) -> dict[str, dict[str, int]]:
 
 
 # Kinds of expiring rows (fieldsvc.services.retention) and their default days.
-KINDS = ("tokens", "pings", "changes", "idempotency", "audit", "run_payloads", "events")
+KINDS = ("tokens", "pings", "changes", "idempotency", "audit", "run_payloads", "events",
+         "links")
 DEFAULT_DAYS = {"tokens": 7, "pings": 90, "changes": 30, "idempotency": 7, "audit": 730,
-                "run_payloads": 90, "events": 30}
+                "run_payloads": 90, "events": 30, "links": 30}
 MINIMUM_DAYS = {"idempotency": 7}  # a phone may retry a write for a week
 
 

@@ -130,7 +130,9 @@ def resolve(
     now = now or utcnow()
     longest = max(_ttl(TRACK), _ttl(RECALL))
     try:
-        payload = _serializer().loads(token, max_age=int(longest.total_seconds()))
+        payload, signed_at = _serializer().loads(
+            token, max_age=int(longest.total_seconds()), return_timestamp=True
+        )
     except SignatureExpired:
         raise LinkExpired("This link has expired. Ask for a new one.") from None
     except BadSignature:
@@ -143,6 +145,8 @@ def resolve(
         if isinstance(jti, str)
         else None
     )
+    if link is None and isinstance(jti, str) and _purged(signed_at, now):
+        raise LinkExpired("This link has expired. Ask for a new one.")
     if link is None or link.purpose != purpose:
         raise LinkRefused(
             "This link is not valid. Check that it was copied whole, or ask for a new one."
@@ -152,6 +156,14 @@ def resolve(
     if link.expires_at <= now:
         raise LinkExpired("This link has expired. Ask for a new one.")
     return link
+
+
+def _purged(signed_at: datetime, now: datetime) -> bool:
+    """Whether a link signed at `signed_at` may be gone through retention: the retention job
+    deletes a link only after it has been expired for the configured days, so a link handed
+    out more recently than that never was, and one handed out earlier has simply expired."""
+    days = current_app.config.get("RETENTION_DAYS", {}).get("links", 0)
+    return bool(days) and signed_at < now - timedelta(days=days)
 
 
 def take_step(session: Session, link: SelfServiceLink, raw_step: str | None) -> None:

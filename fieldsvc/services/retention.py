@@ -13,6 +13,8 @@ FIELDSVC_RETENTION_<KIND>_DAYS; 0 keeps them forever):
     events        outbox events that happened that long ago, with their deliveries, once
                   none of those is pending; the latest event of each aggregate stays, so
                   its events go on numbering from there
+    links         customers' self-service links that expired (or were withdrawn) that long
+                  ago; such a link still answers "expired", from its signed date
 
 A batch is one DELETE (or UPDATE) of at most `batch` rows chosen by id, so no statement
 holds many locks; the caller commits between batches (`purge_batch` answers how many rows
@@ -32,6 +34,7 @@ from fieldsvc.config import KINDS, retention_days  # noqa: F401 - the kinds live
 from fieldsvc.events.models import DeliveryStatus, EventDelivery, OutboxEvent
 from fieldsvc.models import AuthToken, OptimizationRun
 from fieldsvc.models.audit import AuditEntry
+from fieldsvc.selfservice.models import SelfServiceLink
 from mobile_api.models import IdempotencyKey, JobChange, LocationPing
 
 
@@ -61,6 +64,8 @@ def purge_batch(session: Session, kind: str, cutoff: datetime, batch: int) -> in
         "changes": (JobChange, JobChange.created_at < cutoff),
         "idempotency": (IdempotencyKey, IdempotencyKey.created_at < cutoff),
         "audit": (AuditEntry, AuditEntry.at < cutoff),
+        "links": (SelfServiceLink, or_(SelfServiceLink.expires_at < cutoff,
+                                       SelfServiceLink.revoked_at < cutoff)),
     }[kind]
     ids = _ids(session, model.id, condition, batch)
     if ids:
