@@ -249,6 +249,16 @@ class Stop:
     travel_metres: int = 0
     parts: dict[str, int] = field(default_factory=dict)  # picked up at a warehouse stop
 
+    @property
+    def eta(self) -> int:
+        """When the customer should expect the technician at the door: the visit's start.
+
+        ``arrival`` is the earliest the technician could be there; when the route waits for
+        the customer's window (or places a break in that wait), the technician leaves later
+        instead of waiting outside, so the time to promise is the start.
+        """
+        return self.start
+
 
 @dataclass
 class Route:

@@ -119,7 +119,7 @@ def propose_insertion(session: Session, work_order: WorkOrder, actor: Actor, *,
     mine = stops[key]
     changes = [{"work_order_id": int(c.job_id), "old_start": at(c.old_start),
                 "new_start": at(c.new_start), "new_end": at(stops[c.job_id].end),
-                "eta": at(stops[c.job_id].arrival)}
+                "eta": at(stops[c.job_id].eta)}
                for c in result.eta_changes]
     displaced = [int(d) for d in result.displaced]
     affected = [work_order.id] + [c["work_order_id"] for c in changes] + displaced
@@ -128,7 +128,7 @@ def propose_insertion(session: Session, work_order: WorkOrder, actor: Actor, *,
         technician_id=int(result.technician_id), created_by_id=actor.id, created_at=now,
         proposal={
             "technician_id": int(result.technician_id),
-            "start": at(mine.start), "end": at(mine.end), "eta": at(mine.arrival),
+            "start": at(mine.start), "end": at(mine.end), "eta": at(mine.eta),
             "eta_changes": changes,
             "displaced": displaced,
             "versions": {str(i): snapshot.versions.get(str(i)) for i in affected},

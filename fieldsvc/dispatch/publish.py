@@ -162,7 +162,7 @@ def _write_plan(session: Session, run: OptimizationRun, actor: Actor,
         tech_id, stop = stops[key]
         start = origin + timedelta(seconds=stop.start)
         end = origin + timedelta(seconds=stop.end)
-        eta = origin + timedelta(seconds=stop.arrival)
+        eta = origin + timedelta(seconds=stop.eta)
         technician_id = int(tech_id)
         if wo.status is WorkOrderStatus.NEW:
             wo_service.transition(session, wo, WorkOrderStatus.SCHEDULED, actor,

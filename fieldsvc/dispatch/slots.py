@@ -125,7 +125,7 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
         stops = {s.job_id: s for s in offer.route.stops if s.kind == scheduler.model.STOP_JOB}
         changes = [{"work_order_id": int(c.job_id), "old_start": at(c.old_start),
                     "new_start": at(c.new_start), "new_end": at(stops[c.job_id].end),
-                    "eta": at(stops[c.job_id].arrival)} for c in offer.eta_changes]
+                    "eta": at(stops[c.job_id].eta)} for c in offer.eta_changes]
         affected = [work_order.id] + [c["work_order_id"] for c in changes]
         proposal = InsertionProposal(
             work_order_id=work_order.id, run_id=run.id, plan_date=day,
@@ -133,7 +133,7 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
             proposal={
                 "kind": KIND,
                 "technician_id": int(offer.technician_id),
-                "start": at(offer.start), "end": at(offer.end), "eta": at(offer.arrival),
+                "start": at(offer.start), "end": at(offer.end), "eta": at(stops[key].eta),
                 "cost": round(cost, 1), "added_travel_seconds": offer.added_travel,
                 "eta_changes": changes, "displaced": [],
                 "versions": {str(i): versions.get(str(i)) for i in affected},

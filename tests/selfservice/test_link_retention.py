@@ -37,11 +37,19 @@ def test_old_links_are_purged_and_still_answer_expired(app, recall, customer, li
     # A recall link handed out 20 days ago for a week, and one handed out now.
     old_at = utcnow() - timedelta(days=20)
     with app.app_context():
-        db.session.add(SelfServiceLink(jti="handed-out-long-ago", purpose="recall", vin=vin,
-                                       issued_at=old_at, expires_at=old_at + timedelta(days=7)))
+        db.session.add(
+            SelfServiceLink(
+                jti="handed-out-long-ago",
+                purpose="recall",
+                vin=vin,
+                issued_at=old_at,
+                expires_at=old_at + timedelta(days=7),
+            )
+        )
         db.session.commit()
-        old_token = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=links.SALT,
-                                           signer=_TwentyDaysAgo).dumps({"j": "handed-out-long-ago"})
+        old_token = URLSafeTimedSerializer(
+            app.config["SECRET_KEY"], salt=links.SALT, signer=_TwentyDaysAgo
+        ).dumps({"j": "handed-out-long-ago"})
         db.session.remove()
     fresh = link_for(vin=vin)
     assert customer.get(f"/self-service/recall/{old_token}").status_code == 410
