@@ -345,18 +345,19 @@ def trigger(text: str, timezone: str):
 
 
 def build_scheduler(app, schedules: dict[str, str] | None = None, executor=None):
-    """A BlockingScheduler with every enabled job; ValueError names a bad schedule.
+    """A BackgroundScheduler (not started) with every enabled job; ValueError names a bad
+    schedule. Its threads are daemons: the caller's main thread decides when to stop.
 
     The schedules come from the app's SCHEDULES setting; `schedules` overrides some of them.
     `executor` (an APScheduler ThreadPoolExecutor) runs the jobs; the caller keeps it to
     wait for running jobs when it stops.
     """
     from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.schedulers.background import BackgroundScheduler
 
     env = {**app.config["SCHEDULES"], **(schedules or {})}
     tz = app.config["DEFAULT_TIMEZONE"]
-    sched = BlockingScheduler(timezone=ZoneInfo(tz),
+    sched = BackgroundScheduler(timezone=ZoneInfo(tz),
                               executors={"default": executor or ThreadPoolExecutor(4)})
     for spec in JOBS:
         raw = env[spec.env]

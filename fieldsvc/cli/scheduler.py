@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import time
+import threading
 
 import click
 from flask import current_app
@@ -72,14 +72,17 @@ def scheduler_command():
         raise click.ClickException(str(exc)) from None
     retry = float(app.config["SCHEDULER_RETRY_SECONDS"])
     lock = SchedulerLock(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
-    stopping = []
+    # The signal handler only raises a flag; the main thread, waiting on it, does the
+    # stopping. (Shutting the scheduler down from the handler raced with its start: a signal
+    # between taking the lock and the scheduler running was lost, and the process ran on.)
+    stop_requested = threading.Event()
+    stopping: list = []
     stop_jobs = stop_event(app)
 
     def stop(signum, _frame):
         stopping.append(signum)
         stop_jobs.set()  # running jobs end at their next batch
-        if sched.running:
-            sched.shutdown(wait=False)  # no new job starts; the lock is still ours
+        stop_requested.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -88,8 +91,7 @@ def scheduler_command():
         if not announced:
             log.info("standby: another scheduler is active; retrying every %s s", retry)
             announced = True
-        time.sleep(retry)
-        if stopping:
+        if stop_requested.wait(retry):
             return
     log.info("active: scheduler lock taken (pid %s)", os.getpid())
 
@@ -98,17 +100,22 @@ def scheduler_command():
             log.error("scheduler lock lost (database connection gone); stopping")
             stopping.append("lock")
             stop_jobs.set()
-            sched.shutdown(wait=False)
+            stop_requested.set()
 
     sched.add_job(watch_lock, "interval", seconds=max(1.0, retry), id="lock_watch",
                   max_instances=1, coalesce=True)
     try:
-        sched.start()
+        if not stop_requested.is_set():
+            sched.start()
+            while not stop_requested.wait(0.5):
+                pass
     finally:
         # The lock is released only once no job of ours runs any more, so a standby taking
         # over never overlaps with a job still in flight here. Jobs stop at a batch boundary
         # and every statement is bounded by the role's statement_timeout.
         log.info("stopping: waiting for running jobs")
+        if sched.running:
+            sched.shutdown(wait=False)  # no new job starts; the lock is still ours
         executor.shutdown(wait=True)
         lock.release()
         log.info("stopped")

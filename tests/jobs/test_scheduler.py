@@ -210,6 +210,25 @@ def test_a_real_scheduler_runs_jobs_and_a_standby_takes_over(app, make, tmp_path
         db.session.remove()
 
 
+def test_a_scheduler_told_to_stop_stops_whether_standby_or_just_active(app, tmp_path):
+    first, first_log = _start(app, tmp_path, "first", 120)
+    second = None
+    try:
+        assert _wait_for(first_log, "active: scheduler lock taken", 60), first_log.read_text()
+        second, second_log = _start(app, tmp_path, "second", 120)
+        assert _wait_for(second_log, "standby", 60), second_log.read_text()
+        second.terminate()  # a standby leaves without waiting for the lock
+        assert second.wait(30) == 0, second_log.read_text()
+        first.terminate()  # the active one, asked as soon as it has started
+        assert first.wait(30) == 0, first_log.read_text()
+        assert "stopped" in first_log.read_text()
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+
+
 def test_a_stopping_scheduler_finishes_its_job_before_the_standby_takes_over(app, make,
                                                                              tmp_path):
     """Two schedulers, a long job in flight: it never runs twice nor at once."""
