@@ -7,6 +7,8 @@ because that is how Persian readers expect times and dates in a message.
 
 from __future__ import annotations
 
+from fieldsvc.dates import persian_digits
+
 LANGUAGES = ("fa", "en")
 
 TEXTS: dict[str, dict[str, tuple[str, str]]] = {
@@ -88,8 +90,6 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
 
 KINDS = tuple(TEXTS)
 
-_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-
 
 def language_of(preferred: str | None, default: str) -> str:
     for choice in (preferred, default):
@@ -108,6 +108,6 @@ def render(kind: str, language: str, **values: object) -> tuple[str, str]:
         # serial, a recall code) are read character by character and stay as they are.
         for key, value in text.items():
             if value.replace(":", "").replace("-", "").replace("/", "").isdigit():
-                text[key] = value.translate(_PERSIAN_DIGITS)
+                text[key] = persian_digits(value)
     filled = body.format(link=f"\n{link}" if link else "", **text)
     return subject, filled
