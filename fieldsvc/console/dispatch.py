@@ -35,7 +35,7 @@ from sqlalchemy import select
 from fieldsvc.auth.decorators import roles_required
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
-from fieldsvc.dates import local_moment, local_today
+from fieldsvc.dates import local_moment, local_today, zone_of
 from fieldsvc.dispatch import board as board_service
 from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.mapview import build_map
@@ -60,16 +60,20 @@ def _tz() -> ZoneInfo:
 
 def offer_emergency(work_order: WorkOrder, old_priority: int | None) -> None:
     """After a console create or change: when the work order became P1, propose its
-    insertion into today's published plan and say how it went (never fails the change)."""
+    insertion into the published plan of its day (that of its first window not yet over,
+    read in its site's zone; else today) and say how it went (never fails the change)."""
+    zone_name = zone_of(work_order.site.timezone if work_order.site else None,
+                        default=current_app.config["DEFAULT_TIMEZONE"])
     offer = offer_if_emergency(db.session, work_order, old_priority, current_actor(),
-                               timezone=current_app.config["DEFAULT_TIMEZONE"])
+                               timezone=zone_name)
     if offer is None:
         return
     if offer.proposal is not None:
         eta = datetime.fromisoformat(offer.proposal.proposal["eta"])
         flash(_("Emergency insertion proposed for work order %(id)s (proposal %(proposal)s, "
                 "ETA %(eta)s): accept it on the dispatch board.", id=work_order.id,
-                proposal=offer.proposal.id, eta=local_moment(eta, _tz().key, "%H:%M")))
+                proposal=offer.proposal.id, eta=local_moment(eta, zone_name, "%Y-%m-%d %H:%M",
+                                                             zone_label=_(zone_name))))
     else:
         flash(_("No emergency insertion proposed for work order %(id)s: %(reason)s",
                 id=work_order.id, reason=offer.reason))
