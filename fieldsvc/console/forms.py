@@ -154,3 +154,26 @@ class RecallBookingForm(ConsoleForm):
 
 class DoneForm(ConsoleForm):
     pass
+
+
+class SiteForm(ConsoleForm):
+    """A site of the customer: where the technician goes (the API's site fields)."""
+
+    name = StringField("Site name", validators=[DataRequired(), Length(max=200)])
+    address = StringField("Address", validators=[Optional(), Length(max=400)])
+    city = StringField("City", validators=[Optional(), Length(max=120)])
+    region = StringField("Region", validators=[Optional(), Length(max=80)])
+    territory = StringField("Territory", validators=[Optional(), Length(max=80)])
+    latitude = StringField("Latitude", validators=[Optional(), Length(max=40)])
+    longitude = StringField("Longitude", validators=[Optional(), Length(max=40)])
+    timezone = StringField("Time zone", validators=[Optional(), Length(max=64)])
+
+
+class AssetForm(ConsoleForm):
+    """The customer's unit: its product, where it stands, its serial number or VIN."""
+
+    product_id = Select("Product", choices=[], validate_choice=False)
+    site_id = Select("Site", choices=[], validate_choice=False)
+    serial_number = StringField("Serial number", validators=[Optional(), Length(max=80)])
+    vin = StringField("VIN", validators=[Optional(), Length(max=40)])
+    install_date = DateField("Install date", validators=[Optional()])

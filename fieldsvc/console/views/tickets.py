@@ -20,7 +20,6 @@ from fieldsvc.console.forms import (
 )
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.console.i18n import label
-from fieldsvc.console.views import work_order_form
 from fieldsvc.console.views import (
     allowed,
     attach_errors,
@@ -29,6 +28,7 @@ from fieldsvc.console.views import (
     page_args,
     present,
     requires,
+    work_order_form,
 )
 from fieldsvc.context import current_actor
 from fieldsvc.extensions import db
@@ -47,8 +47,8 @@ from fieldsvc.schemas.tickets import TicketListArgs, TicketSchema
 from fieldsvc.schemas.work_orders import TicketWorkOrderSchema
 from fieldsvc.services import interactions as interaction_service
 from fieldsvc.services import ticket_routing
-from fieldsvc.services.catalog import product_skills
 from fieldsvc.services import tickets as ticket_service
+from fieldsvc.services.catalog import product_skills
 
 FILTERS = ("q", "status", "category", "channel", "topic", "region", "customer_id")
 
