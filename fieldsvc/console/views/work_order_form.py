@@ -16,6 +16,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from fieldsvc.console.forms import PART_ROWS, TicketWorkOrderForm
+from fieldsvc.console.i18n import gettext as _
 from fieldsvc.dates import zone, zone_of
 from fieldsvc.extensions import db
 from fieldsvc.models import Asset, Part, Site, Skill
@@ -75,12 +76,13 @@ def _skills(text: str, errors: dict[str, list[str]]) -> list[dict[str, int]]:
     messages: list[str] = []
     for code, level in wanted:
         if code not in known:
-            messages.append(f"Unknown skill '{code}'.")
+            messages.append(_("Unknown skill '%(code)s'.", code=code))
         elif not level.isdigit() or not SkillLevel.MIN <= int(level) <= SkillLevel.MAX:
-            messages.append(f"The level of '{code}' must be a whole number from "
-                            f"{SkillLevel.MIN} to {SkillLevel.MAX}.")
+            messages.append(_("The level of '%(code)s' must be a whole number from %(low)s "
+                              "to %(high)s.", code=code, low=SkillLevel.MIN,
+                              high=SkillLevel.MAX))
         elif any(s["skill_id"] == known[code] for s in out):
-            messages.append(f"Skill '{code}' is listed twice.")
+            messages.append(_("Skill '%(code)s' is listed twice.", code=code))
         else:
             out.append({"skill_id": known[code], "min_level": int(level)})
     if messages:
