@@ -31,7 +31,8 @@ def _earlier_job_on_the_product(make, skill):
 
 @pytest.mark.parametrize("lang", ["en", "fa"])
 def test_new_caller_p1_breakdown_reaches_the_board_with_its_offer(
-        page, login, app, make, client_as, lang):
+    page, login, app, make, client_as, lang
+):
     skill, techs, _ = _world(make)
     chiller = _earlier_job_on_the_product(make, skill)
     _published(client_as("dispatcher"), app)
@@ -66,8 +67,9 @@ def test_new_caller_p1_breakdown_reaches_the_board_with_its_offer(
     assert f"CH-{lang.upper()}-0042" in page.inner_text("#assets")
 
     with app.app_context():
-        asset_id = db.session.scalar(select(Asset.id).where(
-            Asset.serial_number == f"CH-{lang.upper()}-0042"))
+        asset_id = db.session.scalar(
+            select(Asset.id).where(Asset.serial_number == f"CH-{lang.upper()}-0042")
+        )
         db.session.remove()
     page.click("a[href*='breakdown=1']")
     page.fill("#subject", "Chiller stopped, servers overheating")
@@ -87,8 +89,9 @@ def test_new_caller_p1_breakdown_reaches_the_board_with_its_offer(
         page.click("#open-work-order")
     with app.app_context():
         wo = db.session.scalar(select(WorkOrder).where(WorkOrder.asset_id == asset_id))
-        proposal = db.session.scalar(select(InsertionProposal).where(
-            InsertionProposal.work_order_id == wo.id))
+        proposal = db.session.scalar(
+            select(InsertionProposal).where(InsertionProposal.work_order_id == wo.id)
+        )
         wo_id, proposal_id, plan_date = wo.id, proposal.id, proposal.plan_date
         assert [(s.skill_id, s.min_level) for s in wo.skills] == [(skill.id, 2)]
         db.session.remove()
@@ -105,8 +108,7 @@ def test_new_caller_p1_breakdown_reaches_the_board_with_its_offer(
     assert "Chiller stopped, servers overheating" in card.inner_text()
     assert "Data centre" in card.inner_text()
     # Highlighted: the emergency panel comes before the plan and is drawn in red.
-    color = page.evaluate(
-        "getComputedStyle(document.getElementById('p1-offers')).borderTopColor")
+    color = page.evaluate("getComputedStyle(document.getElementById('p1-offers')).borderTopColor")
     assert color == "rgb(179, 38, 30)"
     card.scroll_into_view_if_needed()
     page.screenshot(path=str(_artifact(f"p1_offer_on_board_{lang}")), full_page=True)

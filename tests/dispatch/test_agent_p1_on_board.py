@@ -20,16 +20,31 @@ def test_agent_p1_with_a_window_shows_on_that_days_board_with_accept(app, make, 
     skill, techs, _ = _world(make)
     _published(dispatcher, app)
     customer = make.customer(name="Caller with a flood")
-    site = make.site(customer=customer, latitude=35.72, longitude=51.41, name="Server room",
-                     timezone="Asia/Tehran")
+    site = make.site(
+        customer=customer,
+        latitude=35.72,
+        longitude=51.41,
+        name="Server room",
+        timezone="Asia/Tehran",
+    )
     ticket = make.ticket(customer, subject="Server room flooded")
     make.session.commit()
     ticket_id, site_id = ticket.id, site.id
     agent = Console(app, "agent", "p1-agent")
-    opened = agent.post(f"/console/tickets/{ticket_id}/work-orders", data={
-        "type": "breakdown", "site_id": str(site_id), "priority": "1",
-        "estimated_minutes": "45", "day": DAY.isoformat(), "window1_from": "09:00",
-        "window1_to": "17:00", "skills": f"{skill.code}:1"}, follow_redirects=True)
+    opened = agent.post(
+        f"/console/tickets/{ticket_id}/work-orders",
+        data={
+            "type": "breakdown",
+            "site_id": str(site_id),
+            "priority": "1",
+            "estimated_minutes": "45",
+            "day": DAY.isoformat(),
+            "window1_from": "09:00",
+            "window1_to": "17:00",
+            "skills": f"{skill.code}:1",
+        },
+        follow_redirects=True,
+    )
     assert opened.status_code == 200
     assert "Emergency insertion proposed for work order" in opened.data.decode()
     with app.app_context():
@@ -39,19 +54,23 @@ def test_agent_p1_with_a_window_shows_on_that_days_board_with_accept(app, make, 
         assert proposal.plan_date == DAY  # the window's day, not today
         db.session.remove()
     console = Console(app, "dispatcher", "p1-dispatcher")
-    board = console.get("/console/dispatch", query_string={"date": DAY.isoformat(),
-                                                           "territory": "tehran"})
+    board = console.get(
+        "/console/dispatch", query_string={"date": DAY.isoformat(), "territory": "tehran"}
+    )
     page = board.data.decode()
     assert f'id="p1-offer-{wo_id}"' in page and "Server room flooded" in page
     assert f"/console/dispatch/emergency/{proposal_id}/accept" in page
-    accepted = console.post(f"/console/dispatch/emergency/{proposal_id}/accept",
-                            data={"date": DAY.isoformat(), "territory": "tehran"})
+    accepted = console.post(
+        f"/console/dispatch/emergency/{proposal_id}/accept",
+        data={"date": DAY.isoformat(), "territory": "tehran"},
+    )
     assert accepted.status_code == 302
     with app.app_context():
         done = db.session.get(WorkOrder, wo_id)
         assert done.status.value == "scheduled"
         assert done.technician_id in {t.id for t in techs}
         db.session.remove()
-    after = console.get("/console/dispatch", query_string={"date": DAY.isoformat(),
-                                                           "territory": "tehran"})
+    after = console.get(
+        "/console/dispatch", query_string={"date": DAY.isoformat(), "territory": "tehran"}
+    )
     assert f'id="p1-offer-{wo_id}"' not in after.data.decode()

@@ -38,11 +38,13 @@ def fill_choices(form: TicketWorkOrderForm, sites: list[Site], assets: list[Asse
     form.site_id.choices = [(str(s.id), s.name) for s in sites]
     form.asset_id.choices = [("", "—")] + [
         (str(a.id), f"{a.serial_number or a.vin or '#' + str(a.id)} · {a.product.name}")
-        for a in assets]
+        for a in assets
+    ]
     parts = list(db.session.scalars(select(Part).order_by(Part.name).limit(1000)))
     for row in range(1, PART_ROWS + 1):
         getattr(form, f"part_{row}").choices = [("", "—")] + [
-            (str(p.id), f"{p.name} ({p.sku})") for p in parts]
+            (str(p.id), f"{p.name} ({p.sku})") for p in parts
+        ]
 
 
 def asset_skills(assets: list[Asset]) -> dict[int, str]:
@@ -50,8 +52,7 @@ def asset_skills(assets: list[Asset]) -> dict[int, str]:
     by_product: dict[int, str] = {}
     for asset in assets:
         if asset.product_id not in by_product:
-            by_product[asset.product_id] = skills_text(
-                product_skills(db.session, asset.product_id))
+            by_product[asset.product_id] = skills_text(product_skills(db.session, asset.product_id))
     return {a.id: by_product[a.product_id] for a in assets}
 
 
@@ -71,16 +72,23 @@ def _skills(text: str, errors: dict[str, list[str]]) -> list[dict[str, int]]:
     if not wanted:
         return []
     codes = {code for code, _level in wanted}
-    known = dict(db.session.execute(select(Skill.code, Skill.id).where(Skill.code.in_(codes))).all())
+    known = dict(
+        db.session.execute(select(Skill.code, Skill.id).where(Skill.code.in_(codes))).all()
+    )
     out: list[dict[str, int]] = []
     messages: list[str] = []
     for code, level in wanted:
         if code not in known:
             messages.append(_("Unknown skill '%(code)s'.", code=code))
         elif not level.isdigit() or not SkillLevel.MIN <= int(level) <= SkillLevel.MAX:
-            messages.append(_("The level of '%(code)s' must be a whole number from %(low)s "
-                              "to %(high)s.", code=code, low=SkillLevel.MIN,
-                              high=SkillLevel.MAX))
+            messages.append(
+                _(
+                    "The level of '%(code)s' must be a whole number from %(low)s to %(high)s.",
+                    code=code,
+                    low=SkillLevel.MIN,
+                    high=SkillLevel.MAX,
+                )
+            )
         elif any(s["skill_id"] == known[code] for s in out):
             messages.append(_("Skill '%(code)s' is listed twice.", code=code))
         else:
@@ -90,8 +98,9 @@ def _skills(text: str, errors: dict[str, list[str]]) -> list[dict[str, int]]:
     return out
 
 
-def _windows(form: TicketWorkOrderForm, zone_name: str, errors: dict[str, list[str]]
-             ) -> tuple[list[dict[str, str]], list[int]]:
+def _windows(
+    form: TicketWorkOrderForm, zone_name: str, errors: dict[str, list[str]]
+) -> tuple[list[dict[str, str]], list[int]]:
     """The day and its windows as aware moments in the site's zone; a day alone is the
     whole day. Returns the windows and, for each, the form row it came from."""
     day: date | None = form.day.data
@@ -113,19 +122,29 @@ def _windows(form: TicketWorkOrderForm, zone_name: str, errors: dict[str, list[s
         if end <= start:
             errors[end_name] = ["The window must end after it starts."]
             continue
-        windows.append({"starts_at": datetime.combine(day, start, tzinfo=tz).isoformat(),
-                        "ends_at": datetime.combine(day, end, tzinfo=tz).isoformat()})
+        windows.append(
+            {
+                "starts_at": datetime.combine(day, start, tzinfo=tz).isoformat(),
+                "ends_at": datetime.combine(day, end, tzinfo=tz).isoformat(),
+            }
+        )
         rows.append(row)
     if day is not None and not windows and not errors:
-        windows.append({"starts_at": datetime.combine(day, time(0), tzinfo=tz).isoformat(),
-                        "ends_at": datetime.combine(day + timedelta(days=1), time(0),
-                                                    tzinfo=tz).isoformat()})
+        windows.append(
+            {
+                "starts_at": datetime.combine(day, time(0), tzinfo=tz).isoformat(),
+                "ends_at": datetime.combine(
+                    day + timedelta(days=1), time(0), tzinfo=tz
+                ).isoformat(),
+            }
+        )
         rows.append(0)
     return windows, rows
 
 
-def _parts(form: TicketWorkOrderForm, errors: dict[str, list[str]]
-           ) -> tuple[list[dict[str, int]], list[int]]:
+def _parts(
+    form: TicketWorkOrderForm, errors: dict[str, list[str]]
+) -> tuple[list[dict[str, int]], list[int]]:
     parts: list[dict[str, int]] = []
     rows: list[int] = []
     for row in range(1, PART_ROWS + 1):
@@ -193,10 +212,10 @@ def form_errors(exc: Exception, rows: dict) -> Exception:
         if key in ("time_windows", "parts") and isinstance(value, dict):
             for index, inner in value.items():
                 found = rows["windows" if key == "time_windows" else "parts"]
-                row = found[int(index)] if str(index).isdigit() and int(index) < len(found) \
-                    else None
-                for name, messages in (inner.items() if isinstance(inner, dict)
-                                       else [("", inner)]):
+                row = (
+                    found[int(index)] if str(index).isdigit() and int(index) < len(found) else None
+                )
+                for name, messages in inner.items() if isinstance(inner, dict) else [("", inner)]:
                     if row is None:
                         target = key
                     elif key == "time_windows":
@@ -204,11 +223,15 @@ def form_errors(exc: Exception, rows: dict) -> Exception:
                     else:
                         target = f"part_{row}" if name == "part_id" else f"quantity_{row}"
                     out.setdefault(target, []).extend(
-                        messages if isinstance(messages, list) else [messages])
+                        messages if isinstance(messages, list) else [messages]
+                    )
         elif key == "skills" and isinstance(value, dict):
-            out["skills"] = [m for v in value.values() for ms in
-                             (v.values() if isinstance(v, dict) else [v])
-                             for m in (ms if isinstance(ms, list) else [ms])]
+            out["skills"] = [
+                m
+                for v in value.values()
+                for ms in (v.values() if isinstance(v, dict) else [v])
+                for m in (ms if isinstance(ms, list) else [ms])
+            ]
         else:
             out[key] = value
     return ValidationError(out)
