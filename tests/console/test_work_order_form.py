@@ -175,3 +175,32 @@ def test_a_part_quantity_of_zero_or_less_is_refused_and_nothing_saved(data, page
     assert unknown.status_code == 422 and b'id="part_1-error"' in unknown.data
     assert _count(db_session) == before
     assert db_session(lambda s: s.scalar(select(func.count(WorkOrderSkill.id)))) == 1
+
+
+def test_errors_read_in_persian_for_a_persian_agent(data, page_as, db_session):
+    ticket, site, asset, part, hvac = _setup(data)
+    agent = page_as("agent")
+    agent.get("/console?lang=fa")
+    before = _count(db_session)
+    bad = agent.post(
+        f"/console/tickets/{ticket.id}/work-orders",
+        data=_form(
+            agent,
+            site,
+            asset,
+            window1_from="15:00",
+            window1_to="11:00",
+            skills="plumbing:2",
+            part_1=str(part.id),
+            quantity_1="0",
+        ),
+    )
+    assert bad.status_code == 422
+    text = bad.data.decode()
+    for message in (
+        "پایان بازه باید پس از آغاز آن باشد.",
+        "مهارت «plumbing» شناخته نیست.",
+        "تعداد باید دست‌کم ۱ باشد.",
+    ):
+        assert message in text
+    assert _count(db_session) == before
