@@ -22,6 +22,7 @@ from fieldsvc.models import (
     Ticket,
     Warehouse,
     WorkOrder,
+    WorkOrderSkill,
 )
 from fieldsvc.models.enums import ProductKind, WarehouseKind, WorkOrderType
 from fieldsvc.recall.models import Dealership
@@ -132,6 +133,11 @@ class Factories:
         kw.setdefault("type", WorkOrderType.BREAKDOWN)
         kw.setdefault("summary", "Repair")
         return self._save(WorkOrder(customer_id=site.customer_id, site_id=site.id, **kw))
+
+    def work_order_skill(self, work_order: WorkOrder, skill: Skill, level: int = 1
+                         ) -> WorkOrderSkill:
+        return self._save(WorkOrderSkill(work_order_id=work_order.id, skill_id=skill.id,
+                                         min_level=level))
 
     def dealership(self, **kw) -> Dealership:
         n = next(_seq)

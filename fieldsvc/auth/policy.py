@@ -93,8 +93,10 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
 
     _grant(m[AGENT], ["customers", "sites", "assets", "products", "contracts", "dealerships",
                       "recall-campaigns", "recalls", "skills"], {READ})
-    # A caller nobody knows yet becomes a customer (with a site) while on the phone.
+    # A caller nobody knows yet becomes a customer (with a site) while on the phone, and
+    # the unit they call about is registered then (an asset: product, serial or VIN).
     _grant(m[AGENT], ["customers", "sites"], {CREATE, UPDATE})
+    _grant(m[AGENT], ["assets"], {CREATE})
     _grant(m[AGENT], ["tickets", "interactions"], {READ, CREATE, UPDATE, "transition"})
     _grant(m[AGENT], ["tickets"], {"work-orders"})
     _grant(m[AGENT], ["work-orders", "rmas"], {READ, CREATE})

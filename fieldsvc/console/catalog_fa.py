@@ -367,4 +367,52 @@ FA: dict[str, str] = {
     "reserved for %(code)s": "کنارگذاشته برای %(code)s", "the whole day": "کل روز",
     "affected, not booked yet": "مشمول، هنوز نوبت نگرفته",
     "All skills": "همه‌ی مهارت‌ها",
+    # the agent's work-order form, sites and assets of a new caller, emergency offers
+    "Preferred day": "روز دلخواه", "First window from": "بازه‌ی اول از",
+    "First window to": "بازه‌ی اول تا", "Second window from": "بازه‌ی دوم از",
+    "Second window to": "بازه‌ی دوم تا", "Required skills": "مهارت‌های لازم",
+    "Quantity": "تعداد", "Site name": "نام محل", "Address": "نشانی", "City": "شهر",
+    "Latitude": "عرض جغرافیایی", "Longitude": "طول جغرافیایی", "Time zone": "منطقه‌ی زمانی",
+    "Serial number": "شماره سریال", "Install date": "تاریخ نصب",
+    "When the customer is in (the site's local time)":
+        "زمانی که مشتری حضور دارد (به وقت محلِ محل خدمت)",
+    "Skill codes with the minimum level, filled from the asset's product; for example:":
+        "کد مهارت با کمترین سطح، که از محصولِ دارایی پر می‌شود؛ برای نمونه:",
+    "Parts needed": "قطعات لازم", "Add a site": "افزودن محل", "Add the site": "افزودن این محل",
+    "Add an asset": "افزودن دارایی", "Add the asset": "افزودن این دارایی",
+    "Empty: the deployment's zone; for example:": "خالی: منطقه‌ی زمانی سامانه؛ برای نمونه:",
+    "17 characters: digits and letters except I, O and Q.":
+        "۱۷ نویسه: رقم و حرف به‌جز I، O و Q.",
+    "Emergency offers waiting": "پیشنهادهای اضطراری در انتظار",
+    "Proposed: %(name)s, start %(start)s, ETA %(eta)s.":
+        "پیشنهاد: %(name)s، شروع %(start)s، زمان رسیدن %(eta)s.",
+    "%(n)s other ETAs change.": "زمان رسیدنِ %(n)s کار دیگر تغییر می‌کند.",
+    "Details": "جزئیات",
+    "Site %(name)s added.": "محل %(name)s افزوده شد.",
+    "Asset %(name)s added.": "دارایی %(name)s افزوده شد.",
+    "The VIN's check digit (9th character) does not match: check the number with the "
+    "caller.": "رقم کنترلی VIN (نویسه‌ی نهم) جور نیست: شماره را با تماس‌گیرنده بررسی کنید.",
+    "Give both the start and the end of the window.": "آغاز و پایان بازه را هر دو بدهید.",
+    "Choose the day of the window.": "روز این بازه را انتخاب کنید.",
+    "The window must end after it starts.": "پایان بازه باید پس از آغاز آن باشد.",
+    "Choose the part.": "قطعه را انتخاب کنید.",
+    "Choose a part of the catalogue.": "قطعه‌ای از فهرست قطعات انتخاب کنید.",
+    "Give the quantity.": "تعداد را بدهید.",
+    "The quantity must be at least 1.": "تعداد باید دست‌کم ۱ باشد.",
+    "Choose one of the customer's sites.": "یکی از محل‌های مشتری را انتخاب کنید.",
+    "Choose one of the customer's assets.": "یکی از دارایی‌های مشتری را انتخاب کنید.",
+    "Give a number, e.g. 35.7219.": "یک عدد بدهید، مثلاً 35.7219.",
+    "Give both coordinates, or neither.": "هر دو مختصات را بدهید، یا هیچ‌کدام را.",
+    "Choose the product.": "محصول را انتخاب کنید.",
+    "Overlaps another window.": "با بازه‌ی دیگری هم‌پوشانی دارد.",
+    "A VIN has 17 characters: digits and letters except I, O and Q.":
+        "VIN هفده نویسه دارد: رقم و حرف به‌جز I، O و Q.",
+    "Not a valid time value.": "زمان معتبر نیست.",
+    "Not a valid date value.": "تاریخ معتبر نیست.",
+    "Not a valid integer value.": "عدد صحیح معتبر نیست.",
+    "Unknown skill '%(code)s'.": "مهارت «%(code)s» شناخته نیست.",
+    "The level of '%(code)s' must be a whole number from %(low)s to %(high)s.":
+        "سطح «%(code)s» باید عددی صحیح از %(low)s تا %(high)s باشد.",
+    "Skill '%(code)s' is listed twice.": "مهارت «%(code)s» دو بار آمده است.",
+    "Give a serial_number or a vin (or both).": "شماره سریال یا VIN (یا هر دو) را بدهید.",
 }

@@ -31,11 +31,12 @@ from flask import (
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from fieldsvc.auth.decorators import roles_required
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.context import current_actor
-from fieldsvc.dates import local_moment, local_today
+from fieldsvc.dates import local_moment, local_today, zone_of
 from fieldsvc.dispatch import board as board_service
 from fieldsvc.dispatch.insertion import accept_insertion, propose_insertion
 from fieldsvc.dispatch.mapview import build_map
@@ -60,19 +61,49 @@ def _tz() -> ZoneInfo:
 
 def offer_emergency(work_order: WorkOrder, old_priority: int | None) -> None:
     """After a console create or change: when the work order became P1, propose its
-    insertion into today's published plan and say how it went (never fails the change)."""
+    insertion into the published plan of its day (that of its first window not yet over,
+    read in its site's zone; else today) and say how it went (never fails the change)."""
+    zone_name = zone_of(work_order.site.timezone if work_order.site else None,
+                        default=current_app.config["DEFAULT_TIMEZONE"])
     offer = offer_if_emergency(db.session, work_order, old_priority, current_actor(),
-                               timezone=current_app.config["DEFAULT_TIMEZONE"])
+                               timezone=zone_name)
     if offer is None:
         return
     if offer.proposal is not None:
         eta = datetime.fromisoformat(offer.proposal.proposal["eta"])
         flash(_("Emergency insertion proposed for work order %(id)s (proposal %(proposal)s, "
                 "ETA %(eta)s): accept it on the dispatch board.", id=work_order.id,
-                proposal=offer.proposal.id, eta=local_moment(eta, _tz().key, "%H:%M")))
+                proposal=offer.proposal.id, eta=local_moment(eta, zone_name, "%Y-%m-%d %H:%M",
+                                                             zone_label=_(zone_name))))
     else:
         flash(_("No emergency insertion proposed for work order %(id)s: %(reason)s",
                 id=work_order.id, reason=offer.reason))
+
+
+def _p1_offers(offers: list[InsertionProposal]) -> list[dict]:
+    """The waiting emergency offers as the board's highlighted cards: the work order, its
+    site's zone (times are read there), the proposed technician, start and ETA."""
+    if not offers:
+        return []
+    orders = {w.id: w for w in db.session.scalars(
+        select(WorkOrder).where(WorkOrder.id.in_([o.work_order_id for o in offers]))
+        .options(selectinload(WorkOrder.site), selectinload(WorkOrder.customer)))}
+    technicians = {t.id: t for t in db.session.scalars(
+        select(Technician).where(Technician.id.in_({o.technician_id for o in offers})))}
+    cards = []
+    for offer in offers:
+        work_order = orders.get(offer.work_order_id)
+        if work_order is None:
+            continue
+        cards.append({
+            "offer": offer, "work_order": work_order,
+            "technician": technicians.get(offer.technician_id),
+            "zone": zone_of(work_order.site.timezone if work_order.site else None,
+                            default=current_app.config["DEFAULT_TIMEZONE"]),
+            "start": datetime.fromisoformat(offer.proposal["start"]),
+            "eta": datetime.fromisoformat(offer.proposal["eta"]),
+            "changes": len(offer.proposal.get("eta_changes", []))})
+    return cards
 
 
 def _today() -> date:
@@ -192,6 +223,7 @@ def board():
     can_write = current_user_role() in WRITERS
     return render_template(
         "console/dispatch/board.html", board=data, territories=_territories(),
+        p1_offers=_p1_offers(data.offers),
         watched=watched, proposal=proposal, eta_changes=changes, can_write=can_write,
         proposal_technician=(db.session.get(Technician, proposal.technician_id)
                              if proposal else None),

@@ -14,6 +14,7 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
@@ -115,13 +116,33 @@ class AssignForm(ConsoleForm):
     assigned_user_id = Select("Agent", choices=[], validate_choice=False)
 
 
+# Rows of "parts needed" the work-order form offers (the API takes up to 100).
+PART_ROWS = 3
+
+
 class TicketWorkOrderForm(ConsoleForm):
+    """The agent's work order: what, where, how urgent, when the customer is in (a day
+    and one or two windows read in the site's zone), the skills and the parts it needs."""
+
     type = Select("Type", choices=_choices(WorkOrderType), default="breakdown")
     site_id = Select("Site", choices=[], validate_choice=False)
+    asset_id = Select("Asset", choices=[], validate_choice=False)
     priority = Select("Priority", choices=[("1", "P1"), ("2", "P2"), ("3", "P3"),
                                                 ("4", "P4")], default="3")
     estimated_minutes = IntegerField("Estimated minutes", default=60,
                                      validators=[Optional(), NumberRange(min=1, max=1440)])
+    day = DateField("Preferred day", validators=[Optional()])
+    window1_from = TimeField("First window from", validators=[Optional()])
+    window1_to = TimeField("First window to", validators=[Optional()])
+    window2_from = TimeField("Second window from", validators=[Optional()])
+    window2_to = TimeField("Second window to", validators=[Optional()])
+    skills = StringField("Required skills", validators=[Optional(), Length(max=1000)])
+    part_1 = Select("Part", choices=[], validate_choice=False)
+    quantity_1 = IntegerField("Quantity", validators=[Optional()])
+    part_2 = Select("Part", choices=[], validate_choice=False)
+    quantity_2 = IntegerField("Quantity", validators=[Optional()])
+    part_3 = Select("Part", choices=[], validate_choice=False)
+    quantity_3 = IntegerField("Quantity", validators=[Optional()])
 
 
 class RecallBookingForm(ConsoleForm):
@@ -133,3 +154,26 @@ class RecallBookingForm(ConsoleForm):
 
 class DoneForm(ConsoleForm):
     pass
+
+
+class SiteForm(ConsoleForm):
+    """A site of the customer: where the technician goes (the API's site fields)."""
+
+    name = StringField("Site name", validators=[DataRequired(), Length(max=200)])
+    address = StringField("Address", validators=[Optional(), Length(max=400)])
+    city = StringField("City", validators=[Optional(), Length(max=120)])
+    region = StringField("Region", validators=[Optional(), Length(max=80)])
+    territory = StringField("Territory", validators=[Optional(), Length(max=80)])
+    latitude = StringField("Latitude", validators=[Optional(), Length(max=40)])
+    longitude = StringField("Longitude", validators=[Optional(), Length(max=40)])
+    timezone = StringField("Time zone", validators=[Optional(), Length(max=64)])
+
+
+class AssetForm(ConsoleForm):
+    """The customer's unit: its product, where it stands, its serial number or VIN."""
+
+    product_id = Select("Product", choices=[], validate_choice=False)
+    site_id = Select("Site", choices=[], validate_choice=False)
+    serial_number = StringField("Serial number", validators=[Optional(), Length(max=80)])
+    vin = StringField("VIN", validators=[Optional(), Length(max=40)])
+    install_date = DateField("Install date", validators=[Optional()])

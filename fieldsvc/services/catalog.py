@@ -23,11 +23,18 @@ from fieldsvc.models import (
     PmPlanAsset,
     Product,
     Site,
+    Skill,
     Ticket,
     WorkOrder,
+    WorkOrderSkill,
 )
 from fieldsvc.problems import Conflict, InvalidInput
-from fieldsvc.recall.models import CampaignVin, RecallAppointment, RecallCampaignProduct
+from fieldsvc.recall.models import (
+    CampaignVin,
+    RecallAppointment,
+    RecallCampaign,
+    RecallCampaignProduct,
+)
 
 # Phone clocks drift; a reading stamped a little ahead of the server is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -94,6 +101,33 @@ def delete_product(session: Session, product: Product, actor: Actor) -> None:
 
 
 # --- assets ---------------------------------------------------------------------------------
+
+
+def product_skills(session: Session, product_id: int) -> list[tuple[str, int]]:
+    """The skills (code, minimum level) a job on this product needs, as the catalogue
+    knows them: those of the latest work order on a unit of the product that listed
+    skills, else those of the recall campaigns covering the product (level 1).
+
+    Products have no skill list of their own; the jobs done on them and their campaigns
+    are where the catalogue keeps what a technician must know about them.
+    """
+    latest = session.scalar(
+        select(WorkOrder.id).join(Asset, Asset.id == WorkOrder.asset_id)
+        .where(Asset.product_id == product_id,
+               select(WorkOrderSkill.id).where(WorkOrderSkill.work_order_id == WorkOrder.id)
+               .exists())
+        .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(1))
+    if latest is not None:
+        rows = session.execute(
+            select(Skill.code, WorkOrderSkill.min_level)
+            .join(Skill, Skill.id == WorkOrderSkill.skill_id)
+            .where(WorkOrderSkill.work_order_id == latest).order_by(Skill.code))
+        return [(code, level) for code, level in rows]
+    codes = session.scalars(
+        select(Skill.code).join(RecallCampaign, RecallCampaign.skill_id == Skill.id)
+        .join(RecallCampaignProduct, RecallCampaignProduct.campaign_id == RecallCampaign.id)
+        .where(RecallCampaignProduct.product_id == product_id).distinct().order_by(Skill.code))
+    return [(code, 1) for code in codes]
 
 
 def under_warranty(asset: Asset, today: date) -> bool:

@@ -11,25 +11,35 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from fieldsvc.console import bp
-from fieldsvc.console.forms import CallForm, CustomerForm, DoneForm, RecallBookingForm
+from fieldsvc.console.forms import (
+    AssetForm,
+    CallForm,
+    CustomerForm,
+    DoneForm,
+    RecallBookingForm,
+    SiteForm,
+)
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.console.views import allowed, attach_errors, get_or_404, present, requires
 from fieldsvc.context import current_actor
 from fieldsvc.dates import local_today
 from fieldsvc.extensions import db
 from fieldsvc.hooks import hooks_of
-from fieldsvc.models import Customer, Interaction, User, utcnow
+from fieldsvc.models import Customer, Interaction, Product, Site, User, utcnow
 from fieldsvc.models.enums import AppointmentStatus
 from fieldsvc.problems import Problem
 from fieldsvc.recall import booking as recall_booking
 from fieldsvc.recall.models import Dealership, RecallAppointment
 from fieldsvc.recall.schemas import BookingInputSchema
+from fieldsvc.schemas.catalog import AssetSchema
 from fieldsvc.schemas.common import check_references
-from fieldsvc.schemas.customers import CustomerSchema
+from fieldsvc.schemas.customers import CustomerSchema, SiteSchema
 from fieldsvc.schemas.interactions import InteractionInputSchema
+from fieldsvc.services import catalog as catalog_service
 from fieldsvc.services import customer_view as view_service
 from fieldsvc.services import customers as customer_service
 from fieldsvc.services import interactions as interaction_service
+from fieldsvc.vin import check_digit_applies, check_digit_valid
 
 
 def _tz() -> ZoneInfo:
@@ -46,7 +56,8 @@ def outside_hours(now: datetime | None = None) -> bool:
 
 def _render_customer(customer: Customer, call_form: CallForm | None = None,
                      booking_form: RecallBookingForm | None = None, status: int = 200,
-                     number: str | None = None, booking_errors: list[str] | None = None):
+                     number: str | None = None, booking_errors: list[str] | None = None,
+                     site_form: SiteForm | None = None, asset_form: AssetForm | None = None):
     today = local_today()
     data = view_service.customer_view(db.session, customer, today, hooks_of(current_app))
     if call_form is None:
@@ -60,11 +71,19 @@ def _render_customer(customer: Customer, call_form: CallForm | None = None,
     booking_form.dealership_id.choices = [(str(d.id), f"{d.name} · {d.region}")
                                           for d in dealerships]
     opens, closes = _hours().typical
+    site_form = site_form or SiteForm(formdata=None, region=customer.region)
+    asset_form = asset_form or AssetForm(formdata=None)
+    if allowed("assets", "create"):
+        products = db.session.scalars(select(Product).order_by(Product.name).limit(1000))
+        asset_form.product_id.choices = [("", "—")] + [(str(p.id), f"{p.name} ({p.code})")
+                                                       for p in products]
+        asset_form.site_id.choices = [("", "—")] + [(str(s.id), s.name) for s in data.sites]
     return render_template(
         "console/customer.html", v=data, customer=customer, call_form=call_form,
         booking_form=booking_form, campaigns=campaigns, dealerships=dealerships,
         outside_hours=outside_hours(), opens=opens, closes=closes, number=number,
-        can=allowed, booking_errors=booking_errors or []), status
+        can=allowed, booking_errors=booking_errors or [], site_form=site_form,
+        asset_form=asset_form), status
 
 
 @bp.get("/console/customers")
@@ -282,4 +301,89 @@ def callback_done(ident: int):
     return redirect(url_for("console.callbacks"))
 
 
+def _coordinate(form: SiteForm, name: str, errors: dict[str, list[str]]) -> float | None:
+    raw = (getattr(form, name).data or "").strip().replace(",", ".")
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        errors[name] = ["Give a number, e.g. 35.7219."]
+        return None
 
+
+@bp.post("/console/customers/<int:ident>/sites")
+@requires("sites", "create")
+def add_site(ident: int):
+    """A site of the customer, checked as POST /api/v1/sites checks it."""
+    customer = get_or_404(db.session, Customer, ident)
+    form = SiteForm()
+    if form.validate():
+        try:
+            payload = present(form, ("name", "address", "city", "region", "territory",
+                                     "timezone"))
+            errors: dict[str, list[str]] = {}
+            for name in ("latitude", "longitude"):
+                value = _coordinate(form, name, errors)
+                if value is not None:
+                    payload[name] = value
+            if errors:
+                raise ValidationError(errors)
+            if ("latitude" in payload) != ("longitude" in payload):
+                missing = "longitude" if "latitude" in payload else "latitude"
+                raise ValidationError({missing: ["Give both coordinates, or neither."]})
+            payload["customer_id"] = customer.id
+            data = SiteSchema().load(payload)
+            check_references(db.session, SiteSchema(), data)
+            site = Site(**data)
+            db.session.add(site)
+            db.session.flush()
+        except (ValidationError, Problem) as exc:
+            db.session.rollback()
+            for message in attach_errors(form, exc):
+                flash(message)
+        else:
+            flash(_("Site %(name)s added.", name=site.name))
+            return redirect(url_for("console.customer", ident=customer.id) + "#sites")
+    return _render_customer(get_or_404(db.session, Customer, ident), site_form=form,
+                            status=422)
+
+
+@bp.post("/console/customers/<int:ident>/assets")
+@requires("assets", "create")
+def add_asset(ident: int):
+    """The customer's unit, checked as POST /api/v1/assets checks it (the VIN's format;
+    a wrong check digit where it is mandatory is said, not refused, as the API reports)."""
+    customer = get_or_404(db.session, Customer, ident)
+    form = AssetForm()
+    if form.validate():
+        try:
+            payload = present(form, ("serial_number", "vin", "install_date"))
+            if "install_date" in payload:
+                payload["install_date"] = payload["install_date"].isoformat()
+            for name in ("product_id", "site_id"):
+                raw = (getattr(form, name).data or "").strip()
+                if raw:
+                    if not raw.isdigit() or len(raw) > 18:
+                        raise ValidationError({name: ["Choose one."]})
+                    payload[name] = int(raw)
+            if "product_id" not in payload:
+                raise ValidationError({"product_id": ["Choose the product."]})
+            payload["customer_id"] = customer.id
+            data = AssetSchema().load(payload)
+            check_references(db.session, AssetSchema(), data)
+            asset = catalog_service.create_asset(db.session, data, current_actor())
+            db.session.flush()
+        except (ValidationError, Problem) as exc:
+            db.session.rollback()
+            for message in attach_errors(form, exc):
+                flash(message)
+        else:
+            flash(_("Asset %(name)s added.", name=asset.serial_number or asset.vin))
+            if asset.vin and check_digit_applies(asset.vin) \
+                    and not check_digit_valid(asset.vin):
+                flash(_("The VIN's check digit (9th character) does not match: check the "
+                        "number with the caller."))
+            return redirect(url_for("console.customer", ident=customer.id) + "#assets-card")
+    return _render_customer(get_or_404(db.session, Customer, ident), asset_form=form,
+                            status=422)

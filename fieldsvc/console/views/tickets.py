@@ -3,7 +3,7 @@ to the agent with the right skill, and the work order opened from a ticket."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
 
@@ -11,7 +11,13 @@ from fieldsvc.api.crud import list_query, paginate
 from fieldsvc.api.resources.tickets import RESOURCE as TICKETS
 from fieldsvc.console import bp
 from fieldsvc.console.dispatch import offer_emergency
-from fieldsvc.console.forms import AssignForm, FollowUpForm, TicketForm, TicketWorkOrderForm
+from fieldsvc.console.forms import (
+    PART_ROWS,
+    AssignForm,
+    FollowUpForm,
+    TicketForm,
+    TicketWorkOrderForm,
+)
 from fieldsvc.console.i18n import gettext as _
 from fieldsvc.console.i18n import label
 from fieldsvc.console.views import (
@@ -22,6 +28,7 @@ from fieldsvc.console.views import (
     page_args,
     present,
     requires,
+    work_order_form,
 )
 from fieldsvc.context import current_actor
 from fieldsvc.extensions import db
@@ -41,6 +48,7 @@ from fieldsvc.schemas.work_orders import TicketWorkOrderSchema
 from fieldsvc.services import interactions as interaction_service
 from fieldsvc.services import ticket_routing
 from fieldsvc.services import tickets as ticket_service
+from fieldsvc.services.catalog import product_skills
 
 FILTERS = ("q", "status", "category", "channel", "topic", "region", "customer_id")
 
@@ -139,10 +147,15 @@ def _render_ticket(ticket: Ticket, follow=None, assign=None, work=None, status=2
     assign = assign or AssignForm()
     assign.assigned_user_id.choices = [("", _("By skill and workload"))] + [
         (str(u.id), f"{u.full_name or u.username} ({u.agent_skills or '—'})") for u in agents]
-    work = work or TicketWorkOrderForm(priority=str(ticket.priority))
-    sites = list(db.session.scalars(select(Site).where(Site.customer_id == ticket.customer_id)
-                                    .order_by(Site.id)))
-    work.site_id.choices = [(str(s.id), s.name) for s in sites]
+    sites, assets = _places(ticket)
+    skills_by_asset = work_order_form.asset_skills(assets)
+    if work is None:
+        prefill = skills_by_asset.get(ticket.asset_id or 0) or (
+            work_order_form.skills_text(product_skills(db.session, ticket.product_id))
+            if ticket.product_id else "")
+        work = TicketWorkOrderForm(formdata=None, priority=str(ticket.priority),
+                                   asset_id=str(ticket.asset_id or ""), skills=prefill)
+    work_order_form.fill_choices(work, sites, assets)
     allowed_next = sorted(s.value for s in ticket_service.TICKET_TRANSITIONS[ticket.status])
     follow = follow or FollowUpForm()
     follow.status.choices = [("", "—")] + [(s, label(s)) for s in allowed_next]
@@ -151,7 +164,17 @@ def _render_ticket(ticket: Ticket, follow=None, assign=None, work=None, status=2
     return render_template(
         "console/ticket.html", ticket=ticket, notes=notes, jobs=jobs, users=users,
         suggested=suggested, follow=follow, assign=assign, work=work, sites=sites,
+        skills_by_asset=skills_by_asset, part_rows=PART_ROWS,
         product=product, asset=asset, can=allowed), status
+
+
+def _places(ticket: Ticket) -> tuple[list[Site], list[Asset]]:
+    """The ticket's customer's sites and assets (the work order's where and what)."""
+    sites = list(db.session.scalars(select(Site).where(Site.customer_id == ticket.customer_id)
+                                    .order_by(Site.id)))
+    assets = list(db.session.scalars(select(Asset).where(Asset.customer_id == ticket.customer_id)
+                                     .order_by(Asset.id)))
+    return sites, assets
 
 
 @bp.get("/console/tickets/<int:ident>")
@@ -228,21 +251,17 @@ def ticket_work_order(ident: int):
     ticket = get_or_404(db.session, Ticket, ident)
     form = TicketWorkOrderForm()
     if form.validate():
-        payload = {"type": form.type.data, "priority": int(form.priority.data or 3)}
-        if form.site_id.data:
-            if not form.site_id.data.isdigit():
-                abort(400)
-            payload["site_id"] = int(form.site_id.data)
-        if form.estimated_minutes.data:
-            payload["estimated_minutes"] = form.estimated_minutes.data
+        sites, _assets = _places(ticket)
+        rows: dict = {"windows": [], "parts": []}
         try:
+            payload, rows = work_order_form.payload(form, sites)
             data = TicketWorkOrderSchema().load(payload)
             check_references(db.session, TicketWorkOrderSchema(), data)
             job = ticket_service.create_work_order_from_ticket(db.session, ticket, data,
                                                                current_actor())
         except (ValidationError, Problem) as exc:
             db.session.rollback()
-            for message in attach_errors(form, exc):
+            for message in attach_errors(form, work_order_form.form_errors(exc, rows)):
                 flash(message)
             return _render_ticket(get_or_404(db.session, Ticket, ident), work=form,
                                   status=422)

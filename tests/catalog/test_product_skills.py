@@ -1,0 +1,32 @@
+"""What a job on a product needs (the skills the agent's work-order form fills in): the
+skills of the latest job on a unit of that product, else those of its recall campaigns."""
+
+from __future__ import annotations
+
+from fieldsvc.recall.models import RecallCampaign, RecallCampaignProduct
+from fieldsvc.services.catalog import product_skills
+
+
+def test_latest_job_on_the_product_gives_its_skills_with_levels(make):
+    hvac, electrical = make.skill("hvac"), make.skill("electrical")
+    chiller, printer = make.product(), make.product()
+    site = make.site()
+    older = make.work_order(site, asset_id=make.asset(site=site, product=chiller).id)
+    make.work_order_skill(older, electrical, 4)
+    newer = make.work_order(site, asset_id=make.asset(site=site, product=chiller).id)
+    make.work_order_skill(newer, hvac, 3)
+    make.work_order_skill(newer, electrical, 1)
+    make.work_order(site, asset_id=make.asset(site=site, product=chiller).id)  # no skills
+    assert product_skills(make.session, chiller.id) == [("electrical", 1), ("hvac", 3)]
+    assert product_skills(make.session, printer.id) == []
+
+
+def test_without_jobs_the_recall_campaigns_of_the_product_give_their_skill(make):
+    brakes = make.skill("brakes")
+    car = make.product(kind="car")
+    campaign = RecallCampaign(code="RC-1", title="Brake hose", skill_id=brakes.id)
+    make.session.add(campaign)
+    make.session.flush()
+    make.session.add(RecallCampaignProduct(campaign_id=campaign.id, product_id=car.id))
+    make.session.commit()
+    assert product_skills(make.session, car.id) == [("brakes", 1)]
