@@ -164,6 +164,7 @@ FA: dict[str, str] = {
     "Day of %(name)s": "روز %(name)s",
     "Drag a job onto a technician's row, or choose here.":
         "کار را روی ردیف یک تکنسین بکشید، یا اینجا انتخاب کنید.",
+    "ETA %(eta)s": "زمان رسیدن %(eta)s",
     "ETAs that change:": "زمان‌های رسیدنی که تغییر می‌کنند:", "Emergency": "اضطراری",
     "Emergency work order %(id)s inserted; %(n)s ETAs changed.":
         "دستورکار اضطراری %(id)s درج شد؛ %(n)s زمان رسیدن تغییر کرد.",

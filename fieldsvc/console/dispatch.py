@@ -213,17 +213,21 @@ def board():
         ids = [c["work_order_id"] for c in proposal.proposal.get("eta_changes", [])]
         orders = {w.id: w for w in db.session.scalars(
             select(WorkOrder).where(WorkOrder.id.in_(ids or [0])))}
-        tz = _tz()
         for change in proposal.proposal.get("eta_changes", []):
             changes.append({
                 "work_order": orders.get(change["work_order_id"]),
                 "id": change["work_order_id"],
-                "old": datetime.fromisoformat(change["old_start"]).astimezone(tz),
-                "new": datetime.fromisoformat(change["new_start"]).astimezone(tz)})
+                "old": datetime.fromisoformat(change["old_start"]),
+                "new": datetime.fromisoformat(change["new_start"])})
     can_write = current_user_role() in WRITERS
     return render_template(
         "console/dispatch/board.html", board=data, territories=_territories(),
         p1_offers=_p1_offers(data.offers),
+        # Proposal times are stored as ISO moments; the board reads them on its own clock.
+        board_zone=current_app.config["DEFAULT_TIMEZONE"],
+        offer_etas={o.id: datetime.fromisoformat(o.proposal["eta"]) for o in data.offers},
+        proposal_times=({k: datetime.fromisoformat(proposal.proposal[k]) for k in ("start", "eta")}
+                        if proposal else None),
         watched=watched, proposal=proposal, eta_changes=changes, can_write=can_write,
         proposal_technician=(db.session.get(Technician, proposal.technician_id)
                              if proposal else None),

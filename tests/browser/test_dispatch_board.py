@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -176,7 +177,10 @@ def test_emergency_insertion_shows_whose_eta_changes(page, login, app, make, dem
     page.select_option("#emergency-wo", str(urgent.id))
     with page.expect_navigation():
         page.click("#emergency-form button")
-    assert f"for work order #{urgent.id}" in page.locator("#proposal").inner_text()
+    details = page.locator("#proposal").inner_text()
+    assert f"for work order #{urgent.id}" in details
+    # Start and ETA read on the board's labelled clock, never a clipped ISO string.
+    assert re.search(r"start \d{4}-\d\d-\d\d \d\d:\d\d \(Asia/Tehran\), ETA", details)
     page.locator("#proposal").scroll_into_view_if_needed()
     page.screenshot(path=str(_artifact("dispatch_emergency")), full_page=True)
     with page.expect_navigation():
