@@ -1,8 +1,9 @@
 """How a split day's time limit is divided between territories and the whole-day phase."""
 
 import pytest
+from sched_factories import job, problem, tech, window
 
-from scheduler import optimizer
+from scheduler import SolveParams, optimizer, solve, validate
 from scheduler.optimizer import split_budget, territory_limits
 
 
@@ -37,3 +38,20 @@ def test_a_short_limit_gives_the_whole_day_phase_time_to_the_territories():
     search, whole_day = split_budget(1.2)
     assert whole_day == 0.0
     assert search == pytest.approx(1.2 * (1 - optimizer.REPAIR_SHARE))
+
+
+def test_ortools_gets_the_first_plan_only_when_its_share_is_long_enough():
+    assert optimizer.ortools_worth_it(SolveParams(time_limit=10.0))
+    # 0.9 of a 1 s run goes to ruin and recreate; 0.1 s is too little for OR-Tools.
+    assert not optimizer.ortools_worth_it(SolveParams(time_limit=1.0))
+
+
+def test_a_short_run_without_ortools_still_plans_every_job_in_its_window():
+    # Home at km 0; A at km 10 in 9:00-9:10, B at km 20. 0.5 s: OR-Tools is skipped.
+    p = problem([tech()], [job("A", 10, time_windows=[window(9, 9 + 1 / 6)]), job("B", 20)])
+    plan = solve(p, SolveParams(time_limit=0.5))
+    assert validate(p, plan) == []
+    assert plan.route_of("T1", 0).job_ids() == ["A", "B"]
+    assert plan.unassigned == {}
+    first = plan.stats["phases"][0]
+    assert first["phase"] == "or-tools" and "too little time" in first["skipped"]
