@@ -584,6 +584,43 @@ def remove_stops(inst: Instance, route: Route, gone: list[Stop]) -> None:
 
 REPAIR_SHARE = 0.08  # share of the time limit kept for cross-territory repair
 WHOLE_DAY_SHARE = 0.3  # share of the time limit for the whole-day phase after a split
+# The whole-day phase is not started with less time than this: setting it up on a
+# 1000-job day takes about 0.2 s, so a shorter phase would spend its time on that alone.
+WHOLE_DAY_MIN_SECONDS = 0.5
+TERRITORY_MIN_SECONDS = 0.5  # a territory gets at least this much when the time allows it
+
+
+def split_budget(time_left: float) -> tuple[float, float]:
+    """Seconds for the territory solves and for the whole-day phase of a split day.
+
+    ``time_left`` is what remains of the limit once the travel matrix is built. The repair
+    pass keeps ``REPAIR_SHARE`` of it; the whole-day phase gets ``WHOLE_DAY_SHARE`` unless
+    that is below ``WHOLE_DAY_MIN_SECONDS``, in which case the territories get its time.
+    """
+    time_left = max(0.0, time_left)
+    whole_day = time_left * WHOLE_DAY_SHARE
+    if whole_day < WHOLE_DAY_MIN_SECONDS:
+        whole_day = 0.0
+    return time_left * (1 - REPAIR_SHARE) - whole_day, whole_day
+
+
+def territory_limits(search: float, shares: list[float]) -> list[float]:
+    """Time limits of the territories, summing to ``search`` seconds.
+
+    Each territory gets a floor (``TERRITORY_MIN_SECONDS``, or an equal part of ``search``
+    when the floors would not fit) and the rest of the time in proportion to its share of
+    the jobs, so a short limit is scaled down instead of overrun.
+    """
+    n = len(shares)
+    if n == 0:
+        return []
+    search = max(0.0, search)
+    floor = min(TERRITORY_MIN_SECONDS, search / n)
+    total = sum(shares)
+    rest = search - n * floor
+    if total <= 0:
+        return [floor + rest / n for _ in shares]
+    return [floor + rest * s / total for s in shares]
 
 
 def _solve_split(
@@ -591,18 +628,17 @@ def _solve_split(
     inst: Instance,
     params: SolveParams,
     progress: Progress | None,
-    t0: float,
+    search_end: float,
     phases: list[dict],
 ) -> Plan:
     k = partition.territory_count(problem)
     groups = partition.territories(inst, k, params.seed)
     provider = partition.SliceProvider(inst)
-    budget = params.time_limit - (time.monotonic() - t0)
-    search = budget * (1 - REPAIR_SHARE - WHOLE_DAY_SHARE)
+    shares = [len(jobs) / max(1, len(problem.jobs)) for _, jobs in groups]
     plan = Plan()
     done = 0
     for g, (techs, jobs) in enumerate(groups):
-        share = len(jobs) / max(1, len(problem.jobs))
+        share = shares[g]
         sub = replace(problem, technicians=techs, jobs=jobs, provider=provider)
         sub_progress = None
         if progress is not None:
@@ -611,7 +647,9 @@ def _solve_split(
             def sub_progress(f, msg, lo=lo, share=share, g=g):
                 progress(lo + 0.6 * share * f, f"territory {g + 1}/{len(groups)}: {msg}")
 
-        limit = max(0.5, search * share)
+        # Re-divided before every territory, so one that ran over its limit is paid for
+        # by the ones after it rather than by the whole run.
+        limit = territory_limits(search_end - time.monotonic(), shares[g:])[0]
         sub_phases: list[dict] = []
         sub_plan = _solve_one(
             sub, Instance(sub), replace(params, time_limit=limit), sub_progress, sub_phases
@@ -623,6 +661,18 @@ def _solve_split(
         plan.unassigned.update(sub_plan.unassigned)
         done += len(jobs)
     return plan
+
+
+# Below this many seconds for OR-Tools (its share of a run's limit) the first plan is left
+# to the ruin-and-recreate phase: on a 200-job territory OR-Tools needs about 0.1-0.2 s to
+# build its model and often finds no first solution in 0.1 s, while the phase's greedy
+# recreate fills the day in a few hundredths of a second.
+ORTOOLS_MIN_SECONDS = 0.25
+
+
+def ortools_worth_it(params: SolveParams) -> bool:
+    """Whether OR-Tools' share of the run's limit is enough for it to build a first plan."""
+    return params.time_limit * (1 - params.ruin_recreate_share) >= ORTOOLS_MIN_SECONDS
 
 
 def _solve_one(
@@ -639,6 +689,18 @@ def _solve_one(
     deadline = t0 + params.time_limit - 0.05
     skip = ruin_recreate.skip_reason(inst) if params.ruin_recreate else "switched off"
     rr = skip is None
+    if rr and not ortools_worth_it(params):
+        # Too little time for OR-Tools to find a first plan (its model alone takes a good
+        # part of it): the ruin-and-recreate phase builds the plan from nothing instead.
+        plan = Plan(unassigned={j.id: Unassigned(CAPACITY_EXHAUSTED, "open")
+                                for j in problem.jobs})  # fmt: skip
+        phases.append({"phase": "or-tools", "skipped": "too little time, "
+                       "ruin-and-recreate builds the plan"})  # fmt: skip
+        if progress:
+            progress(0.05, "ruin and recreate")
+        plan, info = ruin_recreate.improve(inst, plan, deadline, params.seed)
+        phases.append(_rr_phase("ruin-and-recreate", info))
+        return plan
     if progress:
         progress(0.02, "building model")
     model = Model(inst, params)
@@ -730,8 +792,10 @@ def solve(
         progress(0.0, "building travel matrix")
     inst = Instance(problem)
     split = partition.should_split(problem)
+    whole_day = 0.0
     if split:
-        plan = _solve_split(problem, inst, params, progress, t0, phases)
+        search, whole_day = split_budget(end - time.monotonic())
+        plan = _solve_split(problem, inst, params, progress, time.monotonic() + search, phases)
     else:
         rest = replace(params, time_limit=params.time_limit - (time.monotonic() - t0))
         plan = _solve_one(problem, inst, rest, progress, phases)
@@ -741,7 +805,7 @@ def solve(
             progress(0.7 if split else 0.92, "inserting leftovers")
         t_rep = time.monotonic()
         before = ruin_recreate.plan_cost(inst, plan)
-        stop = end - (params.time_limit * WHOLE_DAY_SHARE if split else 0.3)
+        stop = end - (whole_day if split else 0.3)
         added = repair(inst, plan, stop)
         phases.append(
             {"phase": "repair", "seconds": _since(t_rep), "inserted": added,
@@ -754,6 +818,8 @@ def solve(
                        "skipped": "the day was solved as one territory"})  # fmt: skip
     elif not params.ruin_recreate or plan.status != "ok":
         phases.append({"phase": "whole-day ruin-and-recreate", "skipped": "switched off"})
+    elif whole_day <= 0 or end - time.monotonic() < WHOLE_DAY_MIN_SECONDS:
+        phases.append({"phase": "whole-day ruin-and-recreate", "skipped": "no time left"})
     else:
         if progress:
             progress(0.75, "improving the whole day")
