@@ -12,6 +12,7 @@ from fieldsvc.models import (
     Customer,
     Part,
     Product,
+    ProductSkill,
     ServiceContract,
     Shift,
     Site,
@@ -63,6 +64,10 @@ class Factories:
         kw.setdefault("name", f"Product {n}")
         kw.setdefault("kind", ProductKind.PRINTER)
         return self._save(Product(**kw))
+
+    def product_skill(self, product: Product, skill: Skill, level: int = 1) -> ProductSkill:
+        return self._save(ProductSkill(product_id=product.id, skill_id=skill.id,
+                                       min_level=level))
 
     def asset(self, customer: Customer | None = None, product: Product | None = None,
               site: Site | None = None, **kw) -> Asset:

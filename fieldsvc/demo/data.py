@@ -150,6 +150,13 @@ class ProductModel:
     vds: str = ""             # cars: vehicle descriptor section (positions 4–8)
     weight: int = 1
 
+    @property
+    def declared_skills(self) -> tuple[tuple[str, int], ...]:
+        """The skills the catalogue declares for the product: its main skill at level 1,
+        which technicians of every territory hold (their profiles start it at 1 or more),
+        so a job opened on one of its units always has someone able to do it."""
+        return ((self.skills[0], 1),)
+
 
 PRODUCTS: tuple[ProductModel, ...] = (
     ProductModel("HP-M404DN", "HP LaserJet Pro M404dn", "printer", "HP", 12, "pages",

@@ -46,6 +46,7 @@ from fieldsvc.models import (
     PmPlanPart,
     PmPlanSkill,
     Product,
+    ProductSkill,
     ServiceContract,
     Shift,
     Site,
@@ -273,6 +274,10 @@ class DemoGenerator:
         self.product_ids = dict(zip((p.code for p in D.PRODUCTS), ids, strict=True))
         self.models = {p.code: p for p in D.PRODUCTS}
         self.count("products", len(ids))
+        add_rows(self.session, ProductSkill, [
+            {"product_id": self.product_ids[p.code], "skill_id": self.skill_ids[code],
+             "min_level": level}
+            for p in D.PRODUCTS for code, level in p.declared_skills])
 
     def parts(self) -> None:
         rows = [{"sku": sku, "name": name, "unit_cost": Decimal(cost), "serialized": False}

@@ -13,7 +13,13 @@ from fieldsvc.models.interaction import Interaction
 from fieldsvc.models.inventory import Part, StockLevel, StockMovement, Warehouse
 from fieldsvc.models.optimization import OptimizationRun
 from fieldsvc.models.pm import PmPlan, PmPlanAsset, PmPlanPart, PmPlanSkill
-from fieldsvc.models.product import Asset, AssetContract, MeterReading, Product
+from fieldsvc.models.product import (
+    Asset,
+    AssetContract,
+    MeterReading,
+    Product,
+    ProductSkill,
+)
 from fieldsvc.models.report import ServiceIndexWeight
 from fieldsvc.models.ticket import Ticket
 from fieldsvc.models.token import AuthToken
@@ -37,7 +43,7 @@ from fieldsvc.models.workforce import (
 __all__ = [
     "Absence", "Asset", "AssetContract", "AuditEntry", "AuthToken", "Base", "Certification",
     "Customer", "InsertionProposal", "Interaction", "MeterReading", "OptimizationRun", "Part",
-    "PmPlan", "PmPlanAsset", "PmPlanPart", "PmPlanSkill", "Product", "ServiceContract",
+    "PmPlan", "PmPlanAsset", "PmPlanPart", "PmPlanSkill", "Product", "ProductSkill", "ServiceContract",
     "ServiceIndexWeight", "Shift", "Site", "Skill", "SlaTarget", "StockLevel", "StockMovement",
     "Technician", "TechnicianSkill", "Ticket", "User", "WorkOrder", "WorkOrderPart",
     "WorkOrderSkill", "WorkOrderTransition", "WorkOrderWindow", "Warehouse", "utcnow",

@@ -13,6 +13,7 @@ from fieldsvc.models.enums import ProductKind
 
 if TYPE_CHECKING:
     from fieldsvc.models.customer import Customer, Site
+    from fieldsvc.models.workforce import Skill
 
 
 class Product(TimestampMixin, Base):
@@ -25,6 +26,30 @@ class Product(TimestampMixin, Base):
     manufacturer: Mapped[str | None] = mapped_column(String(120))
     warranty_months: Mapped[int | None]
     meter_unit: Mapped[str | None] = mapped_column(String(20))
+
+    # What a technician must know to service the product; a work order opened on one of
+    # its units without a skill list of its own takes these.
+    skills: Mapped[list[ProductSkill]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="ProductSkill.skill_id"
+    )
+
+
+class ProductSkill(Base):
+    """A skill, with its minimum level, that servicing the product needs."""
+
+    __tablename__ = "product_skill"
+    __table_args__ = (
+        UniqueConstraint("product_id", "skill_id"),
+        CheckConstraint("min_level BETWEEN 1 AND 5", name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skill.id"), index=True)
+    min_level: Mapped[int] = mapped_column(default=1)
+
+    product: Mapped[Product] = relationship(back_populates="skills")
+    skill: Mapped[Skill] = relationship()
 
 
 class Asset(TimestampMixin, Base):

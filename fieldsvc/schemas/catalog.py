@@ -8,6 +8,7 @@ from fieldsvc.dates import local_today
 from fieldsvc.models import Customer, Product, Site
 from fieldsvc.models.enums import ProductKind
 from fieldsvc.schemas.common import Name, Ref, StrictBoolean, StrictSchema, Text
+from fieldsvc.schemas.work_orders import SkillRequirementSchema
 from fieldsvc.services import catalog as service
 from fieldsvc.vin import VIN_RE, check_digit_valid
 
@@ -56,6 +57,12 @@ class ProductSchema(StrictSchema):
                                      validate=validate.Range(min=0, max=600))
     meter_unit = Text(20, allow_none=True,
                       metadata={"description": "Unit of the usage meter: pages, km, hours"})
+    skills = fields.List(
+        fields.Nested(SkillRequirementSchema), validate=validate.Length(max=50),
+        metadata={"description": (
+            "What servicing the product takes: [{skill_id, min_level 1-5}], each skill once; "
+            "replaces the previous list as a whole. A work order created on one of the "
+            "product's assets without a skills key takes these.")})
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 

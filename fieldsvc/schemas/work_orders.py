@@ -127,7 +127,14 @@ class WorkOrderEventSchema(WorkOrderSchema):
         return data
 
 
+PRODUCT_SKILLS_NOTE = (
+    "Without this key, a work order on an asset takes the skills the asset's product "
+    "declares (GET /api/v1/products/{id}); send [] for a job that needs none.")
+
+
 class WorkOrderCreateSchema(RequirementsSchema):
+    skills = fields.List(fields.Nested(SkillRequirementSchema), validate=validate.Length(max=50),
+                         metadata={"description": PRODUCT_SKILLS_NOTE})
     type = fields.Enum(WorkOrderType, by_value=True, load_default=WorkOrderType.BREAKDOWN)
     priority = Priority(load_default=3)
     summary = Name(200, required=True)
@@ -145,6 +152,8 @@ class WorkOrderCreateSchema(RequirementsSchema):
 class TicketWorkOrderSchema(RequirementsSchema):
     """A work order opened from a ticket: customer, asset, priority and text default to it."""
 
+    skills = fields.List(fields.Nested(SkillRequirementSchema), validate=validate.Length(max=50),
+                         metadata={"description": PRODUCT_SKILLS_NOTE})
     type = fields.Enum(WorkOrderType, by_value=True)
     priority = Priority()
     summary = Name(200)

@@ -22,6 +22,7 @@ from fieldsvc.models import (
     MeterReading,
     PmPlanAsset,
     Product,
+    ProductSkill,
     Site,
     Skill,
     Ticket,
@@ -71,21 +72,64 @@ def refuse_if_referenced(session: Session, label: str, ident: int,
                        + "; remove those references first.", referenced_by=found)
 
 
+def check_ids(session: Session, model: type, key: str, field: str,
+              rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Errors for a list of rows naming `model` ids under `key`: an id that does not
+    exist, or one listed twice, keyed by the row's index under `field` (empty: all good)."""
+    errors: dict[str, Any] = {}
+    seen: set[int] = set()
+    ids = {r[key] for r in rows}
+    found = set(session.scalars(select(model.id).where(model.id.in_(ids)))) if ids else set()
+    for i, row in enumerate(rows):
+        if row[key] not in found:
+            label = model.__tablename__.replace("_", " ")
+            errors[str(i)] = {key: [f"No {label} with id {row[key]}."]}
+        elif row[key] in seen:
+            errors[str(i)] = {key: ["Listed twice."]}
+        seen.add(row[key])
+    return {field: errors} if errors else {}
+
+
 # --- products -------------------------------------------------------------------------------
 
 
+def _check_skills(session: Session, data: dict[str, Any]) -> None:
+    if data.get("skills") is not None:
+        errors = check_ids(session, Skill, "skill_id", "skills", data["skills"])
+        if errors:
+            raise InvalidInput(errors)
+
+
+def _set_skills(session: Session, product: Product, skills: list[dict[str, Any]]) -> None:
+    """Replace the product's skill list as a whole."""
+    if product.id is not None and product.skills:
+        # The new list may name a skill of the old one again: delete the old rows first.
+        product.skills = []
+        session.flush()
+    product.skills = [ProductSkill(skill_id=s["skill_id"], min_level=s.get("min_level", 1))
+                      for s in skills]
+
+
 def create_product(session: Session, data: dict[str, Any], actor: Actor) -> Product:
+    data = dict(data)
+    _check_skills(session, data)
     ensure_unique(session, Product.code, data["code"], field="code", label="product")
+    skills = data.pop("skills", None) or []
     product = Product(**data)
+    _set_skills(session, product, skills)
     session.add(product)
     return product
 
 
 def update_product(session: Session, product: Product, data: dict[str, Any],
                    actor: Actor) -> Product:
+    data = dict(data)
+    _check_skills(session, data)
     if "code" in data:
         ensure_unique(session, Product.code, data["code"], field="code", label="product",
                       exclude_id=product.id)
+    if "skills" in data:
+        _set_skills(session, product, data.pop("skills") or [])
     for key, value in data.items():
         setattr(product, key, value)
     return product
@@ -100,17 +144,29 @@ def delete_product(session: Session, product: Product, actor: Actor) -> None:
     session.delete(product)
 
 
+def declared_skills(session: Session, product_id: int) -> list[dict[str, int]]:
+    """The skills the product declares, as work-order requirements {skill_id, min_level}."""
+    rows = session.execute(
+        select(ProductSkill.skill_id, ProductSkill.min_level)
+        .where(ProductSkill.product_id == product_id).order_by(ProductSkill.skill_id))
+    return [{"skill_id": skill_id, "min_level": level} for skill_id, level in rows]
+
+
 # --- assets ---------------------------------------------------------------------------------
 
 
 def product_skills(session: Session, product_id: int) -> list[tuple[str, int]]:
-    """The skills (code, minimum level) a job on this product needs, as the catalogue
-    knows them: those of the latest work order on a unit of the product that listed
-    skills, else those of the recall campaigns covering the product (level 1).
-
-    Products have no skill list of their own; the jobs done on them and their campaigns
-    are where the catalogue keeps what a technician must know about them.
+    """The skills (code, minimum level) a job on this product needs: those the product
+    declares; when it declares none, a guess from what the catalogue knows of it: the
+    skills of the latest work order on a unit of the product that listed skills, else
+    those of the recall campaigns covering the product (level 1).
     """
+    declared = session.execute(
+        select(Skill.code, ProductSkill.min_level)
+        .join(Skill, Skill.id == ProductSkill.skill_id)
+        .where(ProductSkill.product_id == product_id).order_by(Skill.code)).all()
+    if declared:
+        return [(code, level) for code, level in declared]
     latest = session.scalar(
         select(WorkOrder.id).join(Asset, Asset.id == WorkOrder.asset_id)
         .where(Asset.product_id == product_id,

@@ -36,6 +36,7 @@ from fieldsvc.models.enums import WorkOrderStatus as S
 from fieldsvc.models.enums import WorkOrderType
 from fieldsvc.problems import Conflict, InvalidInput
 from fieldsvc.services import sla, stock
+from fieldsvc.services.catalog import check_ids, declared_skills
 
 # The status machine: current status → statuses it may move to.
 TRANSITIONS: dict[S, frozenset[S]] = {
@@ -145,22 +146,6 @@ def resolve_location(session: Session, customer_id: int | None, site_id: int | N
     return customer_id, site_id, asset_id
 
 
-def _check_ids(session: Session, model: type, key: str, field: str,
-               rows: list[dict[str, Any]]) -> dict[str, Any]:
-    errors: dict[str, Any] = {}
-    seen: set[int] = set()
-    ids = {r[key] for r in rows}
-    found = set(session.scalars(select(model.id).where(model.id.in_(ids)))) if ids else set()
-    for i, row in enumerate(rows):
-        if row[key] not in found:
-            label = model.__tablename__.replace("_", " ")
-            errors[str(i)] = {key: [f"No {label} with id {row[key]}."]}
-        elif row[key] in seen:
-            errors[str(i)] = {key: ["Listed twice."]}
-        seen.add(row[key])
-    return {field: errors} if errors else {}
-
-
 def _check_windows(windows: list[dict[str, Any]]) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     ordered = sorted(windows, key=lambda w: w["starts_at"])
@@ -177,9 +162,9 @@ def _check_windows(windows: list[dict[str, Any]]) -> dict[str, Any]:
 def _validate_requirements(session: Session, data: dict[str, Any]) -> None:
     errors: dict[str, Any] = {}
     if data.get("skills") is not None:
-        errors |= _check_ids(session, Skill, "skill_id", "skills", data["skills"])
+        errors |= check_ids(session, Skill, "skill_id", "skills", data["skills"])
     if data.get("parts") is not None:
-        errors |= _check_ids(session, Part, "part_id", "parts", data["parts"])
+        errors |= check_ids(session, Part, "part_id", "parts", data["parts"])
     if data.get("time_windows") is not None:
         errors |= _check_windows(data["time_windows"])
     if errors:
@@ -244,12 +229,17 @@ def create_work_order(session: Session, data: dict[str, Any], actor: Actor,
     `data` keys: type, priority, summary, description, customer_id, site_id, asset_id,
     ticket_id, estimated_minutes, skills [{skill_id, min_level}], parts [{part_id,
     quantity}], time_windows [{starts_at, ends_at}], pinned, checklist.
+
+    Without a `skills` key, a work order on an asset takes the skills its product
+    declares; an explicit empty list stays empty.
     """
     data = dict(data)
     customer_id, site_id, asset_id = resolve_location(
         session, data.pop("customer_id", None), data.pop("site_id", None),
         data.pop("asset_id", None))
     _validate_requirements(session, data)
+    if "skills" not in data and asset_id is not None:
+        data["skills"] = declared_skills(session, session.get(Asset, asset_id).product_id)
     skills = data.pop("skills", None) or []
     parts = data.pop("parts", None) or []
     windows = data.pop("time_windows", None) or []

@@ -12,6 +12,7 @@ from fieldsvc.models import (
     Absence,
     Certification,
     PmPlanSkill,
+    ProductSkill,
     Shift,
     Skill,
     Technician,
@@ -52,6 +53,7 @@ def delete_skill(session: Session, skill: Skill, actor: Actor) -> None:
         ("preventive maintenance plans", PmPlanSkill.skill_id),
         ("certifications", Certification.skill_id),
         ("recall campaigns", RecallCampaign.skill_id),
+        ("products", ProductSkill.skill_id),
     ])
     session.delete(skill)
 

@@ -1,5 +1,6 @@
 """What a job on a product needs (the skills the agent's work-order form fills in): the
-skills of the latest job on a unit of that product, else those of its recall campaigns."""
+skills the product declares; without them, the skills of the latest job on a unit of that
+product, else those of its recall campaigns."""
 
 from __future__ import annotations
 
@@ -30,3 +31,19 @@ def test_without_jobs_the_recall_campaigns_of_the_product_give_their_skill(make)
     make.session.add(RecallCampaignProduct(campaign_id=campaign.id, product_id=car.id))
     make.session.commit()
     assert product_skills(make.session, car.id) == [("brakes", 1)]
+
+
+def test_declared_skills_come_first_and_the_guess_only_without_them(make):
+    hvac, electrical, brakes = make.skill("hvac"), make.skill("electrical"), make.skill("brakes")
+    chiller, fresh = make.product(), make.product()
+    site = make.site()
+    job = make.work_order(site, asset_id=make.asset(site=site, product=chiller).id)
+    make.work_order_skill(job, brakes, 2)
+    assert product_skills(make.session, chiller.id) == [("brakes", 2)]
+    make.product_skill(chiller, hvac, 4)
+    make.product_skill(chiller, electrical, 2)
+    assert product_skills(make.session, chiller.id) == [("electrical", 2), ("hvac", 4)]
+    # A new product with no history answers what it declares.
+    assert product_skills(make.session, fresh.id) == []
+    make.product_skill(fresh, hvac, 1)
+    assert product_skills(make.session, fresh.id) == [("hvac", 1)]

@@ -65,3 +65,68 @@ def test_product_with_assets_cannot_be_deleted(client, make):
     assert blocked.status_code == 409
     assert "1 assets" in blocked.json["detail"]
     assert client.get(f"/api/v1/products/{asset.product_id}").status_code == 200
+
+
+def test_product_skills_round_trip_and_replace(client, make):
+    car, brakes, electrical = make.skill("car"), make.skill("brakes"), make.skill("electrical")
+    created = client.post("/api/v1/products", json={
+        "code": "DENA", "name": "Dena+", "kind": "car",
+        "skills": [{"skill_id": car.id, "min_level": 3}, {"skill_id": brakes.id}]})
+    assert created.status_code == 201, created.json
+    ident = created.json["id"]
+    assert created.json["skills"] == [{"skill_id": car.id, "min_level": 3},
+                                      {"skill_id": brakes.id, "min_level": 1}]
+    listed = client.get("/api/v1/products?kind=car").json["items"]
+    assert listed[0]["skills"] == created.json["skills"]
+    # A PATCH without skills keeps them; with skills it replaces the whole list, and may
+    # name a skill of the old list again.
+    assert client.patch(f"/api/v1/products/{ident}",
+                        json={"name": "Dena Plus"}).json["skills"] == created.json["skills"]
+    replaced = client.patch(f"/api/v1/products/{ident}", json={
+        "skills": [{"skill_id": car.id, "min_level": 5}, {"skill_id": electrical.id,
+                                                          "min_level": 2}]})
+    assert replaced.status_code == 200, replaced.json
+    assert client.get(f"/api/v1/products/{ident}").json["skills"] == [
+        {"skill_id": car.id, "min_level": 5}, {"skill_id": electrical.id, "min_level": 2}]
+    cleared = client.patch(f"/api/v1/products/{ident}", json={"skills": []})
+    assert cleared.json["skills"] == []
+    # A skill a product declares cannot be deleted from under it.
+    client.patch(f"/api/v1/products/{ident}", json={"skills": [{"skill_id": brakes.id}]})
+    refused = client.delete(f"/api/v1/skills/{brakes.id}")
+    assert refused.status_code == 409 and "products" in refused.json["detail"]
+    # Deleting the product takes its skill list with it.
+    assert client.delete(f"/api/v1/products/{ident}").status_code == 204
+    assert client.delete(f"/api/v1/skills/{brakes.id}").status_code == 204
+
+
+def test_bad_product_skills_are_422_and_change_nothing(client, make, count):
+    car = make.skill("car")
+    product = make.product(code="KEPT")
+    make.product_skill(product, car, 2)
+    cases = {
+        "unknown skill": [{"skill_id": 999_999}],
+        "level too high": [{"skill_id": car.id, "min_level": 6}],
+        "level too low": [{"skill_id": car.id, "min_level": 0}],
+        "listed twice": [{"skill_id": car.id}, {"skill_id": car.id, "min_level": 3}],
+        "level as text": [{"skill_id": car.id, "min_level": "2"}],
+        "unknown key": [{"skill_id": car.id, "level": 2}],
+        "not a list": {"skill_id": car.id},
+    }
+    for label, skills in cases.items():
+        new = client.post("/api/v1/products", json={"code": "NEW", "name": "N", "kind": "car",
+                                                    "skills": skills})
+        assert new.status_code == 422 and new.mimetype == PROBLEM, label
+        assert "skills" in new.json["errors"], (label, new.json)
+        patched = client.patch(f"/api/v1/products/{product.id}",
+                               json={"name": "Changed", "skills": skills})
+        assert patched.status_code == 422, label
+    twice = client.post("/api/v1/products", json={
+        "code": "NEW", "name": "N", "kind": "car",
+        "skills": [{"skill_id": car.id}, {"skill_id": car.id}]}).json
+    assert twice["errors"]["skills"] == {"1": {"skill_id": ["Listed twice."]}}
+    unknown = client.post("/api/v1/products", json={
+        "code": "NEW", "name": "N", "kind": "car", "skills": [{"skill_id": 999_999}]}).json
+    assert unknown["errors"]["skills"] == {"0": {"skill_id": ["No skill with id 999999."]}}
+    kept = client.get(f"/api/v1/products/{product.id}").json
+    assert kept["name"] != "Changed" and kept["skills"] == [{"skill_id": car.id, "min_level": 2}]
+    assert count(Product) == 1

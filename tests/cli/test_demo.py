@@ -95,6 +95,24 @@ def test_seed_demo_loads_a_consistent_network(app, runner):
         for need in db.session.scalars(select(WorkOrderSkill)):
             territory = need.work_order.site.territory
             assert levels.get((territory, need.skill_id), 0) >= need.min_level
+        # Every product declares skills, and wherever one of its units stands some
+        # technician of that territory has them all: a job opened on it over the API or in
+        # the agent's form gets them, and someone able to do it.
+        skills_of = {}
+        for ts in db.session.scalars(select(TechnicianSkill)):
+            held = skills_of.setdefault(ts.technician_id, (ts.technician.territory, {}))[1]
+            held[ts.skill_id] = ts.level
+        for product in db.session.scalars(select(Product)):
+            assert product.skills, product.code
+            kinds = {s.skill.code.split("-")[0] for s in product.skills}
+            assert kinds == {product.kind.value}, product.code
+            territories = set(db.session.scalars(
+                select(Site.territory).join(Asset, Asset.site_id == Site.id)
+                .where(Asset.product_id == product.id)))
+            for territory in territories:
+                assert any(place == territory and all(held.get(s.skill_id, 0) >= s.min_level
+                                                      for s in product.skills)
+                           for place, held in skills_of.values()), (product.code, territory)
         next_day = db.session.scalar(
             select(func.count(func.distinct(WorkOrderWindow.work_order_id)))
             .where(WorkOrderWindow.starts_at >= datetime(2026, 11, 22, tzinfo=TEHRAN),

@@ -62,6 +62,32 @@ def test_skills_are_prefilled_from_the_assets_product(data, page_as):
     assert "Compressor relay" in page and 'id="window1_from"' in page
 
 
+def test_skills_the_product_declares_are_prefilled_before_any_guess(data, page_as):
+    hvac, refrigerant = data.skill("hvac"), data.skill("refrigerant")
+    chiller = data.product(name="Chiller X1", kind="other")
+    boiler = data.product(name="Boiler B2", kind="other")
+    # An earlier job on a chiller named another skill: the product's own list wins.
+    other = data.customer(name="Earlier customer")
+    earlier_site = data.site(other)
+    earlier = data.work_order(earlier_site, asset_id=data.asset(
+        other, product=chiller, site=earlier_site).id)
+    data.work_order_skill(earlier, refrigerant, 1)
+    data.product_skill(chiller, refrigerant, 4)
+    data.product_skill(chiller, hvac, 2)
+    # The boiler is new to the catalogue, with no job done on it yet.
+    data.product_skill(boiler, hvac, 1)
+    customer = data.customer(name="Caller")
+    site = data.site(customer, name="Plant room", timezone="Asia/Tehran")
+    chiller_unit = data.asset(customer, product=chiller, site=site, serial_number="CH-0001")
+    boiler_unit = data.asset(customer, product=boiler, site=site, serial_number="BO-0001")
+    ticket = data.ticket(customer, subject="Chiller stopped", asset_id=chiller_unit.id)
+    page = page_as("agent").get(f"/console/tickets/{ticket.id}").data.decode()
+    assert 'value="hvac:2, refrigerant:4"' in page
+    # The choices carry each asset's product skills, to fill the field when one is chosen.
+    by_asset = page.split('data-skills-by-asset="', 1)[1].split('"', 1)[0]
+    assert f"&#34;{boiler_unit.id}&#34;: &#34;hvac:1&#34;" in by_asset
+
+
 def test_work_order_with_windows_skills_and_parts_is_saved_as_the_api_stores_it(
     data, page_as, db_session
 ):

@@ -270,3 +270,44 @@ def test_technician_records_resolution_and_checklist_but_nothing_else(make, clie
     assert refused.status_code == 403
     bad = phone.patch(f"/api/v1/work-orders/{wo.id}", json={"checklist": [{"done": True}]})
     assert bad.status_code == 422
+
+
+def test_a_work_order_on_an_asset_without_skills_takes_its_products_skills(client, make):
+    site = make.site()
+    car, brakes, printer = make.skill("car"), make.skill("brakes"), make.skill("printer")
+    samand = make.product(kind="car")
+    make.product_skill(samand, car, 3)
+    make.product_skill(samand, brakes, 1)
+    asset = make.asset(site.customer, product=samand, site=site, vin="NAAN01CA9XK123457")
+    unknown = make.asset(site.customer, site=site)  # its product declares nothing
+    base = {"summary": "Brakes squeal", "priority": 1, "site_id": site.id}
+    taken = client.post("/api/v1/work-orders", json=base | {"asset_id": asset.id})
+    assert taken.status_code == 201, taken.json
+    assert client.get(f"/api/v1/work-orders/{taken.json['id']}").json["skills"] == [
+        {"skill_id": car.id, "min_level": 3}, {"skill_id": brakes.id, "min_level": 1}]
+    # The caller who says the job needs no skill is taken at their word.
+    empty = client.post("/api/v1/work-orders", json=base | {"asset_id": asset.id, "skills": []})
+    assert empty.status_code == 201 and empty.json["skills"] == []
+    # Skills given explicitly replace the product's.
+    given = client.post("/api/v1/work-orders", json=base | {
+        "asset_id": asset.id, "skills": [{"skill_id": printer.id, "min_level": 2}]})
+    assert given.json["skills"] == [{"skill_id": printer.id, "min_level": 2}]
+    # No asset, or an asset whose product declares nothing: no skills.
+    assert client.post("/api/v1/work-orders", json=base).json["skills"] == []
+    assert client.post("/api/v1/work-orders",
+                       json=base | {"asset_id": unknown.id}).json["skills"] == []
+    # A work order opened from a ticket on the asset takes them the same way.
+    ticket = make.ticket(site.customer, asset_id=asset.id)
+    from_ticket = client.post(f"/api/v1/tickets/{ticket.id}/work-orders",
+                              json={"site_id": site.id})
+    assert from_ticket.status_code == 201, from_ticket.json
+    assert from_ticket.json["skills"] == [{"skill_id": car.id, "min_level": 3},
+                                          {"skill_id": brakes.id, "min_level": 1}]
+
+
+def test_openapi_says_where_missing_skills_come_from(client):
+    spec = client.get("/api/openapi.json").json
+    create = spec["components"]["schemas"]["WorkOrderCreate"]["properties"]["skills"]
+    assert "product" in create["description"] and "[]" in create["description"]
+    product = spec["components"]["schemas"]["Product"]["properties"]["skills"]
+    assert "min_level" in product["description"]

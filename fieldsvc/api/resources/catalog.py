@@ -44,6 +44,8 @@ register_crud(
                   "created_at": Product.created_at},
         default_sort=(Product.code,),
         search=(Product.code, Product.name, Product.manufacturer),
+        # The skills the schema shows, loaded for the whole page at once.
+        options=(selectinload(Product.skills),),
         create=service.create_product,
         update=service.update_product,
         delete=service.delete_product,
