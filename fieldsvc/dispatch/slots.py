@@ -93,7 +93,7 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
     budget = TIME_LIMIT / max(1, len(runs))
     for n, (day, run) in runs.items():
         snapshot = build_snapshot(session, day, territory=run.territory if run else territory,
-                                  timezone=timezone)
+                                  timezone=timezone, with_previous=False)
         if key in snapshot.skipped:
             raise Conflict(snapshot.skipped[key])
         job = next((j for j in snapshot.problem.jobs if j.id == key), None)

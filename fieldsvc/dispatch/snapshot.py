@@ -293,9 +293,11 @@ def build_snapshot(
     technician_ids: list[int] | None = None,
     timezone: str | None = None,
     weights: scheduler.Weights | None = None,
+    with_previous: bool = True,
 ) -> Snapshot:
     """Describe `horizon_days` from `plan_date` (local midnight in `timezone`, by default the
-    configured zone) as a Problem."""
+    configured zone) as a Problem. `with_previous` off leaves out the last published plan
+    (only the optimizer's stability term reads it; an insertion works on the plan in force)."""
     tz = ZoneInfo(timezone or configured_zone_name())
     origin = datetime.combine(plan_date, time(0), tzinfo=tz)
     days = [plan_date + timedelta(days=i) for i in range(horizon_days)]
@@ -388,7 +390,7 @@ def build_snapshot(
         technicians=technicians,
         jobs=snapshot_jobs,
         warehouses=warehouses,
-        previous=previous_plan(session, plan_date, territory),
+        previous=previous_plan(session, plan_date, territory) if with_previous else None,
         weights=weights or scheduler.Weights(),
         days=horizon_days,
     )
