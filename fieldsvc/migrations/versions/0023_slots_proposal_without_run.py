@@ -26,16 +26,21 @@ DROPS_DATA = True
 def _run_id_nullable(nullable: bool) -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        op.alter_column("insertion_proposal", "run_id", existing_type=sa.Integer(),
-                        nullable=nullable)
+        op.alter_column(
+            "insertion_proposal", "run_id", existing_type=sa.Integer(), nullable=nullable
+        )
         return
     # SQLite changes a column's nullability only by copying the table, which drops the
     # day-version triggers on it (0021_first_time_fix): they are read first and put back
     # verbatim. Reflecting the table also reflects optimization_run, whose expression index
     # SQLAlchemy cannot describe and warns about; that table is not copied.
-    triggers = [row[0] for row in bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' "
-        "AND tbl_name = 'insertion_proposal' ORDER BY name")]
+    triggers = [
+        row[0]
+        for row in bind.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND tbl_name = 'insertion_proposal' ORDER BY name"
+        )
+    ]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Skipped unsupported reflection", sa.exc.SAWarning)
         with op.batch_alter_table("insertion_proposal", schema=None) as batch_op:
