@@ -144,3 +144,28 @@ def check_placement(
             )
         )
     return found
+
+
+def assigned_plan(problem: Problem, day: int, assigned: dict[str, dict[str, int]]) -> Plan:
+    """The plan of a day no plan was made for: each technician's assigned jobs (technician
+    id -> job id -> start) laid out at their starts, breaks in the first free gap.
+
+    Technicians without a shift that day, and jobs the problem does not know, are left
+    out; technicians with nothing assigned get no route (the search treats them as free).
+    """
+    known = {j.id for j in problem.jobs}
+    techs = {t.id for t in problem.technicians}
+    wanted = {
+        t: {j: s for j, s in starts.items() if j in known}
+        for t, starts in assigned.items()
+        if t in techs
+    }
+    wanted = {
+        t: starts
+        for t, starts in wanted.items()
+        if starts and any(s.day == day for s in problem.technician(t).shifts)
+    }
+    if not wanted:
+        return Plan(routes=[])
+    inst = Instance(problem, lazy=True)
+    return Plan(routes=[_literal(inst, t, day, starts) for t, starts in sorted(wanted.items())])

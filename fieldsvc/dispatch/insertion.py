@@ -147,6 +147,28 @@ def latest_proposal(session: Session, work_order: WorkOrder) -> InsertionProposa
         .order_by(InsertionProposal.id.desc()).limit(1))
 
 
+def _check_day_unchanged(session: Session, proposal: InsertionProposal) -> None:
+    """An offer made on a day without a published plan still holds: no plan has been
+    published for the day since, and the technician's work of the day is what it was."""
+    data = proposal.proposal
+    run = _published_run(session, proposal.plan_date, data.get("territory"))
+    if run is not None:
+        raise Conflict(f"Run {run.id} was published for {proposal.plan_date.isoformat()} "
+                       "after this offer was made; ask for new offers.")
+    parse = datetime.fromisoformat
+    now = sorted(session.scalars(
+        select(WorkOrder.id).where(
+            WorkOrder.technician_id == proposal.technician_id,
+            WorkOrder.id != proposal.work_order_id,
+            WorkOrder.status.in_((WorkOrderStatus.SCHEDULED, WorkOrderStatus.DISPATCHED,
+                                  WorkOrderStatus.EN_ROUTE, WorkOrderStatus.ON_SITE)),
+            WorkOrder.scheduled_start_at >= parse(data["day_from"]),
+            WorkOrder.scheduled_start_at < parse(data["day_to"]))))
+    if now != sorted(data["day_work_orders"]):
+        raise Conflict("The technician's day changed since the offer was made; ask for new "
+                       "offers.", changed=sorted(set(now) ^ set(data["day_work_orders"])))
+
+
 def accept_insertion(session: Session, work_order: WorkOrder, actor: Actor,
                      proposal_id: int | None = None) -> InsertionProposal:
     """Apply the latest (or the given) proposal and pin the emergency where it was put;
@@ -158,18 +180,23 @@ def accept_insertion(session: Session, work_order: WorkOrder, actor: Actor,
                        "one first (POST .../insertion).")
     if proposal.accepted_at is not None:
         raise Conflict(f"Proposal {proposal.id} was accepted already.")
-    run = session.get(OptimizationRun, proposal.run_id)
-    newer = _published_run(session, proposal.plan_date, run.territory)
-    if newer is not None and newer.id != run.id:
-        raise Conflict(f"Run {newer.id} was published after this proposal; ask for a new one.")
-    later = session.scalar(
-        select(InsertionProposal.id).where(InsertionProposal.run_id == run.id,
-                                           InsertionProposal.accepted_at > proposal.created_at))
-    if later is not None:
-        raise Conflict(f"Proposal {later} was accepted after this one was made; ask for a new "
-                       "one.")
     data: dict[str, Any] = proposal.proposal
-    if "plan" not in data:
+    if proposal.run_id is None:
+        _check_day_unchanged(session, proposal)
+    else:
+        run = session.get(OptimizationRun, proposal.run_id)
+        newer = _published_run(session, proposal.plan_date, run.territory)
+        if newer is not None and newer.id != run.id:
+            raise Conflict(f"Run {newer.id} was published after this proposal; ask for a new "
+                           "one.")
+        later = session.scalar(
+            select(InsertionProposal.id).where(
+                InsertionProposal.run_id == run.id,
+                InsertionProposal.accepted_at > proposal.created_at))
+        if later is not None:
+            raise Conflict(f"Proposal {later} was accepted after this one was made; ask for a "
+                           "new one.")
+    if proposal.run_id is not None and "plan" not in data:
         # A slot offer keeps only the technician's new route: the plan it leaves in force is
         # the current one (unchanged since the offer, as checked above) with that route.
         route = scheduler.Plan.from_dict({"routes": [data["route"]]}).routes[0]

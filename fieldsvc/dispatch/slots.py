@@ -10,7 +10,11 @@ changed, the work order scheduled and pinned where it was offered, the ETA chang
 
 An offer keeps only the technician's new route; the plan in force at booking is completed
 with it (a later accepted proposal makes the offer stale, as for an emergency proposal).
-Days without a published plan are listed as such: there is no plan to insert into.
+A day without a published plan is searched too: against the technicians' shifts (breaks,
+absences, skills) with the work already assigned to them that day at its starts. Such an
+offer has no run; booking it assigns and pins the work order (the next optimizer run keeps
+a pinned work order where it is), and is refused when that technician's day has changed or a
+plan has been published for the day since.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scheduler
 from fieldsvc.context import Actor
+from fieldsvc.dispatch.feasibility import OCCUPYING
 from fieldsvc.dispatch.insertion import (
     _only_known_jobs,
     _published_run,
@@ -35,6 +41,7 @@ from fieldsvc.models import InsertionProposal, OptimizationRun, Site, WorkOrder
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import WorkOrderStatus
 from fieldsvc.problems import Conflict, InvalidInput
+from scheduler.placement import assigned_plan
 from scheduler.slots import SlotOffer, slot_offers
 
 MAX_DAYS = 14
@@ -77,19 +84,16 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
     territory = site.territory if site else None
     key = str(work_order.id)
     search = SlotSearch(work_order_id=work_order.id)
-    found: list[tuple[float, int, date, OptimizationRun, SlotOffer, datetime, dict]] = []
-    runs = {}
+    found: list[tuple[float, int, date, OptimizationRun | None, SlotOffer, datetime, dict,
+                      dict]] = []
+    runs: dict[int, tuple[date, OptimizationRun | None]] = {}
     for n in range(days):
         day = earliest + timedelta(days=n)
-        run = _published_run(session, day, territory)
-        if run is None:
-            search.days_skipped.append({"date": day.isoformat(),
-                                        "reason": "No plan is published for this day."})
-        else:
-            runs[n] = (day, run)
+        runs[n] = (day, _published_run(session, day, territory))
     budget = TIME_LIMIT / max(1, len(runs))
     for n, (day, run) in runs.items():
-        snapshot = build_snapshot(session, day, territory=run.territory, timezone=timezone)
+        snapshot = build_snapshot(session, day, territory=run.territory if run else territory,
+                                  timezone=timezone, with_previous=False)
         if key in snapshot.skipped:
             raise Conflict(snapshot.skipped[key])
         job = next((j for j in snapshot.problem.jobs if j.id == key), None)
@@ -106,7 +110,15 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
                                         "reason": "Its time windows that day are past."})
             continue
         job = replace(job, time_windows=windows, pinned_technician=None, pinned_start=None)
-        plan = _only_known_jobs(current_plan(session, run), {j.id for j in snapshot.problem.jobs})
+        known = {j.id for j in snapshot.problem.jobs}
+        if run is not None:
+            plan = _only_known_jobs(current_plan(session, run), known)
+            day_orders: dict[str, list[int]] = {}
+        else:
+            # No plan for the day: the technicians' shifts with the work already assigned
+            # to them that day at its starts; booking assigns and pins (no run to insert into).
+            assigned, day_orders = _assigned_work(session, snapshot.origin, work_order.id)
+            plan = assigned_plan(snapshot.problem, 0, assigned)
         t1 = clock.monotonic()
         offers = slot_offers(snapshot.problem, plan, job, limit=limit, time_limit=budget)
         search.search_seconds += clock.monotonic() - t1
@@ -114,10 +126,11 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
             search.days_skipped.append({"date": day.isoformat(),
                                         "reason": "No technician can fit it in that day."})
         for offer in offers:
-            found.append((offer.cost, n, day, run, offer, snapshot.origin, snapshot.versions))
+            found.append((offer.cost, n, day, run, offer, snapshot.origin, snapshot.versions,
+                          day_orders))
     search.days_skipped.sort(key=lambda d: d["date"])
     found.sort(key=lambda f: (f[0], f[1], f[4].start))
-    for cost, _, day, run, offer, origin, versions in found[:limit]:
+    for cost, _, day, run, offer, origin, versions, day_orders in found[:limit]:
 
         def at(seconds: int, origin: datetime = origin) -> str:
             return (origin + timedelta(seconds=seconds)).isoformat()
@@ -127,8 +140,15 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
                     "new_start": at(c.new_start), "new_end": at(stops[c.job_id].end),
                     "eta": at(stops[c.job_id].eta)} for c in offer.eta_changes]
         affected = [work_order.id] + [c["work_order_id"] for c in changes]
+        without_plan = {}
+        if run is None:
+            without_plan = {
+                "without_plan": True, "territory": territory,
+                "day_from": origin.isoformat(), "day_to": at(scheduler.model.DAY),
+                "day_work_orders": day_orders.get(offer.technician_id, []),
+            }
         proposal = InsertionProposal(
-            work_order_id=work_order.id, run_id=run.id, plan_date=day,
+            work_order_id=work_order.id, run_id=run.id if run else None, plan_date=day,
             technician_id=int(offer.technician_id), created_by_id=actor.id, created_at=now,
             proposal={
                 "kind": KIND,
@@ -139,6 +159,7 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
                 "versions": {str(i): versions.get(str(i)) for i in affected},
                 "seconds": round(clock.monotonic() - t0, 4),
                 "route": scheduler.Plan(routes=[offer.route]).to_dict()["routes"][0],
+                **without_plan,
             })
         session.add(proposal)
         search.offers.append(proposal)
@@ -146,6 +167,25 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
     search.seconds = round(clock.monotonic() - t0, 4)
     search.search_seconds = round(search.search_seconds, 4)
     return search
+
+
+def _assigned_work(session: Session, origin: datetime, exclude: int
+                   ) -> tuple[dict[str, dict[str, int]], dict[str, list[int]]]:
+    """The work on technicians' days from `origin` (one day): technician id -> work order id
+    -> start in seconds from `origin`, and technician id -> those work order ids."""
+    rows = session.execute(
+        select(WorkOrder.technician_id, WorkOrder.id, WorkOrder.scheduled_start_at)
+        .where(WorkOrder.status.in_(OCCUPYING), WorkOrder.technician_id.is_not(None),
+               WorkOrder.id != exclude,
+               WorkOrder.scheduled_start_at >= origin,
+               WorkOrder.scheduled_start_at < origin + timedelta(days=1))
+        .order_by(WorkOrder.id))
+    assigned: dict[str, dict[str, int]] = {}
+    orders: dict[str, list[int]] = {}
+    for tech_id, wo_id, start in rows:
+        assigned.setdefault(str(tech_id), {})[str(wo_id)] = int((start - origin).total_seconds())
+        orders.setdefault(str(tech_id), []).append(wo_id)
+    return assigned, orders
 
 
 def book_slot(session: Session, work_order: WorkOrder, offer_id: int,

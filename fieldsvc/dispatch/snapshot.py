@@ -23,6 +23,7 @@ from fieldsvc.models import (
     OptimizationRun,
     Part,
     Site,
+    Skill,
     StockLevel,
     Technician,
     TechnicianSkill,
@@ -153,49 +154,132 @@ def previous_plan(session: Session, plan_date: date, territory: str | None
     return scheduler.Plan.from_dict(run.result["plan"])
 
 
-def job_of(wo: WorkOrder, origin: datetime, horizon_s: int, last_technician: int | None,
-           clip: bool = True) -> scheduler.Job | str | None:
+@dataclass
+class WorkOrderFacts:
+    """What the optimizer needs of one work order, read from columns rather than objects."""
+
+    id: int
+    status: WorkOrderStatus
+    latitude: float | None
+    longitude: float | None
+    estimated_minutes: int
+    priority: int
+    customer_id: int
+    technician_id: int | None
+    pinned: bool
+    scheduled_start_at: datetime | None
+    arrived_at: datetime | None
+    started_at: datetime | None
+    response_due_at: datetime | None
+    version: int = 0
+    windows: list[tuple[datetime, datetime]] = field(default_factory=list)
+    skills: dict[str, int] = field(default_factory=dict)  # skill code -> minimum level
+    parts: dict[str, int] = field(default_factory=dict)  # part sku -> still to issue
+
+    @classmethod
+    def of(cls, wo: WorkOrder) -> WorkOrderFacts:
+        """The facts of a loaded work order (its site, windows, skills and parts)."""
+        return cls(
+            id=wo.id, status=wo.status, latitude=wo.site.latitude,
+            longitude=wo.site.longitude, estimated_minutes=wo.estimated_minutes,
+            priority=wo.priority, customer_id=wo.customer_id, technician_id=wo.technician_id,
+            pinned=wo.pinned, scheduled_start_at=wo.scheduled_start_at,
+            arrived_at=wo.arrived_at, started_at=wo.started_at,
+            response_due_at=wo.response_due_at, version=wo.version,
+            windows=[(w.starts_at, w.ends_at) for w in wo.time_windows],
+            skills={s.skill.code: s.min_level for s in wo.skills},
+            parts={p.part.sku: p.quantity - p.issued for p in wo.parts
+                   if p.quantity > p.issued})
+
+
+# The work order columns `WorkOrderFacts` is read from, in its field order.
+_FACT_COLUMNS = (
+    WorkOrder.id, WorkOrder.status, Site.latitude, Site.longitude, WorkOrder.estimated_minutes,
+    WorkOrder.priority, WorkOrder.customer_id, WorkOrder.technician_id, WorkOrder.pinned,
+    WorkOrder.scheduled_start_at, WorkOrder.arrived_at, WorkOrder.started_at,
+    WorkOrder.response_due_at, WorkOrder.version,
+)
+
+
+def _chunks(ids: list[int], size: int = 900):
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def work_order_facts(session: Session, stmt) -> list[WorkOrderFacts]:
+    """The facts of the work orders `stmt` (a select of `_FACT_COLUMNS` joined to the site)
+    yields, with their windows, skills and parts in three set-based queries."""
+    facts = [WorkOrderFacts(*row) for row in session.execute(stmt)]
+    by_id = {f.id: f for f in facts}
+    ids = list(by_id)
+    for chunk in _chunks(ids):
+        for wo_id, a, b in session.execute(
+                select(WorkOrderWindow.work_order_id, WorkOrderWindow.starts_at,
+                       WorkOrderWindow.ends_at)
+                .where(WorkOrderWindow.work_order_id.in_(chunk))
+                .order_by(WorkOrderWindow.work_order_id, WorkOrderWindow.starts_at,
+                          WorkOrderWindow.id)):
+            by_id[wo_id].windows.append((a, b))
+        for wo_id, code, level in session.execute(
+                select(WorkOrderSkill.work_order_id, Skill.code, WorkOrderSkill.min_level)
+                .join(Skill, Skill.id == WorkOrderSkill.skill_id)
+                .where(WorkOrderSkill.work_order_id.in_(chunk))
+                .order_by(WorkOrderSkill.work_order_id, WorkOrderSkill.id)):
+            by_id[wo_id].skills[code] = level
+        for wo_id, sku, quantity, issued in session.execute(
+                select(WorkOrderPart.work_order_id, Part.sku, WorkOrderPart.quantity,
+                       WorkOrderPart.issued)
+                .join(Part, Part.id == WorkOrderPart.part_id)
+                .where(WorkOrderPart.work_order_id.in_(chunk))
+                .order_by(WorkOrderPart.work_order_id, WorkOrderPart.id)):
+            if quantity > issued:
+                by_id[wo_id].parts[sku] = quantity - issued
+    return facts
+
+
+def job_of(wo: WorkOrder | WorkOrderFacts, origin: datetime, horizon_s: int,
+           last_technician: int | None, clip: bool = True) -> scheduler.Job | str | None:
     """The optimizer's job for `wo` (windows clipped to the horizon unless `clip` is off);
     None when no window falls in the horizon, a reason when it cannot be described."""
-    fixed = wo.status in FIXED
+    f = wo if isinstance(wo, WorkOrderFacts) else WorkOrderFacts.of(wo)
+    fixed = f.status in FIXED
     windows = []
-    for w in wo.time_windows:
-        a, b = _seconds(origin, w.starts_at), _seconds(origin, w.ends_at)
+    for starts_at, ends_at in f.windows:
+        a, b = _seconds(origin, starts_at), _seconds(origin, ends_at)
         if clip:
             a, b = max(0, a), min(horizon_s, b)
         if b >= a:
             windows.append(scheduler.TimeWindow(a, b))
-    if wo.time_windows and not windows and not fixed:
+    if f.windows and not windows and not fixed:
         return None
-    site = wo.site
-    if site.latitude is None or site.longitude is None:
+    if f.latitude is None or f.longitude is None:
         return "The site has no coordinates; add them to plan this work order."
     pinned_tech = None
     pinned_start = None
-    if fixed or (wo.pinned and wo.technician_id is not None):
-        pinned_tech = str(wo.technician_id)
-        if wo.scheduled_start_at is not None and wo.scheduled_start_at >= origin:
-            pinned_start = _seconds(origin, wo.scheduled_start_at)
-    started = wo.status in STARTED
+    if fixed or (f.pinned and f.technician_id is not None):
+        pinned_tech = str(f.technician_id)
+        if f.scheduled_start_at is not None and f.scheduled_start_at >= origin:
+            pinned_start = _seconds(origin, f.scheduled_start_at)
+    started = f.status in STARTED
     if started:
-        begun = wo.arrived_at or wo.started_at or wo.scheduled_start_at
+        begun = f.arrived_at or f.started_at or f.scheduled_start_at
         pinned_start = max(0, _seconds(origin, begun)) if begun else pinned_start
     sla_due = None
-    if wo.response_due_at is not None:
-        sla_due = _seconds(origin, wo.response_due_at)
+    if f.response_due_at is not None:
+        sla_due = _seconds(origin, f.response_due_at)
     return scheduler.Job(
-        id=str(wo.id),
-        location=scheduler.Location(site.latitude, site.longitude),
-        duration=wo.estimated_minutes * 60,
+        id=str(f.id),
+        location=scheduler.Location(f.latitude, f.longitude),
+        duration=f.estimated_minutes * 60,
         time_windows=windows,
-        required_skills={s.skill.code: s.min_level for s in wo.skills},
-        priority=wo.priority,
+        required_skills=dict(f.skills),
+        priority=f.priority,
         sla_due=sla_due,
-        parts={p.part.sku: p.quantity - p.issued for p in wo.parts if p.quantity > p.issued},
+        parts=dict(f.parts),
         pinned_technician=pinned_tech,
         pinned_start=pinned_start,
         started=started,
-        customer_id=str(wo.customer_id),
+        customer_id=str(f.customer_id),
         last_technician=str(last_technician) if last_technician is not None else None,
     )
 
@@ -209,9 +293,11 @@ def build_snapshot(
     technician_ids: list[int] | None = None,
     timezone: str | None = None,
     weights: scheduler.Weights | None = None,
+    with_previous: bool = True,
 ) -> Snapshot:
     """Describe `horizon_days` from `plan_date` (local midnight in `timezone`, by default the
-    configured zone) as a Problem."""
+    configured zone) as a Problem. `with_previous` off leaves out the last published plan
+    (only the optimizer's stability term reads it; an insertion works on the plan in force)."""
     tz = ZoneInfo(timezone or configured_zone_name())
     origin = datetime.combine(plan_date, time(0), tzinfo=tz)
     days = [plan_date + timedelta(days=i) for i in range(horizon_days)]
@@ -249,7 +335,7 @@ def build_snapshot(
     meets_horizon = any_window.where(window.ends_at >= origin,
                                      window.starts_at <= horizon_end)
     wo_query = (
-        select(WorkOrder)
+        select(*_FACT_COLUMNS)
         .join(Site, Site.id == WorkOrder.site_id)
         .where(or_(
             and_(WorkOrder.status.in_(PLANNABLE),
@@ -259,17 +345,13 @@ def build_snapshot(
                  WorkOrder.scheduled_start_at >= origin,
                  WorkOrder.scheduled_start_at < horizon_end),
         ))
-        .options(
-            selectinload(WorkOrder.site),
-            selectinload(WorkOrder.time_windows),
-            selectinload(WorkOrder.skills).selectinload(WorkOrderSkill.skill),
-            selectinload(WorkOrder.parts).selectinload(WorkOrderPart.part),
-        )
         .order_by(WorkOrder.id)
     )
     if territory is not None:
         wo_query = wo_query.where(Site.territory == territory)
-    work_orders = session.scalars(wo_query).all()
+    # Read as columns and three set-based queries, not as ORM objects: materialising a
+    # thousand work orders with their collections was most of a slot search's time.
+    work_orders = work_order_facts(session, wo_query)
 
     snapshot_jobs: list[scheduler.Job] = []
     skipped: dict[str, str] = {}
@@ -308,7 +390,7 @@ def build_snapshot(
         technicians=technicians,
         jobs=snapshot_jobs,
         warehouses=warehouses,
-        previous=previous_plan(session, plan_date, territory),
+        previous=previous_plan(session, plan_date, territory) if with_previous else None,
         weights=weights or scheduler.Weights(),
         days=horizon_days,
     )

@@ -23,8 +23,9 @@ class InsertionProposal(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"),
                                                index=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("optimization_run.id", ondelete="CASCADE"),
-                                        index=True)
+    # None for a slot offer on a day without a published plan (booking it assigns and pins).
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("optimization_run.id", ondelete="CASCADE"), index=True)
     plan_date: Mapped[date]
     technician_id: Mapped[int] = mapped_column(ForeignKey("technician.id"), index=True)
     proposal: Mapped[dict[str, Any]]
