@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0023_slots_proposal_without_run"
-down_revision = "0022_scale_van_stock_day_version"
+down_revision = "0023_prodskill_product_skills"
 branch_labels = None
 depends_on = None
 # The downgrade deletes the slot offers made on days without a published plan.
