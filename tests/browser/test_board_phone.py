@@ -22,13 +22,17 @@ def _at(h: int, m: int = 0) -> datetime:
 
 @pytest.mark.parametrize("lang", ["en", "fa"])
 def test_board_on_a_phone_shows_working_hours_zooms_and_colours_only_risky_jobs(
-        page, login, app, demo_day, lang):  # noqa: F811
+    page, login, app, demo_day, lang
+):  # noqa: F811
     techs, orders = demo_day
     # On Ali's lane: one job ending after its resolution due time, one well inside its due
     # times (arriving half an hour before its response due time), one ending within the
     # hour before its resolution due time.
-    plans = [(orders[0], _at(9), None, _at(9, 30)), (orders[1], _at(10, 30), _at(11), _at(20)),
-             (orders[2], _at(13), None, _at(14, 30))]
+    plans = [
+        (orders[0], _at(9), None, _at(9, 30)),
+        (orders[1], _at(10, 30), _at(11), _at(20)),
+        (orders[2], _at(13), None, _at(14, 30)),
+    ]
     with app.app_context():
         for wo, start, response, resolution in plans:
             row = db.session.get(WorkOrder, wo.id)
@@ -50,8 +54,10 @@ def test_board_on_a_phone_shows_working_hours_zooms_and_colours_only_risky_jobs(
     legend = page.locator(".legend").inner_text()
     assert ("SLA late" if lang == "en" else "SLA دیرشده") in legend
 
-    colours = {wo.id: page.locator(f'.slot.job[data-work-order-id="{wo.id}"]')
-               .get_attribute("class") for wo, *_ in plans}
+    colours = {
+        wo.id: page.locator(f'.slot.job[data-work-order-id="{wo.id}"]').get_attribute("class")
+        for wo, *_ in plans
+    }
     assert "late" in colours[orders[0].id].split()
     assert not {"late", "at_risk"} & set(colours[orders[1].id].split())
     assert "at_risk" in colours[orders[2].id].split()
