@@ -295,15 +295,25 @@ end
 """
 
 
-def availability_wrk(port: int, state: dict, clients: int, seconds: int, seed: int) -> dict:
-    """The page phase driven by wrk: `clients` connections, a random owner per request."""
+def availability_wrk(
+    port: int, state: dict, clients: int, seconds: int, seed: int, floor: bool = False
+) -> dict:
+    """The page phase driven by wrk: `clients` connections, a random owner per request.
+
+    With `floor`, every request is GET /healthz instead (one SELECT 1 through the same
+    app, middleware and gunicorn): what any request costs before the page's own work."""
     if shutil.which("wrk") is None:
         raise SystemExit("--client lean needs wrk (apt-get install wrk)")
     with tempfile.TemporaryDirectory() as folder:
         tokens = Path(folder, "tokens")
         tokens.write_text("\n".join(state["tokens"]) + "\n")
         script = Path(folder, "page.lua")
-        script.write_text(WRK_SCRIPT % {"tokens": tokens, "seed": seed})
+        text = WRK_SCRIPT % {"tokens": tokens, "seed": seed}
+        if floor:
+            text = text.replace(
+                '"/self-service/recall/" .. tokens[math.random(#tokens)]', '"/healthz"'
+            )
+        script.write_text(text)
         out = subprocess.run(
             [
                 "wrk",
@@ -494,6 +504,11 @@ def main() -> None:
         help="threads: 50 Python threads; lean: wrk for pages, one asyncio loop for bookings",
     )
     parser.add_argument("--page-seconds", type=int, default=20, help="page phase under wrk")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="with --client lean: first drive GET /healthz the same way (the cost of any request)",
+    )
     parser.add_argument("--port", type=int, default=8795)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -514,6 +529,18 @@ def main() -> None:
             f"gunicorn on 127.0.0.1:{args.port}: {args.workers} {args.worker_class} "
             f"workers{threads}; {args.clients} clients ({args.client})"
         )
+        if args.floor:
+            meter = CpuMeter(proc)
+            health = availability_wrk(
+                args.port, state, args.clients, args.page_seconds, args.seed, floor=True
+            )
+            p50, p95, p99 = health["quantiles"]
+            log(
+                f"floor, GET /healthz: {health['requests']} in {health['seconds']:.1f} s = "
+                f"{health['requests'] / health['seconds']:.0f}/s; p50 {p50:.1f} ms, "
+                f"p95 {p95:.1f} ms, p99 {p99:.1f} ms; answers {dict(health['codes'])}; "
+                + meter.per(health["requests"])
+            )
         meter = CpuMeter(proc)
         if args.client == "lean":
             page = availability_wrk(args.port, state, args.clients, args.page_seconds, args.seed)
