@@ -22,8 +22,8 @@ def _at(h: int, m: int = 0) -> datetime:
 
 @pytest.mark.parametrize("lang", ["en", "fa"])
 def test_board_on_a_phone_shows_working_hours_zooms_and_colours_only_risky_jobs(
-    page, login, app, demo_day, lang
-):  # noqa: F811
+    page, login, app, demo_day, lang  # noqa: F811
+):
     techs, orders = demo_day
     # On Ali's lane: one job ending after its resolution due time, one well inside its due
     # times (arriving half an hour before its response due time), one ending within the
