@@ -81,7 +81,8 @@ class JobSiteOut(Schema):
     city = Str()
     latitude = _nullable(fields.Float)
     longitude = _nullable(fields.Float)
-    access_hours = Str()
+    # The site's opening hours per weekday, {"mon": ["08:00", "17:00"], …}, as stored.
+    access_hours = _nullable(fields.Dict, keys=fields.String(), values=fields.List(fields.String()))
     notes = Str()
 
 

@@ -59,6 +59,10 @@ NONE = -(2**60)  # "no feasible time"
 INFEASIBLE = -1.0
 PARTS = -2.0  # _plain: the route needs the stock bookkeeping of ``exact``
 SHIFT_TRIES = 20  # as insertion.schedule: attempts to clear a visit of the pauses
+# Local search between routes on each new best plan: each customer looks at this many nearest
+# neighbours in other routes, for at most this many rounds over the routes a move changed.
+K_LS = 10
+LS_ROUNDS = 30
 
 
 def _jit(fn=None, **kw):
@@ -455,6 +459,228 @@ def _restore(v, rt, rl, es, ls, ld, rc, src_rt, src_rl, src_es, src_ls, src_ld, 
     rc[v] = src_rc[v]
 
 
+@_jit(inline="always")
+def _ptat(v, k, rt, rl, cpt, vsp, vep):
+    """Point of position ``k`` of route ``v``: its start point at -1, its end point at rl[v]."""
+    if k < 0:
+        return vsp[v]
+    if k >= rl[v]:
+        return vep[v]
+    return cpt[rt[v, k]]
+
+
+@_jit
+def _pair(v1, n1, v2, n2, ra, rb, rt, rl, rc, fixed, d, oa, ob, scr_lo, scr_hi, pend, stock,
+          pick, wout, meta):  # fmt: skip
+    """Change of the objective when routes v1, v2 become ``ra[:n1]``, ``rb[:n2]``.
+
+    Both rows are timed exactly (breaks, windows, parts, span, capacity); +inf when either
+    one cannot be.
+    """
+    c1 = 0.0
+    if n1 > 0:
+        c1 = timed(v1, ra, n1, oa, wout, meta, d, scr_lo, scr_hi, pend, stock, pick)
+        if c1 < 0:
+            return np.inf
+        c1 += fixed
+    c2 = 0.0
+    if n2 > 0:
+        c2 = timed(v2, rb, n2, ob, wout, meta, d, scr_lo, scr_hi, pend, stock, pick)
+        if c2 < 0:
+            return np.inf
+        c2 += fixed
+    old = 0.0
+    if rl[v1] > 0:
+        old += rc[v1] + fixed
+    if rl[v2] > 0:
+        old += rc[v2] + fixed
+    return c1 + c2 - old
+
+
+@_jit
+def _tails(v1, p1, v2, p2, rt, rl, ra, rb):
+    """Rows of 2-opt*: v1 keeps its first p1 visits and takes v2's tail after p2, and back."""
+    n1 = 0
+    for k in range(p1):
+        ra[n1] = rt[v1, k]
+        n1 += 1
+    for k in range(p2, rl[v2]):
+        ra[n1] = rt[v2, k]
+        n1 += 1
+    n2 = 0
+    for k in range(p2):
+        rb[n2] = rt[v2, k]
+        n2 += 1
+    for k in range(p1, rl[v1]):
+        rb[n2] = rt[v1, k]
+        n2 += 1
+    return n1, n2
+
+
+@_jit
+def _relocated(v1, i, v2, j, rt, rl, ra, rb):
+    """Rows after moving visit i of route v1 to just before position j of route v2."""
+    n1 = 0
+    for k in range(rl[v1]):
+        if k != i:
+            ra[n1] = rt[v1, k]
+            n1 += 1
+    n2 = 0
+    for k in range(rl[v2] + 1):
+        if k == j:
+            rb[n2] = rt[v1, i]
+            n2 += 1
+        if k < rl[v2]:
+            rb[n2] = rt[v2, k]
+            n2 += 1
+    return n1, n2
+
+
+@_jit
+def _tails_lb(v1, p1, v2, p2, rt, rl, cpt, vsp, vep, cc):
+    """Arc-cost change of the 2-opt* move of ``_tails`` (a lower bound filter, not exact)."""
+    x1 = _ptat(v1, p1 - 1, rt, rl, cpt, vsp, vep)
+    x2 = _ptat(v2, p2 - 1, rt, rl, cpt, vsp, vep)
+    y1 = _ptat(v1, p1, rt, rl, cpt, vsp, vep)
+    y2 = _ptat(v2, p2, rt, rl, cpt, vsp, vep)
+    delta = -cc[x1, y1] - cc[x2, y2]
+    if p2 < rl[v2]:
+        delta += cc[x1, y2]
+        z = cpt[rt[v2, rl[v2] - 1]]
+        delta += cc[z, vep[v1]] - cc[z, vep[v2]]
+    else:
+        delta += cc[x1, vep[v1]]
+    if p1 < rl[v1]:
+        delta += cc[x2, y1]
+        z = cpt[rt[v1, rl[v1] - 1]]
+        delta += cc[z, vep[v2]] - cc[z, vep[v1]]
+    else:
+        delta += cc[x2, vep[v2]]
+    return delta
+
+
+@_jit
+def descend(rt, rl, es, ls, ld, rc, ru, adj, allowed, fixc, nfix, fixed, d, active, changed,
+            ra, rb, oa, ob, scr_lo, scr_hi, pend, stock, pick, wout, meta):  # fmt: skip
+    """Local search between routes; return the change of the objective (<= 0).
+
+    For each customer ``c`` on an ``active`` route and each of its ``K_LS`` nearest neighbours
+    ``a`` on another route: relocate ``c`` next to ``a`` (before or after), and 2-opt* (swap
+    the route tails so that ``c`` is followed by ``a``, or ``a`` by ``c``). A move whose
+    arc-cost change is negative is timed exactly on both routes and made when the whole
+    objective drops (first improvement). Started and pinned-before visits (``nfix``) stay,
+    a customer only moves to a technician allowed to do it. Routes a move changes are set in
+    ``changed`` and searched again in the next round.
+    """
+    (cpt, svc, twa, twb, nw, dem, sla, slaw, pref, nomdur, hasparts, need, whp, whsvc,
+     wha, whb, whn, vsp, vep, vE, vL, vS, otc, vmax, cap, vstock, nb, bws, bwe, bdur,
+     na, aS, aE, target, balw, tt, cc) = d  # fmt: skip
+    nv = rl.shape[0]
+    nc = cpt.shape[0]
+    kn = min(K_LS, adj.shape[1])
+    nxt = np.zeros(nv, dtype=np.bool_)
+    total = 0.0
+    for _ in range(LS_ROUNDS):
+        moved = False
+        for c in range(nc):
+            v1 = ru[c]
+            if v1 < 0 or not active[v1]:
+                continue
+            for ai in range(kn):
+                a = adj[c, ai]
+                v2 = ru[a]
+                if v2 < 0 or v2 == v1:
+                    continue
+                i = 0
+                while rt[v1, i] != c:
+                    i += 1
+                j = 0
+                while rt[v2, j] != a:
+                    j += 1
+                q = cpt[c]
+                best = 0.0
+                n1 = -1
+                n2 = -1
+                # Relocate c just before a (x = 0) or just after it (x = 1).
+                if not fixc[c] and allowed[c, v2]:
+                    pc = _ptat(v1, i - 1, rt, rl, cpt, vsp, vep)
+                    nc1 = _ptat(v1, i + 1, rt, rl, cpt, vsp, vep)
+                    out = cc[pc, q] + cc[q, nc1] - cc[pc, nc1] + pref[v1, c]
+                    if rl[v1] == 1:
+                        out += fixed
+                    for x in range(2):
+                        k = j + x
+                        if k < nfix[v2]:
+                            continue
+                        p = _ptat(v2, k - 1, rt, rl, cpt, vsp, vep)
+                        nx = _ptat(v2, k, rt, rl, cpt, vsp, vep)
+                        lb = cc[p, q] + cc[q, nx] - cc[p, nx] + pref[v2, c] - out
+                        if lb >= -1e-9:
+                            continue
+                        m1, m2 = _relocated(v1, i, v2, k, rt, rl, ra, rb)
+                        dl = _pair(v1, m1, v2, m2, ra, rb, rt, rl, rc, fixed, d, oa, ob,
+                                   scr_lo, scr_hi, pend, stock, pick, wout, meta)  # fmt: skip
+                        if dl < best - 1e-6:
+                            best, n1, n2 = dl, m1, m2
+                            break
+                # 2-opt*: c then a (v1 keeps up to c, takes a's tail), or a then c.
+                if n1 < 0:
+                    for x in range(2):
+                        p1 = i + 1 if x == 0 else i
+                        p2 = j if x == 0 else j + 1
+                        if p1 < nfix[v1] or p2 < nfix[v2]:
+                            continue
+                        if p1 == rl[v1] and p2 == rl[v2]:
+                            continue
+                        lb = _tails_lb(v1, p1, v2, p2, rt, rl, cpt, vsp, vep, cc)
+                        if lb >= -1e-9:
+                            continue
+                        ok = True
+                        for k in range(p1, rl[v1]):
+                            if not allowed[rt[v1, k], v2]:
+                                ok = False
+                                break
+                        for k in range(p2, rl[v2]):
+                            if not ok or not allowed[rt[v2, k], v1]:
+                                ok = False
+                                break
+                        if not ok:
+                            continue
+                        m1, m2 = _tails(v1, p1, v2, p2, rt, rl, ra, rb)
+                        dl = _pair(v1, m1, v2, m2, ra, rb, rt, rl, rc, fixed, d, oa, ob,
+                                   scr_lo, scr_hi, pend, stock, pick, wout, meta)  # fmt: skip
+                        if dl < best - 1e-6:
+                            best, n1, n2 = dl, m1, m2
+                            break
+                if n1 < 0:
+                    continue
+                for k in range(n1):
+                    rt[v1, k] = ra[k]
+                    ru[ra[k]] = v1
+                rl[v1] = n1
+                for k in range(n2):
+                    rt[v2, k] = rb[k]
+                    ru[rb[k]] = v2
+                rl[v2] = n2
+                schedule(v1, rt, rl, es, ls, ld, rc, d, scr_lo, scr_hi, pend, stock, pick, wout,
+                         meta)  # fmt: skip
+                schedule(v2, rt, rl, es, ls, ld, rc, d, scr_lo, scr_hi, pend, stock, pick, wout,
+                         meta)  # fmt: skip
+                total += best
+                changed[v1] = True
+                changed[v2] = True
+                nxt[v1] = True
+                nxt[v2] = True
+                moved = True
+                break
+        if not moved:
+            break
+        for v in range(nv):
+            active[v] = nxt[v]
+            nxt[v] = False
+    return total
+
+
 @_jit
 def seed_rng(seed):
     np.random.seed(seed)
@@ -482,7 +708,8 @@ def run(
     """``n_iter`` SISR iterations at temperature ``temp``.
 
     ``stats`` (float64): [0] current cost, [1] best cost, [2] exact re-timings,
-    [3] iterations, [4] accepted, [5] best improvements. ``simple[v]``: the route has no
+    [3] iterations, [4] accepted, [5] best improvements, [6] new bests that the
+    inter-route local search (``descend``) improved further. ``simple[v]``: the route has no
     break, absence, span limit, overtime cost, SLA term or parts, so the O(1) filter and
     the lower bound are exact and no re-timing is needed.
     """
@@ -518,6 +745,13 @@ def run(
     cur_es = es.copy()
     cur_ls = ls.copy()
     cur_ld = ld.copy()
+    ls_act = np.zeros(nv, dtype=np.bool_)
+    ls_chg = np.zeros(nv, dtype=np.bool_)
+    ls_a = np.empty(width, dtype=np.int64)
+    ls_b = np.empty(width, dtype=np.int64)
+    ls_oa = np.empty(width, dtype=np.int64)
+    ls_ob = np.empty(width, dtype=np.int64)
+    ls_all = True  # the first new best searches every route, later ones the touched ones
     stamp = 0
     blink = 0
     for _ in range(n_iter):
@@ -774,6 +1008,25 @@ def run(
             for c in range(nc):
                 cur_ru[c] = ru[c]
             if new < stats[1] - 1e-9:
+                # A new best: descend with inter-route moves; working and current routes are
+                # the same here, so the changed routes are copied to the current ones.
+                for v in range(nv):
+                    ls_act[v] = touched[v] or ls_all
+                    ls_chg[v] = False
+                ls_all = False
+                gain = descend(rt, rl, es, ls, ld, rc, ru, adj, allowed, fixc, nfix, fixed, d,
+                               ls_act, ls_chg, ls_a, ls_b, ls_oa, ls_ob, scr_lo, scr_hi, pend,
+                               stock, pick, wout, meta)  # fmt: skip
+                if gain < 0:
+                    for v in range(nv):
+                        if ls_chg[v]:
+                            _restore(v, cur_rt, cur_rl, cur_es, cur_ls, cur_ld, cur_rc, rt, rl,
+                                     es, ls, ld, rc)  # fmt: skip
+                    for c in range(nc):
+                        cur_ru[c] = ru[c]
+                    new += gain
+                    stats[0] = new
+                    stats[6] += 1
                 stats[1] = new
                 stats[5] += 1
                 best_rt[:, :] = rt

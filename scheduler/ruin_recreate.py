@@ -368,7 +368,7 @@ def improve(
         s.rc[v] = 0.0
     s.nfix[:] = [int(a.fixc[s.rt[v, : s.rl[v]]].sum()) for v in range(len(inst.vehicles))]
     cost0 = k.total_cost(s.rl, s.rc, s.ru, a.pen, a.fixed)
-    stats = np.array([cost0, cost0, 0, 0, 0, 0], dtype=np.float64)
+    stats = np.array([cost0, cost0, 0, 0, 0, 0, 0], dtype=np.float64)
     cur = (s.rt.copy(), s.rl.copy(), s.rc.copy(), s.ru.copy())
     best = [s.rt.copy(), s.rl.copy(), s.ru.copy()]
     arcs = int(s.rl.sum()) + int((s.rl > 0).sum())
@@ -404,6 +404,7 @@ def improve(
         accepted=int(stats[4]),
         improvements=int(stats[5]),
         exact_timings=int(stats[2]),
+        local_search_gains=int(stats[6]),
         frozen_routes=len(s.frozen),
     )
     before = plan_cost(inst, plan) if plan.routes or plan.unassigned else float("inf")

@@ -202,6 +202,7 @@ FA: dict[str, str] = {
     "%(k)s unchanged, %(c)s left alone (changed since the run).":
         "اجرای %(id)s منتشر شد: %(s)s زمان‌بندی، %(m)s جابه‌جا، %(u)s بازگشت به صف، "
         "%(k)s بدون تغییر، %(c)s دست‌نخورده (تغییرکرده پس از اجرا).",
+    "Working hours": "ساعات کاری", "Whole day": "تمام روز", "Time range": "بازهٔ زمانی",
     "Run the optimizer": "اجرای بهینه‌ساز", "SLA at risk": "در خطر SLA", "SLA late": "SLA دیرشده",
     "Search time": "زمان جستجو", "Search time (s)": "زمان جستجو (ثانیه)",
     "Optimizer phase": "مرحلهٔ بهینه‌ساز", "Seconds": "ثانیه", "Gain": "بهبود",

@@ -198,7 +198,8 @@ def board():
     data = board_service.build_board(
         db.session, day, territory, current_app.config["DEFAULT_TIMEZONE"],
         risk_minutes=current_app.config.get("SLA_RISK_MINUTES", 60),
-        skill_id=skill.id if skill else None)
+        skill_id=skill.id if skill else None,
+        whole_day=request.args.get("zoom") == "day")
     watched = None
     run_arg = request.args.get("run", "")
     if run_arg.isdigit() and len(run_arg) < 18:

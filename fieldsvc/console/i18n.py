@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session
 from markupsafe import escape
 
 from fieldsvc.console.catalog_fa import FA
@@ -30,7 +30,12 @@ SESSION_KEY = "lang"
 def current_locale() -> str:
     chosen = session.get(SESSION_KEY)
     if chosen not in CATALOGS:
-        chosen = request.accept_languages.best_match(list(CATALOGS), default=DEFAULT)
+        # A page translates dozens of strings: match the browser's languages once per
+        # request (the header cannot change within it).
+        chosen = g.get("_browser_locale")
+        if chosen is None:
+            chosen = request.accept_languages.best_match(list(CATALOGS), default=DEFAULT)
+            g._browser_locale = chosen
     return chosen
 
 

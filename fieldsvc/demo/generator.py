@@ -107,6 +107,11 @@ OPEN_WORK_ORDERS = 300
 NEXT_DAY_WORK_ORDERS = 200
 ON_HOLD_WORK_ORDERS = 15
 HISTORY_TICKETS = 250
+INSERT_SLICE = 1000  # rows per bulk INSERT ... RETURNING
+HISTORY_DAYS = 91  # days of finished field visits before `today`
+FAILED_SHARE = 0.09  # visits that end "cannot complete" and get a follow-up visit
+RECURRENCE_SHARE = 0.05  # visits to an asset fixed less than 30 days before
+PARTS_USED_SHARE = 0.35  # breakdown and preventive visits that used parts
 LOOSE_INTERACTIONS = 150
 WORK_ORDER_TYPES = (
     [WorkOrderType.BREAKDOWN] * 120 + [WorkOrderType.PREVENTIVE] * 60
@@ -130,10 +135,12 @@ def existing_data(session: Session) -> list[str]:
 
 def insert_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
     """Insert `rows` in bulk and return their new ids in the same order."""
-    if not rows:
-        return []
     stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
-    return list(session.scalars(stmt, rows))
+    ids: list[int] = []
+    # In slices: returning ids in order costs time growing with the square of one batch.
+    for i in range(0, len(rows), INSERT_SLICE):
+        ids += session.scalars(stmt, rows[i:i + INSERT_SLICE])
+    return ids
 
 
 def add_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
@@ -239,6 +246,7 @@ class DemoGenerator:
         self.campaign()
         self.pm_plans()
         self.history()
+        self.past_visits()
         self.work_orders()
         self.session.add(AuditEntry(
             actor_id=self.actor.id, actor_name=self.actor.name, source=self.actor.source,
@@ -381,6 +389,7 @@ class DemoGenerator:
         add_rows(self.session, Shift, shift_rows)
         add_rows(self.session, Certification, cert_rows)
         add_rows(self.session, Absence, absence_rows)
+        self.absence_rows = absence_rows
         self.count("technician_skills", len(skill_rows))
         self.count("shifts", len(shift_rows))
         self.count("certifications", len(cert_rows))
@@ -805,6 +814,178 @@ class DemoGenerator:
         self.count("tickets", len(ticket_ids))
         self.count("interactions", len(interactions))
 
+    # ---- months of finished visits ---------------------------------------------------
+
+    def past_visits(self) -> None:
+        """Visits of the last `HISTORY_DAYS` days, done: arrivals, completions, failures.
+
+        Each technician works their shift on each working day: drives (15-40 min), works
+        (the estimate, give or take), drives on. The work order was opened before the visit
+        (hours for a breakdown, days for planned work) and carries the SLA due times of its
+        priority and contract, so hits and misses follow from the timestamps. A few visits
+        fail ("cannot complete", parts to order) and get a follow-up visit on the same asset
+        some working days later; a few assets break again within 30 days. Uses its own
+        random stream, so the rest of the demo is the same with or without it.
+        """
+        rng = random.Random(f"{self.seed}-past-visits")
+        by_territory = defaultdict(list)
+        for a in self.asset_meta:
+            by_territory[a["site"]["territory"]].append(a)
+        kinds = (WorkOrderType.BREAKDOWN, WorkOrderType.PREVENTIVE, WorkOrderType.INSPECTION,
+                 WorkOrderType.INSTALLATION)
+        durations = {WorkOrderType.BREAKDOWN: (45, 150), WorkOrderType.PREVENTIVE: (60, 120),
+                     WorkOrderType.INSTALLATION: (90, 180), WorkOrderType.INSPECTION: (30, 90)}
+        priorities = {WorkOrderType.BREAKDOWN: (1, 2, 2, 3, 3, 3),
+                      WorkOrderType.PREVENTIVE: (3, 4), WorkOrderType.INSTALLATION: (2, 3),
+                      WorkOrderType.INSPECTION: (3, 4)}
+        # Opened this long before the visit: most within the response target, some not.
+        lead_hours = {1: (1, 4.5), 2: (2, 9), 3: (4, 28), 4: (24, 80)}
+        absent = {(row["technician_id"], day)
+                  for row in self.absence_rows
+                  for day in _days(row["starts_at"].astimezone(TZ).date(),
+                                   row["ends_at"].astimezone(TZ).date())}
+        follow_ups: dict[str, list[tuple[date, int, dict]]] = defaultdict(list)
+        recent: dict[str, list[tuple[date, dict]]] = defaultdict(list)
+        last_visit: dict[int, date] = {}
+        orders: list[dict[str, Any]] = []
+        extras: list[tuple[dict, int | None, str]] = []  # asset, follow-up-of index, summary
+        for back in range(HISTORY_DAYS, 0, -1):
+            day = self.today - timedelta(days=back)
+            if day.weekday() == FRIDAY or day in self.holidays:
+                continue
+            end = local(day, self.shift_end(day))
+            for tech in self.techs:
+                if (tech["id"], day) in absent:
+                    continue
+                territory = tech["territory"]
+                cursor = local(day, SHIFT_START)
+                while True:
+                    cursor += timedelta(minutes=rng.randint(15, 40))
+                    due_follow_up = [f for f in follow_ups[territory] if f[0] <= day]
+                    follow_up_of = None
+                    if due_follow_up:
+                        _, follow_up_of, asset = due_follow_up[0]
+                        follow_ups[territory].remove(due_follow_up[0])
+                        first = orders[follow_up_of]
+                        wo_type, priority = first["type"], first["priority"]
+                        summary = first["summary"]
+                    else:
+                        wo_type = rng.choices(kinds, (50, 25, 15, 10))[0]
+                        if (wo_type is WorkOrderType.BREAKDOWN and recent[territory]
+                                and rng.random() < RECURRENCE_SHARE):
+                            asset = rng.choice(recent[territory])[1]
+                        else:
+                            # An asset not seen for 30 days; with none at hand, a site
+                            # survey or an installation of new equipment (no asset yet).
+                            asset = None
+                            for _ in range(6):
+                                pick = rng.choice(by_territory[territory])
+                                if (day - last_visit.get(pick["id"], date.min)).days >= 30:
+                                    asset = pick
+                                    break
+                            if asset is None:
+                                asset = dict(pick, id=None)
+                                wo_type = rng.choice((WorkOrderType.INSPECTION,
+                                                      WorkOrderType.INSTALLATION))
+                        priority = rng.choice(priorities[wo_type])
+                        model = asset["model"]
+                        summary = (f"{rng.choice(D.WORK_SUMMARIES[wo_type.value][model.kind])}"
+                                   f" ({model.name})")[:200]
+                    lo, hi = durations[wo_type]
+                    minutes = 15 * rng.randint(lo // 15, hi // 15)
+                    if cursor + timedelta(minutes=minutes) > end:
+                        break
+                    start = cursor
+                    arrived = start + timedelta(minutes=rng.randint(0, 20))
+                    worked = timedelta(minutes=round(minutes * rng.uniform(0.7, 1.35)))
+                    lo_h, hi_h = lead_hours[priority]
+                    opened = start - timedelta(minutes=rng.randint(int(lo_h * 60),
+                                                                   int(hi_h * 60)))
+                    due = due_times(opened, priority, self.contract_of_asset.get(asset["id"]))
+                    failed = follow_up_of is None and rng.random() < FAILED_SHARE
+                    status = (WorkOrderStatus.CANNOT_COMPLETE if failed
+                              else WorkOrderStatus.COMPLETED)
+                    done = arrived + worked
+                    orders.append({
+                        "type": wo_type, "status": status, "priority": priority,
+                        "summary": summary,
+                        "description": f"{wo_type.value.title()} at {asset['site']['name']}.",
+                        "customer_id": asset["customer"]["id"],
+                        "site_id": asset["site"]["id"], "asset_id": asset["id"],
+                        "ticket_id": None, "contract_id": due.contract_id,
+                        "estimated_minutes": minutes,
+                        "response_due_at": due.response_due_at,
+                        "resolution_due_at": due.resolution_due_at,
+                        "technician_id": tech["id"], "scheduled_start_at": start,
+                        "scheduled_end_at": start + timedelta(minutes=minutes),
+                        "eta_at": start, "pinned": False,
+                        "started_at": start - timedelta(minutes=rng.randint(15, 40)),
+                        "arrived_at": arrived, "completed_at": None if failed else done,
+                        "resolution": None if failed else "Fixed and tested with the customer.",
+                        "resolution_code": None if failed else "fixed",
+                        # A follow-up visit means the first one did not fix it.
+                        "first_time_fix": None if failed else follow_up_of is None,
+                        "cannot_complete_reason": ("A part has to be ordered" if failed
+                                                   else None),
+                        "pm_due_on": (day + timedelta(days=rng.randint(-3, 7))
+                                      if wo_type is WorkOrderType.PREVENTIVE
+                                      and follow_up_of is None else None),
+                        "checklist": None, "created_at": opened,
+                        "updated_at": done, "version": 1,
+                    })
+                    extras.append((asset, follow_up_of, summary))
+                    if asset["id"] is not None:
+                        last_visit[asset["id"]] = day
+                    if failed:
+                        later = day
+                        for _ in range(rng.randint(2, 6)):
+                            later = self.working_day_after(later)
+                        follow_ups[territory].append((later, len(orders) - 1, asset))
+                    elif asset["id"] is not None:
+                        recent[territory].append((day, asset))
+                    cursor = done
+            for territory, fixed in recent.items():  # assets fixed in the last 30 days
+                recent[territory] = [(d, a) for d, a in fixed if (day - d).days < 29]
+        # First visits, then the follow-ups, which name the visit they follow.
+        firsts = [k for k, extra in enumerate(extras) if extra[1] is None]
+        ids: list[int] = [0] * len(orders)
+        for k, ident in zip(firsts, insert_rows(self.session, WorkOrder,
+                                                [orders[k] for k in firsts]), strict=True):
+            ids[k] = ident
+        seconds = [k for k, extra in enumerate(extras) if extra[1] is not None]
+        for k, ident in zip(seconds, insert_rows(
+                self.session, WorkOrder,
+                [dict(orders[k], follow_up_of_id=ids[extras[k][1]]) for k in seconds]),
+                strict=True):
+            ids[k] = ident
+        transitions, parts = [], []
+        for wo_id, row, (asset, _, _) in zip(ids, orders, extras, strict=True):
+            steps = [(None, "new", row["created_at"], None),
+                     ("new", "scheduled", row["created_at"] + timedelta(minutes=20), None),
+                     ("scheduled", "dispatched", row["created_at"] + timedelta(minutes=25),
+                      None),
+                     ("dispatched", "en_route", row["started_at"], None),
+                     ("en_route", "on_site", row["arrived_at"], None)]
+            if row["status"] is WorkOrderStatus.COMPLETED:
+                steps.append(("on_site", "completed", row["completed_at"], None))
+            else:
+                steps.append(("on_site", "cannot_complete", row["updated_at"],
+                              row["cannot_complete_reason"]))
+            transitions += [{"work_order_id": wo_id, "from_status": a, "to_status": b,
+                             "actor_id": None, "actor_name": self.actor.name, "at": at,
+                             "reason": why} for a, b, at, why in steps]
+            if (row["type"] in (WorkOrderType.BREAKDOWN, WorkOrderType.PREVENTIVE)
+                    and row["status"] is WorkOrderStatus.COMPLETED
+                    and rng.random() < PARTS_USED_SHARE):
+                for sku in rng.sample(self.parts_by_kind[asset["model"].kind],
+                                      k=rng.randint(1, 2)):
+                    parts.append({"work_order_id": wo_id, "part_id": self.part_ids[sku],
+                                  "quantity": 1, "reserved": 0, "issued": 1})
+        add_rows(self.session, WorkOrderTransition, transitions)
+        add_rows(self.session, WorkOrderPart, parts)
+        self.count("past_work_orders", len(ids))
+        self.count("past_parts_used", len(parts))
+
     def _interaction(self, customer_id, channel, direction, number, subject, at,
                      ticket_id=None, work_order_id=None) -> dict[str, Any]:
         # The contact center's default week (Friday off), as the API judges a logged call.
@@ -980,6 +1161,11 @@ class DemoGenerator:
         start, stop = self.rng.choice(options)
         return [{"work_order_id": wo_id, "starts_at": local(day, start),
                  "ends_at": local(day, stop)}]
+
+
+def _days(first: date, end: date) -> list[date]:
+    """The days from `first` up to, not including, `end`."""
+    return [first + timedelta(days=i) for i in range((end - first).days)]
 
 
 def seed_demo(session: Session, actor: Actor, *, seed: int = DEFAULT_SEED,

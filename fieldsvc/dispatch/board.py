@@ -96,6 +96,7 @@ class Board:
     latest_run: OptimizationRun | None
     active_run: OptimizationRun | None
     hours: list[tuple[str, float]] = field(default_factory=list)
+    whole_day: bool = False
     # Insertion proposals waiting for the dispatcher (e.g. made by the SLA watch's P1s).
     offers: list[InsertionProposal] = field(default_factory=list)
 
@@ -107,6 +108,11 @@ class Board:
     def at_risk(self) -> int:
         return (sum(1 for lane in self.lanes for b in lane.jobs if b.risk)
                 + sum(1 for q in self.queue if q.risk))
+
+
+def _ceil_hour(local: datetime) -> int:
+    """The hour of `local`, rounded up to the next whole hour when past it."""
+    return local.hour + (1 if local.minute or local.second else 0)
 
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -158,6 +164,28 @@ def sla_risk(wo: WorkOrder, planned_start: datetime | None, now: datetime,
     return None
 
 
+def bar_risk(wo: WorkOrder, start: datetime, end: datetime, margin: timedelta) -> str | None:
+    """The SLA colour of a job on a lane: only when its plan truly risks a due time.
+
+    `late` when the planned arrival is after the response due time (before the technician
+    arrived) or the planned end after the resolution due time, or when the SLA watch found
+    a due time already missed; `at_risk` when the planned end falls within `margin` before
+    the resolution due time. A planned arrival before its response due time is on time: a
+    plan usually brings the technician shortly before it, and colouring those would mark
+    almost every bar of a busy day.
+    """
+    flags = wo.sla_flags or {}
+    if any(isinstance(v, dict) and v.get("state") == "breached" for v in flags.values()):
+        return "late"
+    resolution, response = wo.resolution_due_at, wo.response_due_at
+    if (resolution is not None and end > resolution
+            or wo.arrived_at is None and response is not None and start > response):
+        return "late"
+    if resolution is not None and end + margin > resolution:
+        return "at_risk"
+    return None
+
+
 def _place(bar_or_lane_start: datetime, end: datetime, axis: tuple[datetime, datetime]
            ) -> tuple[float, float]:
     span = (axis[1] - axis[0]).total_seconds()
@@ -169,10 +197,11 @@ def _place(bar_or_lane_start: datetime, end: datetime, axis: tuple[datetime, dat
 
 def build_board(session: Session, day: date, territory: str | None, timezone: str, *,
                 now: datetime | None = None, risk_minutes: int = 60,
-                skill_id: int | None = None) -> Board:
+                skill_id: int | None = None, whole_day: bool = False) -> Board:
     """Everything the board page shows for `day` (local) and `territory` (None = all);
     with `skill_id`, only the technicians who have that skill and the waiting work that
-    needs it."""
+    needs it; with `whole_day`, the time axis runs midnight to midnight instead of the
+    working hours."""
     tz = ZoneInfo(timezone)
     now = now or datetime.now(UTC)
     margin = timedelta(minutes=risk_minutes)
@@ -235,8 +264,10 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
             stop = planned[1]
             lane.bars.append(Bar("travel", at(stop.arrival - stop.travel_seconds),
                                  at(stop.arrival), f"{stop.travel_seconds // 60} min"))
+        planned_start = wo.eta_at or wo.scheduled_start_at
         risk = (None if wo.status is S.COMPLETED
-                else sla_risk(wo, wo.eta_at or wo.scheduled_start_at, now, margin))
+                else bar_risk(wo, planned_start, planned_start + (wo_end - wo.scheduled_start_at),
+                              margin))
         lane.bars.append(Bar("job", wo.scheduled_start_at, wo_end, wo.summary, wo, risk))
 
     for lane in lanes.values():
@@ -249,13 +280,19 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                 lane.bars.append(Bar("absence", max(absence.starts_at, start),
                                      min(absence.ends_at, end), absence.reason or "Absent"))
 
-    # The axis: whole hours covering shifts and work, at least the usual working day. An
-    # absence (a whole day off is midnight to midnight) does not stretch it to the night:
-    # its bar is cut to the axis like any other.
+    # The axis: by default the working hours, an hour before the earliest shift start to an
+    # hour after the latest shift end of the technicians shown, widened to whole hours
+    # covering the work (the usual working day when nobody works). `whole_day` shows
+    # midnight to midnight. An absence (a whole day off is midnight to midnight) does not
+    # stretch it to the night: its bar is cut to the axis like any other.
     moments = [m for lane in lanes.values() for b in lane.bars if b.kind != "absence"
                for m in (b.start, b.end)]
-    moments += [m for lane in lanes.values() if lane.shift for m in lane.shift]
-    first_hour, last_hour = DEFAULT_AXIS
+    shifts = [lane.shift for lane in lanes.values() if lane.shift]
+    if shifts:
+        first_hour = max(0, min(s[0].astimezone(tz).hour for s in shifts) - 1)
+        last_hour = min(24, max(_ceil_hour(s[1].astimezone(tz)) for s in shifts) + 1)
+    else:
+        first_hour, last_hour = DEFAULT_AXIS
     for m in moments:
         local = m.astimezone(tz)
         if local.date() < day:
@@ -264,7 +301,9 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
             last_hour = 24
         else:
             first_hour = min(first_hour, local.hour)
-            last_hour = max(last_hour, local.hour + (1 if local.minute or local.second else 0))
+            last_hour = max(last_hour, _ceil_hour(local))
+    if whole_day:
+        first_hour, last_hour = 0, 24
     axis = (start + timedelta(hours=first_hour), start + timedelta(hours=last_hour))
     for lane in lanes.values():
         lane.bars.sort(key=lambda b: (b.start, b.kind != "travel"))
@@ -305,7 +344,7 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
                  axis_end=axis[1], lanes=list(lanes.values()), queue=queue,
                  queue_total=total or 0, published_run=published,
                  latest_run=_runs(session, day, territory, RunStatus.FINISHED, RunStatus.FAILED),
-                 active_run=active, hours=hours,
+                 active_run=active, hours=hours, whole_day=whole_day,
                  offers=waiting_offers(session, published) if published else [])
 
 

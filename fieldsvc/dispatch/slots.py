@@ -183,6 +183,8 @@ def _assigned_work(session: Session, origin: datetime, exclude: int
     assigned: dict[str, dict[str, int]] = {}
     orders: dict[str, list[int]] = {}
     for tech_id, wo_id, start in rows:
+        if start is None:  # excluded by the query; the column itself may be empty
+            continue
         assigned.setdefault(str(tech_id), {})[str(wo_id)] = int((start - origin).total_seconds())
         orders.setdefault(str(tech_id), []).append(wo_id)
     return assigned, orders

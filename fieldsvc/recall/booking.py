@@ -145,16 +145,20 @@ def take_places(session: Session, dealership: Dealership, campaign: RecallCampai
     Returns the pool's id, or None when the places are not free.
     """
     ensure_day(session, dealership, day, minutes or place_minutes(session, campaign))
+    # The pool is chosen inside the UPDATE (its reservation, else the shared row), and the
+    # capacity condition is checked on the locked row: one round trip for a booking.
+    pool = LEDGER.alias("pool")
+    chosen = (select(pool.c.id)
+              .where(pool.c.dealership_id == dealership.id, pool.c.day == day,
+                     or_(pool.c.campaign_id == campaign.id, pool.c.campaign_id.is_(None)))
+              .order_by(pool.c.campaign_id.is_(None)).limit(1).scalar_subquery())
     for _ in range(2):  # a reservation removed meanwhile: its campaign books shared again
-        pool = pool_of(session, dealership.id, campaign.id, day)
-        result = session.execute(
-            update(LEDGER).where(LEDGER.c.id == pool.id,
+        taken = session.execute(
+            update(LEDGER).where(LEDGER.c.id == chosen,
                                  LEDGER.c.booked + count <= LEDGER.c.capacity)
-            .values(booked=LEDGER.c.booked + count))
-        if result.rowcount == 1:
-            return pool.id
-        if session.scalar(select(LEDGER.c.id).where(LEDGER.c.id == pool.id)) is not None:
-            return None
+            .values(booked=LEDGER.c.booked + count).returning(LEDGER.c.id)).scalar()
+        if taken is not None:
+            return taken
     return None
 
 

@@ -238,8 +238,9 @@ def create_work_order(session: Session, data: dict[str, Any], actor: Actor,
         session, data.pop("customer_id", None), data.pop("site_id", None),
         data.pop("asset_id", None))
     _validate_requirements(session, data)
-    if "skills" not in data and asset_id is not None:
-        data["skills"] = declared_skills(session, session.get(Asset, asset_id).product_id)
+    asset = session.get(Asset, asset_id) if asset_id is not None else None
+    if "skills" not in data and asset is not None:  # the product says what its service needs
+        data["skills"] = declared_skills(session, asset.product_id)
     skills = data.pop("skills", None) or []
     parts = data.pop("parts", None) or []
     windows = data.pop("time_windows", None) or []

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from fieldsvc.models.enums import WorkOrderStatus
 
@@ -37,3 +40,22 @@ def test_voice_of_customer_page(page, login):
     page.goto("/console/reports/voice-of-customer")
     assert page.locator("svg#voc-trend").is_visible()
     assert page.locator("#voc-csv").is_visible()
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_kpi_page_on_the_demo_shows_computed_values(page, login, runner, lang):
+    """On the seeded demo, the visit KPIs come out of the history with real figures."""
+    today = datetime.now(ZoneInfo("Asia/Tehran")).date()
+    result = runner.invoke(args=["seed-demo", "--today", today.isoformat()])
+    assert result.exit_code == 0, result.output
+    login("manager")
+    page.goto(f"/console/reports/kpis?lang={lang}")
+    assert page.get_attribute("html", "dir") == ("rtl" if lang == "fa" else "ltr")
+    index = float(page.locator("#service-index").inner_text().split("/")[0].strip())
+    assert 40 < index < 100
+    for key in ("first_time_fix", "sla_response", "sla_resolution", "mean_time_to_respond",
+                "mean_time_to_repair", "utilization", "repeat_visits", "overdue_pm"):
+        value = page.locator(f"#kpi-{key} td").nth(1).inner_text().strip()
+        assert value and value != "—", (key, value)
+        denominator = page.locator(f"#kpi-{key} td").nth(3).inner_text().strip()
+        assert float(denominator) > 50, (key, denominator)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_migrate import upgrade
@@ -25,11 +25,13 @@ from fieldsvc.models import (
     User,
     Warehouse,
     WorkOrder,
+    WorkOrderPart,
     WorkOrderSkill,
     WorkOrderWindow,
 )
 from fieldsvc.models.enums import MovementKind, WorkOrderStatus, WorkOrderType
 from fieldsvc.recall.models import CampaignVin, Dealership, RecallCampaign, RecallCampaignProduct
+from fieldsvc.services import kpis as kpi_service
 from fieldsvc.vin import has_valid_check_digit
 
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -196,7 +198,9 @@ def test_demo_no_serve_migrates_and_seeds_a_fresh_sqlite_file_once(tmp_path):
     assert second.exit_code == 0, second.output
     assert "not seeding again" in second.output
     with application.app_context():
-        assert count(Customer) == 500 and count(WorkOrder) == 300 and count(User) == 6
+        open_orders = db.session.scalar(select(func.count()).select_from(WorkOrder).where(
+            WorkOrder.status.in_([WorkOrderStatus.NEW, WorkOrderStatus.ON_HOLD])))
+        assert count(Customer) == 500 and open_orders == 300 and count(User) == 6
         db.engine.dispose()
 
 
@@ -207,3 +211,35 @@ def test_demo_no_serve_on_the_configured_database_does_not_duplicate(app, runner
     assert second.exit_code == 0, second.output
     with app.app_context():
         assert count(Customer) == 500 and count(Asset) == 1000 and count(User) == 6
+
+
+def test_demo_history_gives_every_visit_kpi_a_plausible_value(app, runner):
+    """The KPIs are computed by the KPI code from the seeded visits, none left empty."""
+    result = runner.invoke(args=["seed-demo", "--today", TODAY])
+    assert result.exit_code == 0, result.output
+    today = date.fromisoformat(TODAY)
+    with app.app_context():
+        report = kpi_service.compute(db.session, today - timedelta(days=30),
+                                     today - timedelta(days=1), "Asia/Tehran", today=today)
+        values = {k["key"]: k for k in report["kpis"]}
+        for key in ("first_time_fix", "sla_response", "sla_resolution", "utilization",
+                    "repeat_visits", "overdue_pm"):
+            assert 0 < values[key]["value"] < 1, (key, values[key])
+            assert values[key]["denominator"] > 50, (key, values[key])
+        assert values["first_time_fix"]["value"] > 0.8
+        assert values["sla_response"]["value"] > 0.6
+        assert 0.4 < values["utilization"]["value"] < 0.95
+        assert 30 < values["mean_time_to_repair"]["value"] < 240
+        assert 60 < values["mean_time_to_respond"]["value"] < 72 * 60
+        assert 40 < report["service_index"] < 100
+        # Failed visits were followed up on the same asset; parts were used on some.
+        follow_ups = db.session.scalars(select(WorkOrder).where(
+            WorkOrder.follow_up_of_id.is_not(None))).all()
+        assert follow_ups
+        assert all(f.asset_id == f.follow_up_of.asset_id for f in follow_ups)
+        assert all(f.follow_up_of.status is WorkOrderStatus.CANNOT_COMPLETE
+                   for f in follow_ups)
+        assert all(f.scheduled_start_at > f.follow_up_of.arrived_at for f in follow_ups)
+        used = db.session.scalar(select(func.count()).select_from(WorkOrderPart).where(
+            WorkOrderPart.issued > 0))
+        assert used > 100

@@ -269,3 +269,56 @@ def test_the_skill_filter_keeps_the_technicians_and_waiting_work_of_that_skill(
     assert '<option value="printer" selected>' in only
     unknown = _board(console(), skill="nope")
     assert unknown.status_code == 200 and "Ali Rahimi" in unknown.get_data(as_text=True)
+
+
+def test_the_board_shows_working_hours_and_zooms_out_to_the_whole_day(console, day_world):
+    dispatcher = console()
+    html = _board(dispatcher).get_data(as_text=True)
+    # Shifts 08:00–17:00: an hour before the first start to an hour after the last end.
+    assert 'data-axis-start="07:00" data-axis-minutes="660"' in html
+    assert ">07:00<" in html and ">18:00<" in html and ">03:00<" not in html
+    assert 'id="zoom-day"' in html and "Working hours" in html
+    whole = _board(dispatcher, zoom="day").get_data(as_text=True)
+    assert 'data-axis-start="00:00" data-axis-minutes="1440"' in whole
+    assert ">03:00<" in whole and "timeline whole-day" in whole
+
+
+def test_the_sla_colour_marks_only_jobs_whose_plan_misses_or_nearly_misses_a_due_time(
+        app, console, day_world):
+    import re
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from fieldsvc.models.enums import WorkOrderStatus
+
+    techs, orders = day_world
+    tz = ZoneInfo("Asia/Tehran")
+
+    def at(h: int, m: int = 0) -> datetime:
+        return datetime.combine(DAY, time(h, m), tzinfo=tz)
+
+    # (start, response due, resolution due): arrives and ends well before both due times;
+    # ends after the resolution due time; ends 30 minutes before it (inside the hour margin);
+    # arrives after the response due time.
+    plans = [(at(9), at(9, 30), at(20)), (at(11), None, at(11, 30)),
+             (at(13), None, at(14, 30)), (at(15), at(14), at(23))]
+    with app.app_context():
+        for wo, (start, response, resolution) in zip(orders, plans, strict=True):
+            row = db.session.get(WorkOrder, wo.id)
+            row.status = WorkOrderStatus.SCHEDULED
+            row.technician_id = techs[0].id
+            row.scheduled_start_at = start
+            row.scheduled_end_at = start + timedelta(minutes=60)
+            row.response_due_at = response
+            row.resolution_due_at = resolution
+        db.session.commit()
+    html = _board(console()).get_data(as_text=True)
+
+    def colour(wo) -> str:
+        found = re.search(r'class="slot job status-scheduled( \w+)?" [^>]*\n\s*draggable="true" '
+                          rf'data-work-order-id="{wo.id}"', html)
+        assert found, wo.id
+        return (found.group(1) or "").strip()
+
+    assert [colour(wo) for wo in orders] == ["", "late", "at_risk", "late"]
+    assert "3 jobs with SLA risk" in html

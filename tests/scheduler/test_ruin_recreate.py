@@ -117,8 +117,12 @@ def test_phase_inserts_a_job_left_out_when_it_fits():
 def test_solve_with_the_phase_is_valid_and_not_worse_than_or_tools_alone():
     p = routing_problem(capacity=60)
     assert skip_reason(Instance(p)) is None
-    base = solve(p, SolveParams(time_limit=1.0, ruin_recreate=False))
-    with_rr = solve(p, SolveParams(time_limit=1.0))
+    # 3 s: long enough for OR-Tools to build the first plan the phase starts from (below
+    # ORTOOLS_MIN_SECONDS of its share the phase builds the plan alone).
+    base = solve(p, SolveParams(time_limit=3.0, ruin_recreate=False))
+    with_rr = solve(p, SolveParams(time_limit=3.0))
+    assert with_rr.stats["phases"][0]["phase"] == "or-tools"
+    assert "skipped" not in with_rr.stats["phases"][0]
     assert validate(p, base) == [] and validate(p, with_rr) == []
     assert len(with_rr.unassigned) <= len(base.unassigned)
     # Both plans got the same second; the phase must at least hold its own.

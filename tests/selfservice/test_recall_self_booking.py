@@ -260,3 +260,36 @@ def test_a_booking_moves_to_a_nearby_dealership(app, make, recall, customer, lin
     assert recall.appointments(campaign.id) == [(vin, "booked", other.id, tomorrow)]
     assert recall.ledger(near.id, campaign.id, tomorrow) == (1, 0)
     assert recall.ledger(other.id, campaign.id, tomorrow) == (1, 1)
+
+
+def _offered(customer, path: str) -> list[str]:
+    page = customer.get(path).data.decode()
+    return [v.split('"', 1)[0] for v in page.split('<option value="')[1:]]
+
+
+def test_a_place_taken_or_given_back_through_the_api_shows_on_the_next_page_view(
+    app, make, recall, customer, client, link_for, tomorrow
+):
+    dealership = recall.dealership(places=1, name="Azadi Auto")
+    campaign = recall.campaign()
+    waiting, other = recall.owner(campaign).vin, recall.owner(campaign).vin
+    path = link_for(vin=waiting)
+    assert tomorrow.isoformat() in _offered(customer, path)
+
+    booked = client.post(
+        "/api/v1/recall-appointments",
+        json={
+            "campaign_id": campaign.id,
+            "vin": other,
+            "dealership_id": dealership.id,
+            "day": tomorrow.isoformat(),
+        },
+    )
+    assert booked.status_code == 201, booked.json
+    assert tomorrow.isoformat() not in _offered(customer, path)
+
+    cancelled = client.post(
+        f"/api/v1/recall-appointments/{booked.json['id']}/cancel", json={"reason": "Sold"}
+    )
+    assert cancelled.status_code == 200
+    assert tomorrow.isoformat() in _offered(customer, path)
