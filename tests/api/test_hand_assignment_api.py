@@ -69,3 +69,44 @@ def test_pinning_by_hand_409_with_the_broken_rules_unless_overridden(client, mak
     assert entry["changes"]["reason"][1] == "customer asked for early"
     blank = client.patch(f"/api/v1/work-orders/{wo.id}", json={"override_reason": "x" * 501})
     assert blank.status_code == 422
+
+
+def test_an_unpinned_assignment_by_patch_is_checked_too(client, make):
+    skill = make.skill("boiler")
+    skilled = make.technician(skills={skill: 3})
+    unskilled = make.technician()
+    wo = make.work_order(estimated_minutes=60)
+    wo.skills.append(WorkOrderSkill(skill_id=skill.id, min_level=2))
+    make.session.commit()
+    placed = client.post(
+        f"/api/v1/work-orders/{wo.id}/transitions",
+        json={"to": "scheduled", "technician_id": skilled.id, "scheduled_start_at": _at(10)},
+    )
+    assert placed.status_code == 200, placed.json
+    assert placed.json["pinned"] is False
+
+    def patch(body):
+        version = client.get(f"/api/v1/work-orders/{wo.id}").json["version"]
+        return client.patch(
+            f"/api/v1/work-orders/{wo.id}", json=body, headers={"If-Match": f'"{version}"'}
+        )
+
+    # Handed to a technician without the skill, not pinned: refused, nothing changes.
+    wrong = patch({"technician_id": unskilled.id})
+    assert wrong.status_code == 409
+    assert "skill" in {v["code"] for v in wrong.json["violations"]}
+    # Moved after the shift end, still unpinned: refused as well.
+    late = patch({"scheduled_start_at": _at(19)})
+    assert late.status_code == 409
+    assert late.json["violations"]
+    now = client.get(f"/api/v1/work-orders/{wo.id}").json
+    assert (now["technician_id"], now["scheduled_start_at"][:16]) == (skilled.id, _utc(10)[:16])
+    # An in-shift move to the skilled technician goes through.
+    assert patch({"scheduled_start_at": _at(11)}).status_code == 200
+    # With a reason the unskilled technician gets it, and the override is in the audit log.
+    forced = patch({"technician_id": unskilled.id, "override_reason": "trainee shadowing"})
+    assert forced.status_code == 200, forced.json
+    assert forced.json["technician_id"] == unskilled.id
+    log = client.get("/api/v1/audit-log", query_string={"entity_type": "work_order"}).json
+    (entry,) = [e for e in log["items"] if e["action"] == "assignment_override"]
+    assert entry["changes"]["reason"][1] == "trainee shadowing"

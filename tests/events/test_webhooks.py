@@ -3,7 +3,8 @@ retries with backoff, dead letters and replays, order per aggregate."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -16,6 +17,7 @@ from tests.conftest import authed_client
 from tests.events.conftest import deliver_until, outbox
 
 ACTOR = Actor(id=None, name="test", source="cli")
+TEHRAN = ZoneInfo("Asia/Tehran")
 
 
 def _subscribe(client, url: str, events: list[str]) -> dict:
@@ -33,7 +35,9 @@ def _work_order(client, site_id: int, **extra) -> dict:
 
 
 def _schedule(client, wo_id: int, technician_id: int) -> None:
-    start = (utcnow() + timedelta(days=1)).replace(microsecond=0).isoformat()
+    # Tomorrow at 10:00 in Tehran: inside the technician's shift.
+    tomorrow = (utcnow() + timedelta(days=1)).astimezone(TEHRAN).date()
+    start = datetime.combine(tomorrow, time(10), tzinfo=TEHRAN).isoformat()
     answer = client.post(
         f"/api/v1/work-orders/{wo_id}/transitions",
         json={"to": "scheduled", "technician_id": technician_id, "scheduled_start_at": start},

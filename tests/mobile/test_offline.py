@@ -172,7 +172,8 @@ def test_sync_applies_an_out_of_order_batch_in_the_order_it_was_made(app, tech_c
 def test_sync_explains_what_it_did_not_apply(app, client, tech_client, world):
     first, second = world.jobs
     # While the phone was offline the dispatcher gave the first job to someone else.
-    r = client.patch(f"/api/v1/work-orders/{first.id}", json={"technician_id": world.other.id})
+    r = client.patch(f"/api/v1/work-orders/{first.id}", json={"technician_id": world.other.id,
+                                                            "override_reason": "reassigned"})
     assert r.status_code == 200, r.json
     actions = [
         _action(1, "status", first.id, {"to": "en_route"}),
@@ -234,7 +235,8 @@ def test_changes_feed_follows_assignments(app, client, tech_client, world, monke
 
     # The dispatcher moves a job from the other technician to this one, and back.
     assert client.patch(f"/api/v1/work-orders/{world.other_job.id}",
-                        json={"technician_id": world.tech.id}).status_code == 200
+                        json={"technician_id": world.tech.id,
+                              "override_reason": "reassigned"}).status_code == 200
     assert client.patch(f"/api/v1/work-orders/{world.jobs[1].id}",
                         json={"priority": 1}).status_code == 200
     r = tech_client.get(f"/api/mobile/v1/changes?cursor={cursor}").json
@@ -246,7 +248,8 @@ def test_changes_feed_follows_assignments(app, client, tech_client, world, monke
     cursor = r["cursor"]
 
     assert client.patch(f"/api/v1/work-orders/{world.other_job.id}",
-                        json={"technician_id": world.other.id}).status_code == 200
+                        json={"technician_id": world.other.id,
+                                                            "override_reason": "reassigned"}).status_code == 200
     r = tech_client.get(f"/api/mobile/v1/changes?cursor={cursor}").json
     assert [(c["job_id"], c["kind"], c["job"]) for c in r["changes"]] == [
         (world.other_job.id, "unassigned", None)]

@@ -239,6 +239,8 @@ def test_a_technician_en_route_tells_the_customer_the_arrival_window(app, make, 
             "to": "scheduled",
             "technician_id": technician.id,
             "scheduled_start_at": start.isoformat(),
+            # Sent out within the hour whatever the time of day: an explicit override.
+            "override_reason": "urgent call-out",
         },
         {"to": "dispatched"},
         {"to": "en_route"},

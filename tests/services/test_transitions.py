@@ -127,7 +127,7 @@ def test_on_hold_needs_a_reason_and_resumes_where_it_makes_sense(client, make, w
 
     early = wo_api.create(site_id=make.site().id)
     wo_api.move(early["id"], "scheduled", technician_id=tech.id,
-                scheduled_start_at="2030-01-01T09:00:00+03:30")
+                scheduled_start_at="2030-01-01T13:00:00+03:30")  # after the held visit
     wo_api.move(early["id"], "on_hold", reason="parts on order")
     again = client.post(f"/api/v1/work-orders/{early['id']}/transitions",
                         json={"to": "completed"})
@@ -148,7 +148,7 @@ def test_cannot_complete_creates_a_linked_follow_up(client, make, wo_api):
     site = make.site()
     asset = make.asset(site.customer, site=site)
     skill, part = make.skill(), make.part()
-    tech = make.technician()
+    tech = make.technician(skills={skill: 4})
     wo = wo_api.create(site_id=site.id, asset_id=asset.id, priority=2,
                        skills=[{"skill_id": skill.id, "min_level": 4}],
                        parts=[{"part_id": part.id, "quantity": 3}])

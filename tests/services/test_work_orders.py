@@ -116,8 +116,10 @@ def test_list_filters_and_sorting(client, make, wo_api):
     a = wo_api.create(site_id=north.id, priority=3)
     b = wo_api.create(site_id=south.id, priority=1, type="preventive")
     c = wo_api.create(site_id=south.id, priority=2)
+    # A late call-out after the shift: the dispatcher overrides the planning rules.
     wo_api.move(b["id"], "scheduled", technician_id=tech.id,
-                scheduled_start_at="2030-03-01T23:00:00+03:30")
+                scheduled_start_at="2030-03-01T23:00:00+03:30",
+                override_reason="customer asked for a late visit")
     wo_api.move(c["id"], "cancelled", reason="duplicate")
 
     def ids(**query):
@@ -163,7 +165,7 @@ def test_patch_changes_dispatcher_fields_and_replaces_lists(client, make, wo_api
     site = make.site()
     s1, s2 = make.skill(), make.skill()
     p1, p2 = make.part(), make.part()
-    tech = make.technician()
+    tech = make.technician(skills={s2: 2})
     wo = wo_api.create(site_id=site.id, skills=[{"skill_id": s1.id}],
                        parts=[{"part_id": p1.id, "quantity": 1}])
     changed = client.patch(f"/api/v1/work-orders/{wo['id']}", json={

@@ -76,16 +76,19 @@ def _create(session, data, actor) -> Answer:
     return answer(session, service.create_work_order(session, data, actor), None, actor)
 
 
+# The statuses in which the API may still put a work order on a technician's day.
+HAND_CHECKED = (WorkOrderStatus.NEW, WorkOrderStatus.SCHEDULED, WorkOrderStatus.DISPATCHED)
+
+
 def _check_hand_placement(session, work_order: WorkOrder, override_reason: str | None,
                           actor) -> None:
-    """A work order pinned by hand to a technician and a start (the API's assign-and-pin)
+    """Every work order put on a technician at a start by hand through the API (PATCH of
+    the technician, start, duration or pin, or the transition to scheduled), pinned or not,
     keeps the optimizer's rules (409 with the broken ones) unless an override reason is
-    given (audited). An unpinned schedule is the optimizer's to change on its next run."""
+    given (audited): the same check as the console's."""
     if work_order.technician_id is None or work_order.scheduled_start_at is None:
         return
-    if not work_order.pinned:
-        return
-    if work_order.status not in (WorkOrderStatus.SCHEDULED, WorkOrderStatus.DISPATCHED):
+    if work_order.status not in HAND_CHECKED:
         return
     feasibility.enforce(session, work_order, work_order.technician_id,
                         work_order.scheduled_start_at, actor,
