@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time as clock
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -36,7 +36,7 @@ from fieldsvc.dispatch.insertion import (
     accept_insertion,
     current_plan,
 )
-from fieldsvc.dispatch.snapshot import build_snapshot
+from fieldsvc.dispatch.snapshot import Fleet, build_snapshot, load_fleet
 from fieldsvc.models import InsertionProposal, OptimizationRun, Site, WorkOrder
 from fieldsvc.models.base import utcnow
 from fieldsvc.models.enums import WorkOrderStatus
@@ -91,9 +91,26 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
         day = earliest + timedelta(days=n)
         runs[n] = (day, _published_run(session, day, territory))
     budget = TIME_LIMIT / max(1, len(runs))
+    fleets: dict[str | None, Fleet] = {}
     for n, (day, run) in runs.items():
-        snapshot = build_snapshot(session, day, territory=run.territory if run else territory,
-                                  timezone=timezone, with_previous=False)
+        day_territory = run.territory if run else territory
+        if day_territory not in fleets:
+            fleets[day_territory] = load_fleet(session, territory=day_territory)
+        origin = datetime.combine(day, time(0), tzinfo=tz)
+        # Only the work on the routes the job may join is read: the plan in force's, or on
+        # a day without a plan the work already assigned to technicians that day.
+        in_force: scheduler.Plan | None = None
+        if run is not None:
+            in_force = current_plan(session, run)
+            wanted = {int(s.job_id) for r in in_force.routes for s in r.stops
+                      if s.kind == scheduler.model.STOP_JOB and s.job_id is not None}
+            day_orders: dict[str, list[int]] = {}
+        else:
+            assigned, day_orders = _assigned_work(session, origin, work_order.id)
+            wanted = {wo_id for ids in day_orders.values() for wo_id in ids}
+        snapshot = build_snapshot(session, day, territory=day_territory, timezone=timezone,
+                                  with_previous=False, fleet=fleets[day_territory],
+                                  work_order_ids=wanted | {work_order.id})
         if key in snapshot.skipped:
             raise Conflict(snapshot.skipped[key])
         job = next((j for j in snapshot.problem.jobs if j.id == key), None)
@@ -111,13 +128,11 @@ def find_slots(session: Session, work_order: WorkOrder, actor: Actor, *, days: i
             continue
         job = replace(job, time_windows=windows, pinned_technician=None, pinned_start=None)
         known = {j.id for j in snapshot.problem.jobs}
-        if run is not None:
-            plan = _only_known_jobs(current_plan(session, run), known)
-            day_orders: dict[str, list[int]] = {}
+        if in_force is not None:
+            plan = _only_known_jobs(in_force, known)
         else:
             # No plan for the day: the technicians' shifts with the work already assigned
             # to them that day at its starts; booking assigns and pins (no run to insert into).
-            assigned, day_orders = _assigned_work(session, snapshot.origin, work_order.id)
             plan = assigned_plan(snapshot.problem, 0, assigned)
         t1 = clock.monotonic()
         offers = slot_offers(snapshot.problem, plan, job, limit=limit, time_limit=budget)

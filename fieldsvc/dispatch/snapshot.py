@@ -10,18 +10,21 @@ without coordinates) are returned separately with the reason.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased
 
 import scheduler
 from fieldsvc.dates import configured_zone_name
 from fieldsvc.models import (
+    Absence,
     OptimizationRun,
     Part,
+    Shift,
     Site,
     Skill,
     StockLevel,
@@ -60,21 +63,92 @@ def _at(origin: datetime, tz: ZoneInfo, day: date, clock: time) -> int:
     return _seconds(origin, datetime.combine(day, clock, tzinfo=tz))
 
 
-def _technician(tech: Technician, origin: datetime, tz: ZoneInfo, days: list[date],
-                van_stock: dict[str, int]) -> scheduler.Technician:
-    shifts_by_weekday = {s.weekday: s for s in tech.shifts}
+@dataclass
+class TechnicianFacts:
+    """What the optimizer needs of one technician, read from columns rather than objects."""
+
+    id: int
+    home_latitude: float
+    home_longitude: float
+    van_warehouse_id: int | None
+    break_minutes: int
+    break_window_start: time | None
+    break_window_end: time | None
+    max_work_minutes: int
+    overtime_limit_minutes: int
+    shifts: dict[int, tuple[time, time]] = field(default_factory=dict)  # weekday -> hours
+    absences: list[tuple[datetime, datetime]] = field(default_factory=list)
+    skills: dict[str, int] = field(default_factory=dict)  # skill code -> level
+
+    @classmethod
+    def of(cls, tech: Technician) -> TechnicianFacts:
+        """The facts of a loaded technician (shifts, absences and skills)."""
+        return cls(
+            id=tech.id, home_latitude=tech.home_latitude, home_longitude=tech.home_longitude,
+            van_warehouse_id=tech.van_warehouse_id, break_minutes=tech.break_minutes,
+            break_window_start=tech.break_window_start,
+            break_window_end=tech.break_window_end, max_work_minutes=tech.max_work_minutes,
+            overtime_limit_minutes=tech.overtime_limit_minutes,
+            shifts={s.weekday: (s.start_time, s.end_time) for s in tech.shifts},
+            absences=[(a.starts_at, a.ends_at) for a in tech.absences],
+            skills={ts.skill.code: ts.level for ts in tech.skills})
+
+
+# The technician columns `TechnicianFacts` is read from, in its field order.
+_TECH_COLUMNS = (
+    Technician.id, Technician.home_latitude, Technician.home_longitude,
+    Technician.van_warehouse_id, Technician.break_minutes, Technician.break_window_start,
+    Technician.break_window_end, Technician.max_work_minutes,
+    Technician.overtime_limit_minutes,
+)
+
+
+def technician_facts(session: Session, *, territory: str | None = None,
+                     technician_ids: list[int] | None = None) -> list[TechnicianFacts]:
+    """Active technicians (of `territory`, or these ids) with their shifts, absences and
+    skills, in four set-based queries, ordered by id."""
+    stmt = select(*_TECH_COLUMNS).where(Technician.active.is_(True)).order_by(Technician.id)
+    if territory is not None:
+        stmt = stmt.where(Technician.territory == territory)
+    if technician_ids:
+        stmt = stmt.where(Technician.id.in_(technician_ids))
+    facts = [TechnicianFacts(*row) for row in session.execute(stmt)]
+    by_id = {f.id: f for f in facts}
+    for chunk in _chunks(list(by_id)):
+        for tech_id, weekday, start, end in session.execute(
+                select(Shift.technician_id, Shift.weekday, Shift.start_time, Shift.end_time)
+                .where(Shift.technician_id.in_(chunk))
+                .order_by(Shift.technician_id, Shift.weekday, Shift.id)):
+            by_id[tech_id].shifts[weekday] = (start, end)
+        for tech_id, a, b in session.execute(
+                select(Absence.technician_id, Absence.starts_at, Absence.ends_at)
+                .where(Absence.technician_id.in_(chunk))
+                .order_by(Absence.technician_id, Absence.starts_at, Absence.id)):
+            by_id[tech_id].absences.append((a, b))
+        for tech_id, code, level in session.execute(
+                select(TechnicianSkill.technician_id, Skill.code, TechnicianSkill.level)
+                .join(Skill, Skill.id == TechnicianSkill.skill_id)
+                .where(TechnicianSkill.technician_id.in_(chunk))
+                .order_by(TechnicianSkill.technician_id, TechnicianSkill.id)):
+            by_id[tech_id].skills[code] = level
+    return facts
+
+
+def _technician(tech: Technician | TechnicianFacts, origin: datetime, tz: ZoneInfo,
+                days: list[date], van_stock: dict[str, int]) -> scheduler.Technician:
+    f = tech if isinstance(tech, TechnicianFacts) else TechnicianFacts.of(tech)
     shifts = []
     for index, day in enumerate(days):
-        pattern = shifts_by_weekday.get(day.weekday())
-        if pattern is None:
+        hours = f.shifts.get(day.weekday())
+        if hours is None:
             continue
-        start = _at(origin, tz, day, pattern.start_time)
-        end = _at(origin, tz, day, pattern.end_time)
+        start = _at(origin, tz, day, hours[0])
+        end = _at(origin, tz, day, hours[1])
         breaks: tuple[scheduler.Break, ...] = ()
-        if tech.break_minutes and tech.break_window_start and tech.break_window_end:
-            duration = tech.break_minutes * 60
-            window_start = max(start, _at(origin, tz, day, tech.break_window_start))
-            latest_start = min(end, _at(origin, tz, day, tech.break_window_end)) - duration
+        if f.break_minutes and f.break_window_start and f.break_window_end:
+            duration = f.break_minutes * 60
+            window_start = max(start, _at(origin, tz, day, f.break_window_start))
+            latest_start = min(end, _at(origin, tz, day, f.break_window_end)) - duration
             if latest_start >= window_start:
                 breaks = (scheduler.Break(scheduler.TimeWindow(window_start, latest_start),
                                           duration),)
@@ -82,19 +156,19 @@ def _technician(tech: Technician, origin: datetime, tz: ZoneInfo, days: list[dat
     horizon_start = _seconds(origin, origin)
     horizon_end = len(days) * scheduler.model.DAY
     absences = []
-    for absence in tech.absences:
-        a, b = _seconds(origin, absence.starts_at), _seconds(origin, absence.ends_at)
+    for starts_at, ends_at in f.absences:
+        a, b = _seconds(origin, starts_at), _seconds(origin, ends_at)
         if b > horizon_start and a < horizon_end:
             absences.append(scheduler.TimeWindow(max(a, horizon_start), min(b, horizon_end)))
     return scheduler.Technician(
-        id=str(tech.id),
-        start=scheduler.Location(tech.home_latitude, tech.home_longitude),
+        id=str(f.id),
+        start=scheduler.Location(f.home_latitude, f.home_longitude),
         shifts=shifts,
         absences=absences,
-        skills={ts.skill.code: ts.level for ts in tech.skills},
+        skills=dict(f.skills),
         van_stock=van_stock,
-        max_work=tech.max_work_minutes * 60,
-        overtime_allowance=tech.overtime_limit_minutes * 60,
+        max_work=f.max_work_minutes * 60,
+        overtime_allowance=f.overtime_limit_minutes * 60,
     )
 
 
@@ -284,6 +358,30 @@ def job_of(wo: WorkOrder | WorkOrderFacts, origin: datetime, horizon_s: int,
     )
 
 
+@dataclass
+class Fleet:
+    """The technicians, depots and stock a snapshot is built on. Read once, it serves the
+    snapshots of several days (the slot finder searches a few days in one request)."""
+
+    technicians: list[TechnicianFacts]
+    depots: list[tuple[int, float, float]]  # central and regional warehouses: id, lat, lon
+    stock: dict[int, dict[str, int]]  # warehouse id -> part sku -> available
+
+
+def load_fleet(session: Session, *, territory: str | None = None,
+               technician_ids: list[int] | None = None) -> Fleet:
+    """The active technicians of `territory` (or these ids), the depots and their stock."""
+    techs = technician_facts(session, territory=territory, technician_ids=technician_ids)
+    depots = [tuple(row) for row in session.execute(
+        select(Warehouse.id, Warehouse.latitude, Warehouse.longitude)
+        .where(Warehouse.kind.in_([WarehouseKind.CENTRAL, WarehouseKind.REGIONAL]),
+               Warehouse.latitude.is_not(None), Warehouse.longitude.is_not(None))
+        .order_by(Warehouse.id))]
+    van_ids = [t.van_warehouse_id for t in techs if t.van_warehouse_id]
+    stock = _stock(session, van_ids + [d[0] for d in depots])
+    return Fleet(technicians=techs, depots=depots, stock=stock)
+
+
 def build_snapshot(
     session: Session,
     plan_date: date,
@@ -294,37 +392,23 @@ def build_snapshot(
     timezone: str | None = None,
     weights: scheduler.Weights | None = None,
     with_previous: bool = True,
+    fleet: Fleet | None = None,
+    work_order_ids: Collection[int] | None = None,
 ) -> Snapshot:
     """Describe `horizon_days` from `plan_date` (local midnight in `timezone`, by default the
     configured zone) as a Problem. `with_previous` off leaves out the last published plan
-    (only the optimizer's stability term reads it; an insertion works on the plan in force)."""
+    (only the optimizer's stability term reads it; an insertion works on the plan in force).
+    `fleet` reuses technicians already read (of the same territory); `work_order_ids` limits
+    the jobs to these work orders (an insertion needs only the ones on the routes it
+    changes), each still subject to the usual conditions."""
     tz = ZoneInfo(timezone or configured_zone_name())
     origin = datetime.combine(plan_date, time(0), tzinfo=tz)
     days = [plan_date + timedelta(days=i) for i in range(horizon_days)]
     horizon_end = origin + timedelta(days=horizon_days)
-
-    tech_query = (
-        select(Technician)
-        .where(Technician.active.is_(True))
-        .options(selectinload(Technician.skills).selectinload(TechnicianSkill.skill),
-                 selectinload(Technician.shifts), selectinload(Technician.absences))
-        .order_by(Technician.id)
-    )
-    if territory is not None:
-        tech_query = tech_query.where(Technician.territory == territory)
-    if technician_ids:
-        tech_query = tech_query.where(Technician.id.in_(technician_ids))
-    techs = session.scalars(tech_query).all()
-    van_ids = [t.van_warehouse_id for t in techs if t.van_warehouse_id]
-
-    depots = session.scalars(
-        select(Warehouse).where(Warehouse.kind.in_([WarehouseKind.CENTRAL,
-                                                    WarehouseKind.REGIONAL]),
-                                Warehouse.latitude.is_not(None),
-                                Warehouse.longitude.is_not(None))
-        .order_by(Warehouse.id)
-    ).all()
-    stock = _stock(session, van_ids + [w.id for w in depots])
+    if fleet is None:
+        fleet = load_fleet(session, territory=territory, technician_ids=technician_ids)
+    techs = fleet.technicians
+    stock = fleet.stock
 
     tech_ids = {t.id for t in techs}
     # Only this run's work leaves the database: plannable work with no window or a window
@@ -351,7 +435,12 @@ def build_snapshot(
         wo_query = wo_query.where(Site.territory == territory)
     # Read as columns and three set-based queries, not as ORM objects: materialising a
     # thousand work orders with their collections was most of a slot search's time.
-    work_orders = work_order_facts(session, wo_query)
+    if work_order_ids is None:
+        work_orders = work_order_facts(session, wo_query)
+    else:
+        work_orders = []
+        for chunk in _chunks(sorted(work_order_ids)):
+            work_orders += work_order_facts(session, wo_query.where(WorkOrder.id.in_(chunk)))
 
     snapshot_jobs: list[scheduler.Job] = []
     skipped: dict[str, str] = {}
@@ -381,9 +470,9 @@ def build_snapshot(
         for t in techs
     ]
     warehouses = [
-        scheduler.Warehouse(id=str(w.id), location=scheduler.Location(w.latitude, w.longitude),
-                            stock=dict(stock.get(w.id, {})))
-        for w in depots
+        scheduler.Warehouse(id=str(ident), location=scheduler.Location(lat, lon),
+                            stock=dict(stock.get(ident, {})))
+        for ident, lat, lon in fleet.depots
     ]
     problem = scheduler.Problem(
         origin=origin,

@@ -1,5 +1,6 @@
 """The optimizer sees the database as it is: shifts, breaks, absences, skills, windows, pins."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -241,3 +242,22 @@ def test_snapshot_read_from_columns_equals_the_work_orders_read_as_objects(make)
     assert new[str(started.id)].started and new[str(started.id)].pinned_start == 9 * 3600 + 1200
     tech = {t.id: t for t in snap.problem.technicians}[str(senior.id)]
     assert tech.shifts[0].breaks[0].duration == 45 * 60
+
+    # Technicians read from columns equal those described from the loaded objects.
+    from fieldsvc.dispatch.snapshot import TechnicianFacts, _technician
+    from fieldsvc.models import Technician
+
+    for obj in session.scalars(select(Technician).where(Technician.id.in_([senior.id,
+                                                                           junior.id]))):
+        described = _technician(TechnicianFacts.of(obj), _local(0), TEHRAN, [DAY], {})
+        read = {t.id: t for t in snap.problem.technicians}[str(obj.id)]
+        assert described == replace(read, van_stock={})
+    junior_absent = {t.id: t for t in snap.problem.technicians}[str(junior.id)].absences
+    assert junior_absent == [scheduler.TimeWindow(13 * 3600, 15 * 3600)]
+
+    # Limited to some work orders, the snapshot holds exactly those jobs, unchanged.
+    some = {rich.id, started.id, earlier.id}
+    limited = build_snapshot(session, DAY, territory="tehran", work_order_ids=some)
+    assert {j.id: j for j in limited.problem.jobs} == {
+        str(i): new[str(i)] for i in (rich.id, started.id)}
+    assert limited.problem.technicians == snap.problem.technicians
