@@ -56,9 +56,10 @@ def seed_demo_command(seed: int, today: date | None) -> None:
     """Load the demo data set into an empty database (DATABASE_URL).
 
     An after-sales network in and around Tehran, Karaj, Isfahan and Shiraz: 48
-    technicians with skills, shifts and vans; 500 customers with sites; 1,000 printers,
-    servers and cars; contracts, stock, 6 dealerships, a recall campaign, PM plans,
-    ticket history and 300 open work orders, most of them due on the next working day.
+    technicians with skills, shifts and vans; 500 customers with sites; 6,500 printers,
+    servers and cars; contracts, stock, 6 dealerships, a recall campaign with six weeks of
+    bookings, PM plans, ticket history, 91 days of visits done with their published plans,
+    and 300 open work orders, most of them due on the next working day.
     Refuses a database that already holds data or lacks the schema (run `fieldsvc db
     upgrade` first). Logins are printed at the end.
     """

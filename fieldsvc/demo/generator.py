@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import string
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+import scheduler
 from fieldsvc.config import WORKING_HOURS
 from fieldsvc.context import Actor
 from fieldsvc.dates import add_months
@@ -40,6 +41,7 @@ from fieldsvc.models import (
     Customer,
     Interaction,
     MeterReading,
+    OptimizationRun,
     Part,
     PmPlan,
     PmPlanAsset,
@@ -64,11 +66,13 @@ from fieldsvc.models import (
     WorkOrderWindow,
 )
 from fieldsvc.models.enums import (
+    AppointmentStatus,
     CampaignStatus,
     CustomerTier,
     Direction,
     InteractionChannel,
     ProductKind,
+    RunStatus,
     TicketCategory,
     TicketChannel,
     TicketStatus,
@@ -76,12 +80,15 @@ from fieldsvc.models.enums import (
     WorkOrderStatus,
     WorkOrderType,
 )
+from fieldsvc.recall import services as recall_services
 from fieldsvc.recall.models import (
     CampaignPart,
     CampaignPhase,
     CampaignVin,
     Dealership,
+    DealershipDay,
     DealershipHoliday,
+    RecallAppointment,
     RecallCampaign,
     RecallCampaignProduct,
 )
@@ -91,6 +98,7 @@ from fieldsvc.services.phones import phone_key
 from fieldsvc.services.sla import due_times
 from fieldsvc.services.users import create_user
 from fieldsvc.vin import with_check_digit
+from scheduler.matrix import GeodesicProvider
 
 DEFAULT_SEED = 1404
 TZ = ZoneInfo("Asia/Tehran")
@@ -102,7 +110,7 @@ SHIFT_START, SHIFT_END, HALF_DAY_END = time(8), time(17), time(13)
 
 CUSTOMERS = 500
 COMPANIES = 300
-ASSETS = 1000
+ASSETS = 6500
 OPEN_WORK_ORDERS = 300
 NEXT_DAY_WORK_ORDERS = 200
 ON_HOLD_WORK_ORDERS = 15
@@ -111,6 +119,10 @@ INSERT_SLICE = 1000  # rows per bulk INSERT ... RETURNING
 HISTORY_DAYS = 91  # days of finished field visits before `today`
 FAILED_SHARE = 0.09  # visits that end "cannot complete" and get a follow-up visit
 RECURRENCE_SHARE = 0.05  # visits to an asset fixed less than 30 days before
+REPEAT_DAYS = 30  # a visit this soon after the last one on the asset counts as a repeat
+BREAK_SECONDS = 30 * 60  # technicians' lunch break
+CAPITAL_PHASE_AGE_DAYS = 42  # the recall campaign's first phase began this long ago
+NO_SHOW_SHARE = 0.1  # booked owners who did not bring the car
 PARTS_USED_SHARE = 0.35  # breakdown and preventive visits that used parts
 LOOSE_INTERACTIONS = 150
 WORK_ORDER_TYPES = (
@@ -247,7 +259,9 @@ class DemoGenerator:
         self.pm_plans()
         self.history()
         self.past_visits()
+        self.recall_in_field: set[int] = set()
         self.work_orders()
+        self.recall_history()
         self.session.add(AuditEntry(
             actor_id=self.actor.id, actor_name=self.actor.name, source=self.actor.source,
             action="seed-demo", entity_type="database", entity_id=None,
@@ -648,6 +662,10 @@ class DemoGenerator:
 
     # ---- recall campaign -------------------------------------------------------------
 
+    @property
+    def capital_phase_start(self) -> date:
+        return self.today - timedelta(days=CAPITAL_PHASE_AGE_DAYS)
+
     def campaign(self) -> None:
         model = self.models[D.RECALL_PRODUCT]
         campaign_id = insert_rows(self.session, RecallCampaign, [{
@@ -664,8 +682,9 @@ class DemoGenerator:
         add_rows(self.session, CampaignPart, [{
             "campaign_id": campaign_id, "part_id": self.part_ids[D.RECALL_PART],
             "quantity": 1}])
+        # The capital's phase began six weeks ago (see `recall_history`); the others follow.
         phases = [{"campaign_id": campaign_id, "sequence": 1, "region": D.CAPITAL_REGION,
-                   "starts_on": self.today + timedelta(days=3)}]
+                   "starts_on": self.capital_phase_start}]
         for city in D.CITIES:
             if city.region != D.CAPITAL_REGION:
                 phases.append({"campaign_id": campaign_id, "sequence": 2,
@@ -819,8 +838,12 @@ class DemoGenerator:
     def past_visits(self) -> None:
         """Visits of the last `HISTORY_DAYS` days, done: arrivals, completions, failures.
 
-        Each technician works their shift on each working day: drives (15-40 min), works
-        (the estimate, give or take), drives on. The work order was opened before the visit
+        Each technician works their shift on each working day, as planned the evening
+        before: drives (timed by the optimizer's travel model from the previous place),
+        works the estimate, takes the lunch break after noon, drives on; the day as it went
+        runs a little behind the plan (arrivals a few minutes late, work taking 70-135 % of
+        the estimate). Visits are to assets not seen for 30 days (an installation has no
+        asset yet), so repeat visits stay a minority. The work order was opened before the visit
         (hours for a breakdown, days for planned work) and carries the SLA due times of its
         priority and contract, so hits and misses follow from the timestamps. A few visits
         fail ("cannot complete", parts to order) and get a follow-up visit on the same asset
@@ -847,25 +870,69 @@ class DemoGenerator:
         follow_ups: dict[str, list[tuple[date, int, dict]]] = defaultdict(list)
         recent: dict[str, list[tuple[date, dict]]] = defaultdict(list)
         last_visit: dict[int, date] = {}
+        # Assets not visited for REPEAT_DAYS, per territory, and those visited since (in
+        # visit order), which come back once their last visit is that old.
+        eligible = {t: list(assets) for t, assets in by_territory.items()}
+        resting: dict[str, deque[tuple[date, dict]]] = defaultdict(deque)
+
+        def pick(territory: str) -> tuple[dict, bool]:
+            """A random asset not visited for REPEAT_DAYS (True), else the least recently
+            visited one (False)."""
+            pool = eligible[territory]
+            if pool:
+                k = rng.randrange(len(pool))
+                asset, pool[k] = pool[k], pool[-1]
+                pool.pop()
+                return asset, True
+            while resting[territory]:
+                seen, asset = resting[territory].popleft()
+                if last_visit.get(asset["id"]) == seen:
+                    return asset, False
+            return rng.choice(by_territory[territory]), False
+
+        travel = GeodesicProvider()
         orders: list[dict[str, Any]] = []
         extras: list[tuple[dict, int | None, str]] = []  # asset, follow-up-of index, summary
+        # Each technician-day as driven: (day, territory) -> [(technician id, departure,
+        # stops, return seconds, return metres)]; a stop is (order index or None for the
+        # break, arrival, start, end, travel seconds, travel metres), seconds from midnight.
+        self.past_days: dict[tuple[date, str], list[tuple]] = defaultdict(list)
         for back in range(HISTORY_DAYS, 0, -1):
             day = self.today - timedelta(days=back)
             if day.weekday() == FRIDAY or day in self.holidays:
                 continue
+            for territory, queue in resting.items():
+                while queue and (day - queue[0][0]).days >= REPEAT_DAYS:
+                    seen, asset = queue.popleft()
+                    if last_visit.get(asset["id"]) == seen:
+                        eligible[territory].append(asset)
+            midnight = datetime.combine(day, time(0), tzinfo=TZ)
             end = local(day, self.shift_end(day))
+            break_after = local(day, time(12))
             for tech in self.techs:
                 if (tech["id"], day) in absent:
                     continue
                 territory = tech["territory"]
+                here = scheduler.Location(tech["home_latitude"], tech["home_longitude"])
+                # Two clocks: the plan (published the evening before: estimates and the
+                # travel model) and the day as it went (late arrivals, overruns).
                 cursor = local(day, SHIFT_START)
+                actual = cursor
+                departure = None
+                stops: list[tuple] = []
+                rested = False
                 while True:
-                    cursor += timedelta(minutes=rng.randint(15, 40))
+                    if not rested and cursor >= break_after:
+                        rested = True
+                        pause = _seconds(midnight, cursor)
+                        stops.append((None, pause, pause, pause + BREAK_SECONDS, 0, 0))
+                        cursor += timedelta(seconds=BREAK_SECONDS)
+                        actual = max(actual + timedelta(seconds=BREAK_SECONDS), cursor)
                     due_follow_up = [f for f in follow_ups[territory] if f[0] <= day]
                     follow_up_of = None
+                    from_pool = False
                     if due_follow_up:
                         _, follow_up_of, asset = due_follow_up[0]
-                        follow_ups[territory].remove(due_follow_up[0])
                         first = orders[follow_up_of]
                         wo_type, priority = first["type"], first["priority"]
                         summary = first["summary"]
@@ -874,29 +941,29 @@ class DemoGenerator:
                         if (wo_type is WorkOrderType.BREAKDOWN and recent[territory]
                                 and rng.random() < RECURRENCE_SHARE):
                             asset = rng.choice(recent[territory])[1]
+                        elif wo_type is WorkOrderType.INSTALLATION:
+                            # New equipment at a customer's site: no asset yet.
+                            asset = dict(rng.choice(by_territory[territory]), id=None)
                         else:
-                            # An asset not seen for 30 days; with none at hand, a site
-                            # survey or an installation of new equipment (no asset yet).
-                            asset = None
-                            for _ in range(6):
-                                pick = rng.choice(by_territory[territory])
-                                if (day - last_visit.get(pick["id"], date.min)).days >= 30:
-                                    asset = pick
-                                    break
-                            if asset is None:
-                                asset = dict(pick, id=None)
-                                wo_type = rng.choice((WorkOrderType.INSPECTION,
-                                                      WorkOrderType.INSTALLATION))
+                            asset, from_pool = pick(territory)
                         priority = rng.choice(priorities[wo_type])
                         model = asset["model"]
                         summary = (f"{rng.choice(D.WORK_SUMMARIES[wo_type.value][model.kind])}"
                                    f" ({model.name})")[:200]
                     lo, hi = durations[wo_type]
                     minutes = 15 * rng.randint(lo // 15, hi // 15)
-                    if cursor + timedelta(minutes=minutes) > end:
+                    site = scheduler.Location(asset["site"]["latitude"],
+                                              asset["site"]["longitude"])
+                    drive_s, drive_m = travel.pair(here, site)
+                    start = cursor + timedelta(seconds=drive_s)
+                    if start + timedelta(minutes=minutes) > end:
+                        if from_pool:
+                            eligible[territory].append(asset)
                         break
-                    start = cursor
-                    arrived = start + timedelta(minutes=rng.randint(0, 20))
+                    if follow_up_of is not None:
+                        follow_ups[territory].remove(due_follow_up[0])
+                    if departure is None:
+                        departure = _seconds(midnight, cursor)
                     worked = timedelta(minutes=round(minutes * rng.uniform(0.7, 1.35)))
                     lo_h, hi_h = lead_hours[priority]
                     opened = start - timedelta(minutes=rng.randint(int(lo_h * 60),
@@ -905,7 +972,15 @@ class DemoGenerator:
                     failed = follow_up_of is None and rng.random() < FAILED_SHARE
                     status = (WorkOrderStatus.CANNOT_COMPLETE if failed
                               else WorkOrderStatus.COMPLETED)
+                    planned_end = start + timedelta(minutes=minutes)
+                    # Traffic, parking, finding the contact: a little after the plan, and
+                    # never before the previous visit is done.
+                    arrived = (max(start, actual + timedelta(seconds=drive_s))
+                               + timedelta(minutes=rng.randint(0, 12)))
                     done = arrived + worked
+                    stops.append((len(orders), _seconds(midnight, start),
+                                  _seconds(midnight, start), _seconds(midnight, planned_end),
+                                  drive_s, drive_m))
                     orders.append({
                         "type": wo_type, "status": status, "priority": priority,
                         "summary": summary,
@@ -917,10 +992,11 @@ class DemoGenerator:
                         "response_due_at": due.response_due_at,
                         "resolution_due_at": due.resolution_due_at,
                         "technician_id": tech["id"], "scheduled_start_at": start,
-                        "scheduled_end_at": start + timedelta(minutes=minutes),
+                        "scheduled_end_at": planned_end,
                         "eta_at": start, "pinned": False,
-                        "started_at": start - timedelta(minutes=rng.randint(15, 40)),
-                        "arrived_at": arrived, "completed_at": None if failed else done,
+                        "started_at": arrived - timedelta(seconds=drive_s),
+                        "arrived_at": arrived,
+                        "completed_at": None if failed else done,
                         "resolution": None if failed else "Fixed and tested with the customer.",
                         "resolution_code": None if failed else "fixed",
                         # A follow-up visit means the first one did not fix it.
@@ -936,6 +1012,7 @@ class DemoGenerator:
                     extras.append((asset, follow_up_of, summary))
                     if asset["id"] is not None:
                         last_visit[asset["id"]] = day
+                        resting[territory].append((day, asset))
                     if failed:
                         later = day
                         for _ in range(rng.randint(2, 6)):
@@ -943,7 +1020,14 @@ class DemoGenerator:
                         follow_ups[territory].append((later, len(orders) - 1, asset))
                     elif asset["id"] is not None:
                         recent[territory].append((day, asset))
-                    cursor = done
+                    cursor = planned_end
+                    actual = done
+                    here = site
+                if departure is not None:
+                    home = scheduler.Location(tech["home_latitude"], tech["home_longitude"])
+                    back_s, back_m = travel.pair(here, home)
+                    self.past_days[(day, territory)].append(
+                        (tech["id"], departure, stops, back_s, back_m))
             for territory, fixed in recent.items():  # assets fixed in the last 30 days
                 recent[territory] = [(d, a) for d, a in fixed if (day - d).days < 29]
         # First visits, then the follow-ups, which name the visit they follow.
@@ -985,6 +1069,173 @@ class DemoGenerator:
         add_rows(self.session, WorkOrderPart, parts)
         self.count("past_work_orders", len(ids))
         self.count("past_parts_used", len(parts))
+        self.past_plans(ids)
+
+    def past_plans(self, order_ids: list[int]) -> None:
+        """The published plan of each past day and territory: the technicians' days as
+        `past_visits` drove them (legs timed by the optimizer's own travel model), stored as
+        a finished, published optimization run, so the board and the travel KPI of a past
+        day read what happened. Each run says in its message that it is demo history."""
+        rows = []
+        for (day, territory), days in sorted(self.past_days.items()):
+            midnight = datetime.combine(day, time(0), tzinfo=TZ)
+            routes = []
+            for tech_id, departure, stops, back_s, back_m in days:
+                route_stops = []
+                for index, arrival, start, end, drive_s, drive_m in stops:
+                    if index is None:
+                        route_stops.append(scheduler.Stop(
+                            kind=scheduler.model.STOP_BREAK, arrival=arrival, start=start,
+                            end=end))
+                    else:
+                        route_stops.append(scheduler.Stop(
+                            kind=scheduler.model.STOP_JOB, arrival=arrival, start=start,
+                            end=end, job_id=str(order_ids[index]), travel_seconds=drive_s,
+                            travel_metres=drive_m))
+                last_end = route_stops[-1].end
+                routes.append(scheduler.Route(
+                    technician_id=str(tech_id), day=0, start=departure, end=last_end + back_s,
+                    stops=route_stops, return_travel_seconds=back_s,
+                    return_travel_metres=back_m))
+            plan = scheduler.Plan(routes=routes)
+            jobs = [s.job_id for r in routes for s in r.stops
+                    if s.kind == scheduler.model.STOP_JOB]
+            # Solved and published the evening before, as the nightly re-plan does.
+            evening = local(day - timedelta(days=1), time(18, 30))
+            rows.append({
+                "status": RunStatus.FINISHED, "plan_date": day, "horizon_days": 1,
+                "territory": territory, "parameters": {}, "input_snapshot": None,
+                "result": {"origin": midnight.isoformat(), "plan": plan.to_dict(),
+                           "skipped": {}, "versions": {j: 1 for j in jobs},
+                           "violations": [], "phases": []},
+                "objective": None, "progress": 1.0,
+                "message": "finished (demo history: the day as it was driven)",
+                "assigned_count": len(jobs), "unassigned_count": 0,
+                "started_at": evening, "finished_at": evening, "published_at": evening,
+                "published_by_id": self.user_ids["dispatcher"],
+                "created_by_id": self.user_ids["dispatcher"],
+                "created_at": evening, "updated_at": evening,
+            })
+        add_rows(self.session, OptimizationRun, rows)
+        self.count("past_published_runs", len(rows))
+
+    def recall_history(self) -> None:
+        """Six weeks of the recall campaign in the capital's region, as the recall API
+        leaves it: owners invited to a dealership day (a place held), booked ones, remedies
+        done (a completed recall work order each) and no-shows on past days, a few
+        cancellations, and owners not yet invited. Every held place is counted in the
+        dealership's capacity ledger (its shared pool of the day). Owners of the other
+        regions wait for their phase; cars with a recall visit already planned in the field
+        are left out. Uses its own random stream."""
+        rng = random.Random(f"{self.seed}-recall-history")
+        campaign = self.session.get_one(RecallCampaign, self.campaign_id)
+        minutes = recall_services.place_minutes(self.session, campaign)
+        dealers = [d for d in self.session.scalars(
+            select(Dealership).where(Dealership.region == D.CAPITAL_REGION)
+            .order_by(Dealership.id))]
+        holidays = {d.id: {h.day for h in d.holidays} for d in dealers}
+        first = self.capital_phase_start
+        open_days = {d.id: [day for day in _days(first, self.today + timedelta(days=22))
+                            if day != self.today
+                            and recall_services.daily_capacity(d, minutes, day, holidays[d.id])]
+                     for d in dealers}
+        owners = [a for a in self.recall_assets
+                  if a["site"]["region"] == D.CAPITAL_REGION
+                  and a["id"] not in self.recall_in_field]
+        rng.shuffle(owners)
+        held: dict[tuple[int, date], list[int]] = defaultdict(list)  # (dealer, day) -> rows
+        rows: list[dict[str, Any]] = []
+        for asset in owners:
+            fate = rng.choices(("past", "booked", "invited", "cancelled", "waiting"),
+                               (52, 16, 14, 6, 12))[0]
+            if fate == "waiting":
+                continue  # not yet invited: the agent or the owner can still book
+            dealer = min(dealers, key=lambda d: (d.latitude - asset["site"]["latitude"]) ** 2
+                         + (d.longitude - asset["site"]["longitude"]) ** 2
+                         + rng.uniform(0, 0.002))
+            past = [d for d in open_days[dealer.id] if d < self.today]
+            future = [d for d in open_days[dealer.id] if d > self.today]
+            day = rng.choice(past if fate == "past" else future)
+            invited = local(max(first, day - timedelta(days=rng.randint(7, 20))), time(10))
+            status = {"past": AppointmentStatus.COMPLETED, "booked": AppointmentStatus.BOOKED,
+                      "invited": AppointmentStatus.INVITED,
+                      "cancelled": AppointmentStatus.CANCELLED}[fate]
+            if fate == "past" and rng.random() < NO_SHOW_SHARE:
+                status = AppointmentStatus.NO_SHOW
+            booked = (invited + timedelta(hours=rng.randint(2, 96))
+                      if status is not AppointmentStatus.INVITED else None)
+            slot = time(dealer.opens_at.hour + rng.randint(0, 6))
+            row = {
+                "campaign_id": campaign.id, "vin": asset["vin"], "asset_id": asset["id"],
+                "customer_id": asset["customer"]["id"], "dealership_id": dealer.id,
+                "day": day, "slot": slot, "status": status, "invited_at": invited,
+                "booked_at": booked, "work_order_id": None, "pool_id": None,
+                "completed_at": (local(day, time(slot.hour + 1))
+                                 if status is AppointmentStatus.COMPLETED else None),
+                "notes": ("Cancelled by the owner: sold the car"
+                          if status is AppointmentStatus.CANCELLED else None),
+                "created_at": invited, "updated_at": booked or invited,
+            }
+            if status is not AppointmentStatus.CANCELLED:
+                held[(dealer.id, day)].append(len(rows))
+            rows.append(row)
+        by_id = {d.id: d for d in dealers}
+        pools = sorted(held.items())
+        ledger = [{"dealership_id": dealer_id, "campaign_id": None, "day": day,
+                   "capacity": recall_services.daily_capacity(
+                       by_id[dealer_id], minutes, day, holidays[dealer_id]),
+                   "booked": len(indexes), "reserved": 0, "overridden": False}
+                  for (dealer_id, day), indexes in pools]
+        for (_, indexes), pool_id in zip(pools, insert_rows(self.session, DealershipDay,
+                                                            ledger), strict=True):
+            for k in indexes:
+                rows[k]["pool_id"] = pool_id
+        self._recall_work_orders(campaign, by_id, rows)
+        add_rows(self.session, RecallAppointment, rows)
+        self.count("recall_appointments", len(rows))
+        self.count("dealership_days", len(ledger))
+
+    def _recall_work_orders(self, campaign: RecallCampaign, dealers: dict[int, Dealership],
+                            rows: list[dict[str, Any]]) -> None:
+        """A completed recall work order for each remedy done, as completing an
+        appointment writes it (done in the dealership's workshop in one step)."""
+        done = [r for r in rows if r["status"] is AppointmentStatus.COMPLETED]
+        if not done:
+            return
+        by_vin = {a["vin"]: a for a in self.recall_assets}
+        orders = []
+        for r in done:
+            dealer = dealers[r["dealership_id"]]
+            asset = by_vin[r["vin"]]
+            orders.append({
+                "type": WorkOrderType.RECALL, "status": WorkOrderStatus.COMPLETED,
+                "priority": 3, "summary": f"Recall {campaign.code}: {campaign.title}"[:200],
+                "description": (f"Remedy done at {dealer.name} ({dealer.code}) on "
+                                f"{r['day'].isoformat()} for VIN {r['vin']}."),
+                "customer_id": r["customer_id"], "site_id": asset["site"]["id"],
+                "asset_id": r["asset_id"], "ticket_id": None,
+                "estimated_minutes": campaign.remedy_minutes, "pinned": False,
+                "completed_at": r["completed_at"],
+                "resolution": f"Recall remedy {campaign.code} done.",
+                "first_time_fix": True, "checklist": None,
+                "created_at": r["completed_at"], "updated_at": r["completed_at"],
+                "version": 1,
+            })
+        ids = insert_rows(self.session, WorkOrder, orders)
+        for r, wo_id in zip(done, ids, strict=True):
+            r["work_order_id"] = wo_id
+        add_rows(self.session, WorkOrderSkill, [
+            {"work_order_id": i, "skill_id": campaign.skill_id, "min_level": 1} for i in ids])
+        add_rows(self.session, WorkOrderPart, [
+            {"work_order_id": i, "part_id": p.part_id, "quantity": p.quantity,
+             "reserved": 0, "issued": p.quantity} for i in ids for p in campaign.parts])
+        add_rows(self.session, WorkOrderTransition, [
+            {"work_order_id": i, "from_status": WorkOrderStatus.NEW.value,
+             "to_status": WorkOrderStatus.COMPLETED.value, "actor_id": None,
+             "actor_name": self.actor.name, "at": r["completed_at"],
+             "reason": f"Recall remedy done at dealership {dealers[r['dealership_id']].code}"}
+            for i, r in zip(ids, done, strict=True)])
+        self.count("recall_work_orders", len(ids))
 
     def _interaction(self, customer_id, channel, direction, number, subject, at,
                      ticket_id=None, work_order_id=None) -> dict[str, Any]:
@@ -1045,6 +1296,7 @@ class DemoGenerator:
         for n, wo_type in enumerate(types):
             if wo_type is WorkOrderType.RECALL and recall_pool:
                 asset = recall_pool.pop()
+                self.recall_in_field.add(asset["id"])
             else:
                 if wo_type is WorkOrderType.RECALL:
                     wo_type = WorkOrderType.INSPECTION
@@ -1161,6 +1413,10 @@ class DemoGenerator:
         start, stop = self.rng.choice(options)
         return [{"work_order_id": wo_id, "starts_at": local(day, start),
                  "ends_at": local(day, stop)}]
+
+
+def _seconds(origin: datetime, moment: datetime) -> int:
+    return int((moment - origin).total_seconds())
 
 
 def _days(first: date, end: date) -> list[date]:

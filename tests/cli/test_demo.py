@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from fieldsvc import create_app
 from fieldsvc.cli import cli
+from fieldsvc.demo.generator import ASSETS
 from fieldsvc.extensions import db
 from fieldsvc.models import (
     Asset,
@@ -58,7 +59,7 @@ def test_seed_demo_loads_a_consistent_network(app, runner):
     assert "admin-demo-1404" in result.output
     with app.app_context():
         assert count(Customer) == 500
-        assert count(Asset) == 1000
+        assert count(Asset) == ASSETS
         assert count(Dealership) == 6
         techs = db.session.scalars(select(Technician)).all()
         assert len(techs) >= 40
@@ -80,7 +81,7 @@ def test_seed_demo_loads_a_consistent_network(app, runner):
         serials = [a.serial_number for a in assets if a.serial_number]
         vins = [a.vin for a in assets if a.vin]
         assert len(serials) == len(set(serials)) and len(vins) == len(set(vins))
-        assert len(serials) + len(vins) == 1000
+        assert len(serials) + len(vins) == ASSETS
         assert all(has_valid_check_digit(v) for v in vins)
 
         open_orders = db.session.scalars(select(WorkOrder).where(WorkOrder.status.in_(
@@ -210,7 +211,7 @@ def test_demo_no_serve_on_the_configured_database_does_not_duplicate(app, runner
     second = runner.invoke(args=["demo", "--no-serve"])
     assert second.exit_code == 0, second.output
     with app.app_context():
-        assert count(Customer) == 500 and count(Asset) == 1000 and count(User) == 6
+        assert count(Customer) == 500 and count(Asset) == ASSETS and count(User) == 6
 
 
 def test_demo_history_gives_every_visit_kpi_a_plausible_value(app, runner):
@@ -243,3 +244,86 @@ def test_demo_history_gives_every_visit_kpi_a_plausible_value(app, runner):
         used = db.session.scalar(select(func.count()).select_from(WorkOrderPart).where(
             WorkOrderPart.issued > 0))
         assert used > 100
+
+
+def test_demo_history_gives_travel_repeat_and_recall_kpis_realistic_values(app, runner):
+    """Past days have published plans (legs timed by the optimizer's travel model), repeat
+    visits are a minority, and the capital's recall phase has invitations, bookings, done
+    remedies and no-shows, every held place counted in the dealership's ledger."""
+    import scheduler
+    from fieldsvc.models import OptimizationRun
+    from fieldsvc.models.enums import AppointmentStatus, RunStatus
+    from fieldsvc.recall.models import DealershipDay, RecallAppointment
+    from scheduler.matrix import GeodesicProvider
+
+    result = runner.invoke(args=["seed-demo", "--today", TODAY])
+    assert result.exit_code == 0, result.output
+    today = date.fromisoformat(TODAY)
+    with app.app_context():
+        report = kpi_service.compute(db.session, today - timedelta(days=30),
+                                     today - timedelta(days=1), "Asia/Tehran", today=today)
+        values = {k["key"]: k for k in report["kpis"]}
+        assert 0.08 < values["travel_share"]["value"] < 0.35, values["travel_share"]
+        assert values["travel_share"]["runs"] >= 20
+        assert 0.02 < values["repeat_visits"]["value"] < 0.15, values["repeat_visits"]
+        assert 0.75 < values["recall_completion"]["value"] < 1, values["recall_completion"]
+        assert values["recall_completion"]["denominator"] >= 10
+        # Most completed visits are on a known asset (installations of new equipment are not).
+        completed = db.session.scalars(select(WorkOrder.asset_id).where(
+            WorkOrder.status == WorkOrderStatus.COMPLETED)).all()
+        assert sum(a is not None for a in completed) > 0.8 * len(completed)
+
+        # A past day's published plan: its stops are the work orders done that day, in
+        # the order driven, and each leg takes what the travel model says.
+        run = db.session.scalars(select(OptimizationRun).where(
+            OptimizationRun.plan_date == today - timedelta(days=3),  # a full working day
+            OptimizationRun.territory == "tehran")).one()
+        assert run.status is RunStatus.FINISHED and run.published_at is not None
+        plan = scheduler.Plan.from_dict(run.result["plan"])
+        route = max(plan.routes, key=lambda r: len(r.job_ids()))
+        orders = [db.session.get(WorkOrder, int(j)) for j in route.job_ids()]
+        assert all(o.technician_id == int(route.technician_id) for o in orders)
+        assert [o.scheduled_start_at for o in orders] == sorted(o.scheduled_start_at
+                                                                for o in orders)
+        travel = GeodesicProvider()
+        job_stops = [s for s in route.stops if s.kind == scheduler.model.STOP_JOB]
+        for k in range(1, len(orders)):
+            a = scheduler.Location(orders[k - 1].site.latitude, orders[k - 1].site.longitude)
+            b = scheduler.Location(orders[k].site.latitude, orders[k].site.longitude)
+            assert job_stops[k].travel_seconds == travel.pair(a, b)[0]
+        assert any(s.kind == scheduler.model.STOP_BREAK for s in route.stops)
+
+        # Recall: every status is there, and the ledger counts exactly the held places.
+        statuses = Counter(a.status for a in db.session.scalars(select(RecallAppointment)))
+        assert all(statuses[s] > 0 for s in AppointmentStatus), statuses
+        for pool in db.session.scalars(select(DealershipDay)):
+            holding = db.session.scalar(select(func.count()).select_from(RecallAppointment)
+                                        .where(RecallAppointment.pool_id == pool.id))
+            assert pool.booked == holding <= pool.capacity
+        done = db.session.scalars(select(RecallAppointment).where(
+            RecallAppointment.status == AppointmentStatus.COMPLETED)).all()
+        for appointment in done:
+            remedy = db.session.get(WorkOrder, appointment.work_order_id)
+            assert remedy.status is WorkOrderStatus.COMPLETED
+            assert (remedy.type, remedy.asset_id) == (WorkOrderType.RECALL, appointment.asset_id)
+        # Owners in the capital still to book: affected cars with no appointment yet.
+        booked_vins = set(db.session.scalars(select(RecallAppointment.vin)))
+        waiting = db.session.scalars(
+            select(Asset).join(CampaignVin, CampaignVin.asset_id == Asset.id)
+            .join(Site, Site.id == Asset.site_id)
+            .where(Site.region == "Tehran", CampaignVin.vin.not_in(booked_vins))).all()
+        assert waiting
+        customer_id = waiting[0].customer_id
+
+    # The demo's own agent sees the car on the customer screen, with the booking form.
+    from tests.access.test_console import csrf_from
+
+    client = app.test_client()
+    form = client.get("/login")
+    signed_in = client.post("/login", data={"csrf_token": csrf_from(form.data),
+                                            "username": "agent",
+                                            "password": "agent-demo-1404"})
+    assert signed_in.status_code == 302
+    screen = client.get(f"/console/customers/{customer_id}").get_data(as_text=True)
+    recalls = screen.split('id="recalls"')[1].split("</section>")[0]
+    assert waiting[0].vin in recalls and "Book this recall" in recalls
