@@ -7,7 +7,7 @@ says by what.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -155,6 +155,22 @@ def declared_skills(session: Session, product_id: int) -> list[dict[str, int]]:
 # --- assets ---------------------------------------------------------------------------------
 
 
+def products_skills(session: Session, product_ids: Collection[int]
+                    ) -> dict[int, list[tuple[str, int]]]:
+    """`product_skills` of several products: the declared skills of all of them in one
+    query, the guess only for those that declare none."""
+    declared: dict[int, list[tuple[str, int]]] = {}
+    wanted = sorted(set(product_ids))
+    for i in range(0, len(wanted), 500):
+        for product_id, code, level in session.execute(
+                select(ProductSkill.product_id, Skill.code, ProductSkill.min_level)
+                .join(Skill, Skill.id == ProductSkill.skill_id)
+                .where(ProductSkill.product_id.in_(wanted[i:i + 500]))
+                .order_by(ProductSkill.product_id, Skill.code)):
+            declared.setdefault(product_id, []).append((code, level))
+    return {p: declared[p] if p in declared else _guessed_skills(session, p) for p in wanted}
+
+
 def product_skills(session: Session, product_id: int) -> list[tuple[str, int]]:
     """The skills (code, minimum level) a job on this product needs: those the product
     declares; when it declares none, a guess from what the catalogue knows of it: the
@@ -167,6 +183,11 @@ def product_skills(session: Session, product_id: int) -> list[tuple[str, int]]:
         .where(ProductSkill.product_id == product_id).order_by(Skill.code)).all()
     if declared:
         return [(code, level) for code, level in declared]
+    return _guessed_skills(session, product_id)
+
+
+def _guessed_skills(session: Session, product_id: int) -> list[tuple[str, int]]:
+    """A product's skills when it declares none (see `product_skills`)."""
     latest = session.scalar(
         select(WorkOrder.id).join(Asset, Asset.id == WorkOrder.asset_id)
         .where(Asset.product_id == product_id,

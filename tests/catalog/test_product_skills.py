@@ -47,3 +47,19 @@ def test_declared_skills_come_first_and_the_guess_only_without_them(make):
     assert product_skills(make.session, fresh.id) == []
     make.product_skill(fresh, hvac, 1)
     assert product_skills(make.session, fresh.id) == [("hvac", 1)]
+
+
+def test_several_products_at_once_answer_as_each_one_alone(make):
+    """The customer screen's forms ask for all of a customer's products in one go."""
+    from fieldsvc.services.catalog import products_skills
+
+    hvac, brakes = make.skill("hvac"), make.skill("brakes")
+    declared, guessed, unknown = make.product(), make.product(), make.product()
+    make.product_skill(declared, hvac, 3)
+    site = make.site()
+    job = make.work_order(site, asset_id=make.asset(site=site, product=guessed).id)
+    make.work_order_skill(job, brakes, 2)
+    ids = [declared.id, guessed.id, unknown.id, declared.id]
+    assert products_skills(make.session, ids) == {
+        p: product_skills(make.session, p) for p in ids}
+    assert products_skills(make.session, ids)[guessed.id] == [("brakes", 2)]

@@ -22,7 +22,7 @@ from fieldsvc.extensions import db
 from fieldsvc.models import Asset, Part, Site, Skill
 from fieldsvc.models.enums import SkillLevel
 from fieldsvc.problems import field_messages
-from fieldsvc.services.catalog import product_skills
+from fieldsvc.services.catalog import products_skills
 
 WINDOWS = (("window1_from", "window1_to"), ("window2_from", "window2_to"))
 
@@ -49,11 +49,8 @@ def fill_choices(form: TicketWorkOrderForm, sites: list[Site], assets: list[Asse
 
 def asset_skills(assets: list[Asset]) -> dict[int, str]:
     """Each asset's product skills as the skills field writes them."""
-    by_product: dict[int, str] = {}
-    for asset in assets:
-        if asset.product_id not in by_product:
-            by_product[asset.product_id] = skills_text(product_skills(db.session, asset.product_id))
-    return {a.id: by_product[a.product_id] for a in assets}
+    by_product = products_skills(db.session, [a.product_id for a in assets])
+    return {a.id: skills_text(by_product[a.product_id]) for a in assets}
 
 
 def _int(raw: str | None) -> int | None:
