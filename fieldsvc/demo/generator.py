@@ -952,6 +952,8 @@ class DemoGenerator:
                                    f" ({model.name})")[:200]
                     lo, hi = durations[wo_type]
                     minutes = 15 * rng.randint(lo // 15, hi // 15)
+                    if follow_up_of is not None:
+                        minutes = orders[follow_up_of]["estimated_minutes"]
                     site = scheduler.Location(asset["site"]["latitude"],
                                               asset["site"]["longitude"])
                     drive_s, drive_m = travel.pair(here, site)
@@ -965,10 +967,22 @@ class DemoGenerator:
                     if departure is None:
                         departure = _seconds(midnight, cursor)
                     worked = timedelta(minutes=round(minutes * rng.uniform(0.7, 1.35)))
-                    lo_h, hi_h = lead_hours[priority]
-                    opened = start - timedelta(minutes=rng.randint(int(lo_h * 60),
-                                                                   int(hi_h * 60)))
-                    due = due_times(opened, priority, self.contract_of_asset.get(asset["id"]))
+                    if follow_up_of is None:
+                        lo_h, hi_h = lead_hours[priority]
+                        opened = start - timedelta(minutes=rng.randint(int(lo_h * 60),
+                                                                       int(hi_h * 60)))
+                        due = due_times(opened, priority,
+                                        self.contract_of_asset.get(asset["id"]))
+                        sla = {"contract_id": due.contract_id,
+                               "response_due_at": due.response_due_at,
+                               "resolution_due_at": due.resolution_due_at}
+                    else:
+                        # Opened when the first visit failed, with its due times: the
+                        # customer's clock does not restart (as the product's follow-up).
+                        first = orders[follow_up_of]
+                        opened = first["updated_at"]
+                        sla = {k: first[k] for k in ("contract_id", "response_due_at",
+                                                     "resolution_due_at")}
                     failed = follow_up_of is None and rng.random() < FAILED_SHARE
                     status = (WorkOrderStatus.CANNOT_COMPLETE if failed
                               else WorkOrderStatus.COMPLETED)
@@ -987,10 +1001,7 @@ class DemoGenerator:
                         "description": f"{wo_type.value.title()} at {asset['site']['name']}.",
                         "customer_id": asset["customer"]["id"],
                         "site_id": asset["site"]["id"], "asset_id": asset["id"],
-                        "ticket_id": None, "contract_id": due.contract_id,
-                        "estimated_minutes": minutes,
-                        "response_due_at": due.response_due_at,
-                        "resolution_due_at": due.resolution_due_at,
+                        "ticket_id": None, **sla, "estimated_minutes": minutes,
                         "technician_id": tech["id"], "scheduled_start_at": start,
                         "scheduled_end_at": planned_end,
                         "eta_at": start, "pinned": False,
@@ -1069,7 +1080,41 @@ class DemoGenerator:
         add_rows(self.session, WorkOrderPart, parts)
         self.count("past_work_orders", len(ids))
         self.count("past_parts_used", len(parts))
+        self._open_follow_ups([f for pending in follow_ups.values() for f in pending],
+                              orders, extras, ids)
         self.past_plans(ids)
+
+    def _open_follow_ups(self, pending: list[tuple[date, int, dict]],
+                         orders: list[dict[str, Any]], extras: list[tuple],
+                         ids: list[int]) -> None:
+        """Visits that failed in the last days: the follow-up the product opened when the
+        technician reported it (new, not yet planned), as `cannot complete` creates it."""
+        rows, firsts = [], []
+        for _, index, asset in sorted(pending, key=lambda f: f[1]):
+            first = orders[index]
+            rows.append({k: first[k] for k in (
+                "type", "priority", "summary", "description", "customer_id", "site_id",
+                "asset_id", "ticket_id", "contract_id", "estimated_minutes",
+                "response_due_at", "resolution_due_at", "checklist")}
+                | {"status": WorkOrderStatus.NEW, "pinned": False, "version": 1,
+                   "follow_up_of_id": ids[index], "created_at": first["updated_at"],
+                   "updated_at": first["updated_at"]})
+            firsts.append((index, asset))
+        new_ids = insert_rows(self.session, WorkOrder, rows)
+        skills, transitions = [], []
+        for wo_id, (index, asset) in zip(new_ids, firsts, strict=True):
+            skills += [{"work_order_id": wo_id, "skill_id": self.skill_ids[code],
+                        "min_level": level}
+                       for code, level in asset["model"].declared_skills]
+            transitions.append({
+                "work_order_id": wo_id, "from_status": None, "to_status": "new",
+                "actor_id": None, "actor_name": self.actor.name,
+                "at": orders[index]["updated_at"],
+                "reason": (f"Follow-up of work order {ids[index]}: "
+                           f"{orders[index]['cannot_complete_reason']}")})
+        add_rows(self.session, WorkOrderSkill, skills)
+        add_rows(self.session, WorkOrderTransition, transitions)
+        self.count("open_follow_ups", len(new_ids))
 
     def past_plans(self, order_ids: list[int]) -> None:
         """The published plan of each past day and territory: the technicians' days as

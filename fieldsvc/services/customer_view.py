@@ -29,9 +29,12 @@ from fieldsvc.models.enums import AppointmentStatus, CampaignStatus, TicketStatu
 from fieldsvc.recall.models import CampaignVin, RecallAppointment, RecallCampaign
 from fieldsvc.services.catalog import under_warranty
 from fieldsvc.services.phones import phone_key
+from fieldsvc.services.work_orders import TERMINAL
 
 SEARCH_LIMIT = 50
-OPEN_WORK = frozenset(WorkOrderStatus) - {WorkOrderStatus.COMPLETED, WorkOrderStatus.CANCELLED}
+# Not in a final state. A visit that could not be completed is final: its follow-up (a new
+# work order, opened with it) carries the work that is left.
+OPEN_WORK = frozenset(WorkOrderStatus) - TERMINAL
 OPEN_TICKETS = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)
 OPEN_RECALLS = (AppointmentStatus.INVITED, AppointmentStatus.BOOKED)
 

@@ -8,11 +8,13 @@ KPIs (key: definition):
 
 - first_time_fix: completed work orders with first_time_fix / completed work orders
   (completed in the period; territory = the site's).
-- sla_response: of those completed with a response due time and an arrival,
-  arrived_at <= response_due_at.
+- sla_response: of those completed with a response due time and an arrival, not follow-ups
+  of a failed visit (the customer was responded to by that first visit), arrived_at <=
+  response_due_at.
 - sla_resolution: of those completed with a resolution due time, completed_at <=
   resolution_due_at.
-- mean_time_to_respond: mean minutes created_at → arrived_at over completed ones that arrived.
+- mean_time_to_respond: mean minutes created_at → arrived_at over completed ones that arrived,
+  follow-ups left out as above.
 - mean_time_to_repair: mean minutes arrived_at → completed_at over the same.
 - utilization: scheduled work minutes / shift minutes. Work: non-cancelled work orders of
   active technicians (territory = the technician's) scheduled to start in the period, their
@@ -137,7 +139,8 @@ def _kpi(key: str, value: float | None, numerator: float | int | None,
 def _completed(session: Session, period: Period) -> list[Any]:
     stmt = (select(WorkOrder.id, WorkOrder.asset_id, WorkOrder.first_time_fix,
                    WorkOrder.created_at, WorkOrder.arrived_at, WorkOrder.completed_at,
-                   WorkOrder.response_due_at, WorkOrder.resolution_due_at)
+                   WorkOrder.response_due_at, WorkOrder.resolution_due_at,
+                   WorkOrder.follow_up_of_id)
             .where(WorkOrder.status == WorkOrderStatus.COMPLETED,
                    WorkOrder.completed_at >= period.start_at,
                    WorkOrder.completed_at < period.end_at))
@@ -149,12 +152,15 @@ def _completed(session: Session, period: Period) -> list[Any]:
 
 def _quality(rows: list[Any]) -> list[dict[str, Any]]:
     fixed = sum(1 for r in rows if r.first_time_fix)
-    responded = [r for r in rows if r.response_due_at is not None and r.arrived_at is not None]
+    # A follow-up keeps its first visit's due times, but the response was that first visit.
+    first_visits = [r for r in rows if r.follow_up_of_id is None and r.arrived_at is not None]
+    responded = [r for r in first_visits if r.response_due_at is not None]
     response_met = sum(1 for r in responded if r.arrived_at <= r.response_due_at)
     resolved = [r for r in rows if r.resolution_due_at is not None]
     resolution_met = sum(1 for r in resolved if r.completed_at <= r.resolution_due_at)
     arrived = [r for r in rows if r.arrived_at is not None]
-    respond_minutes = sum((r.arrived_at - r.created_at).total_seconds() for r in arrived) / 60
+    respond_minutes = sum((r.arrived_at - r.created_at).total_seconds()
+                          for r in first_visits) / 60
     repair_minutes = sum((r.completed_at - r.arrived_at).total_seconds() for r in arrived) / 60
     return [
         _kpi("first_time_fix", _ratio(fixed, len(rows)), fixed, len(rows)),
@@ -163,8 +169,8 @@ def _quality(rows: list[Any]) -> list[dict[str, Any]]:
         _kpi("sla_resolution", _ratio(resolution_met, len(resolved)), resolution_met,
              len(resolved)),
         _kpi("mean_time_to_respond",
-             round(respond_minutes / len(arrived), 1) if arrived else None,
-             round(respond_minutes, 1), len(arrived)),
+             round(respond_minutes / len(first_visits), 1) if first_visits else None,
+             round(respond_minutes, 1), len(first_visits)),
         _kpi("mean_time_to_repair",
              round(repair_minutes / len(arrived), 1) if arrived else None,
              round(repair_minutes, 1), len(arrived)),

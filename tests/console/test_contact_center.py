@@ -47,6 +47,23 @@ def test_single_view_shows_everything_about_the_customer(data, page_as):
         assert text in page
 
 
+
+def test_a_visit_that_could_not_be_completed_is_past_and_its_follow_up_open(data, page_as):
+    """Reporting "cannot complete" closes the visit and opens a follow-up: the agent sees
+    the follow-up under open work and the failed visit among the past ones."""
+    from fieldsvc.models.enums import WorkOrderStatus
+
+    customer = data.customer(name="Omid Farahani")
+    site = data.site(customer, name="Head office")
+    failed = data.work_order(site, summary="Fuser fault, part to order",
+                             status=WorkOrderStatus.CANNOT_COMPLETE)
+    data.work_order(site, summary="Fit the ordered fuser", follow_up_of_id=failed.id)
+    page = page_as("agent").get(f"/console/customers/{customer.id}").data.decode()
+    open_part = page.split('id="open-work-orders"')[1].split("</table>")[0]
+    past_part = page.split('id="past-work-orders"')[1].split("</table>")[0]
+    assert "Fit the ordered fuser" in open_part and "Fuser fault" not in open_part
+    assert "Fuser fault, part to order" in past_part
+
 def test_customer_page_queries_do_not_grow_with_history(app, data, page_as):
     from sqlalchemy import event
 

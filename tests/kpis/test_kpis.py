@@ -279,3 +279,21 @@ def test_returns_report_still_answers(client):
     res = client.get("/api/v1/reports/returns", query_string={"from": "2021-03-01",
                                                               "to": "2021-03-02"})
     assert res.status_code == 200
+
+
+def test_a_follow_up_counts_for_resolution_but_not_again_for_response(client, make):
+    """A visit that could not be completed, then its follow-up three days later: the
+    customer was responded to on time by the first visit; the repair was late."""
+    site = make.site(territory=T)
+    S = WorkOrderStatus
+    due = dict(response_due_at=at(2, 10), resolution_due_at=at(2, 16))
+    first = make.work_order(site=site, status=S.CANNOT_COMPLETE, created_at=at(2, 8),
+                            arrived_at=at(2, 9), **due)
+    make.work_order(site=site, status=S.COMPLETED, first_time_fix=False, created_at=at(2, 10),
+                    arrived_at=at(5, 9), completed_at=at(5, 10), follow_up_of_id=first.id,
+                    **due)
+    k = _by_key(client.get(URL, query_string=PERIOD).json)
+    assert k["sla_response"]["denominator"] == 0 and k["sla_response"]["value"] is None
+    assert k["mean_time_to_respond"]["value"] is None
+    assert (k["sla_resolution"]["numerator"], k["sla_resolution"]["denominator"]) == (0, 1)
+    assert k["mean_time_to_repair"]["value"] == 60.0
