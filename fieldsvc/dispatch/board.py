@@ -265,7 +265,9 @@ def build_board(session: Session, day: date, territory: str | None, timezone: st
             lane.bars.append(Bar("travel", at(stop.arrival - stop.travel_seconds),
                                  at(stop.arrival), f"{stop.travel_seconds // 60} min"))
         planned_start = wo.eta_at or wo.scheduled_start_at
-        risk = (None if wo.status is S.COMPLETED
+        # Finished work (done, or could not be done: its follow-up carries the due times)
+        # risks nothing any more.
+        risk = (None if wo.status in wo_service.TERMINAL
                 else bar_risk(wo, planned_start, planned_start + (wo_end - wo.scheduled_start_at),
                               margin))
         lane.bars.append(Bar("job", wo.scheduled_start_at, wo_end, wo.summary, wo, risk))

@@ -322,3 +322,16 @@ def test_the_sla_colour_marks_only_jobs_whose_plan_misses_or_nearly_misses_a_due
 
     assert [colour(wo) for wo in orders] == ["", "late", "at_risk", "late"]
     assert "3 jobs with SLA risk" in html
+
+    # The late visit could not be completed: it is over, and its follow-up carries the work
+    # and the due times, so the visit itself is no longer a risk on the board.
+    with app.app_context():
+        row = db.session.get(WorkOrder, orders[1].id)
+        row.status = WorkOrderStatus.CANNOT_COMPLETE
+        row.arrived_at = at(11)
+        db.session.commit()
+    html = _board(console()).get_data(as_text=True)
+    assert "2 jobs with SLA risk" in html
+    late_visit = re.search(rf'class="slot job status-cannot_complete( \w+)?"[^>]*\n?[^>]*'
+                           rf'data-work-order-id="{orders[1].id}"', html)
+    assert late_visit and not (late_visit.group(1) or "").strip()
