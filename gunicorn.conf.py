@@ -2,4 +2,9 @@
 the workers, the rate-limit storage check). See fieldsvc/gunicorn_conf.py."""
 
 from fieldsvc.gunicorn_conf import *  # noqa: F401,F403
-from fieldsvc.gunicorn_conf import child_exit, on_exit, on_starting  # noqa: F401
+from fieldsvc.gunicorn_conf import (  # noqa: F401
+    child_exit,
+    on_exit,
+    on_starting,
+    post_worker_init,
+)

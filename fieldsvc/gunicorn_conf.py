@@ -1,5 +1,5 @@
-"""gunicorn settings for fieldsvc: shared metrics across workers, and a refusal to run
-several workers on per-process rate limits.
+"""gunicorn settings for fieldsvc: shared metrics across workers, a refusal to run
+several workers on per-process rate limits, and a worker heap frozen after start-up.
 
 Used as `gunicorn -c python:fieldsvc.gunicorn_conf 'fieldsvc:create_app()'`; the
 gunicorn.conf.py next to wsgi.py loads it, so a plain `gunicorn -w 4 wsgi:app` from the
@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+
+from fieldsvc.heap import post_worker_init  # noqa: F401  (a gunicorn hook)
 
 _OWN_FOLDER = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _OWN_FOLDER:
@@ -65,3 +67,4 @@ def child_exit(server, worker) -> None:
 def on_exit(server) -> None:
     if _OWN_FOLDER:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+

@@ -55,9 +55,11 @@ def fail_on_problem():
         raise click.ClickException("\n".join(lines)) from exc
 
 
-def run_server(app, host: str, port: int, threads: int = 8) -> None:
-    """Serve `app` in this process with gunicorn (one worker, several threads)."""
+def embedded_server(app, host: str, port: int, threads: int = 8):
+    """gunicorn serving `app` in this process (one worker, several threads), not started."""
     from gunicorn.app.base import BaseApplication
+
+    from fieldsvc.heap import post_worker_init
 
     class _Embedded(BaseApplication):
         def load_config(self):
@@ -65,9 +67,16 @@ def run_server(app, host: str, port: int, threads: int = 8) -> None:
             self.cfg.set("workers", 1)
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("post_worker_init", post_worker_init)
 
         def load(self):
             return app
 
+    return _Embedded()
+
+
+def run_server(app, host: str, port: int, threads: int = 8) -> None:
+    """Serve `app` in this process with gunicorn (one worker, several threads)."""
+    server = embedded_server(app, host, port, threads)
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
-    _Embedded().run()
+    server.run()

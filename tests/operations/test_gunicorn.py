@@ -107,3 +107,29 @@ def test_four_workers_on_memory_limits_do_not_start(app, tmp_path):
         if server.poll() is None:
             server.kill()
     assert "FIELDSVC_RATELIMIT_PER_PROCESS=1" in log.read_text()
+
+
+def test_workers_freeze_their_start_up_heap_out_of_garbage_collection():
+    """Both ways of serving (gunicorn with this checkout's settings, and the one-process
+    server of `fieldsvc serve`/`demo`) call the hook that freezes a worker's start-up heap,
+    so a full collection inside a request no longer walks the whole app (about 0.1 s;
+    benchmarks/gc_pause.py)."""
+    import gc
+
+    from gunicorn.config import Config
+
+    from fieldsvc.cli.support import embedded_server
+    from fieldsvc.heap import post_worker_init
+
+    cfg = Config()
+    for name, value in vars(__import__("fieldsvc.gunicorn_conf",
+                                       fromlist=["post_worker_init"])).items():
+        if name in cfg.settings:
+            cfg.set(name, value)
+    assert cfg.post_worker_init is post_worker_init
+    assert embedded_server(object(), "127.0.0.1", 1).cfg.post_worker_init is post_worker_init
+    try:
+        post_worker_init(None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
