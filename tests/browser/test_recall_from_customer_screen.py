@@ -10,7 +10,7 @@ import pytest
 
 from fieldsvc.extensions import db
 from tests.factories import Factories
-from tests.recall.conftest import Recall, today_utc
+from tests.recall.conftest import Recall, today_local
 
 TEXTS = {
     "en": ("Recall appointment booked.", "affected, not booked yet"),
@@ -35,7 +35,7 @@ def test_agent_books_a_recall_from_the_customer_screen(page, login, app, lang):
     assert affected in section.inner_text() and vin in section.inner_text()
     form = page.locator(f"#book-affected-{campaign_id}-{vin}")
     form.locator("select[name=dealership_id]").select_option(str(dealer_id))
-    day = today_utc() + timedelta(days=2)
+    day = today_local() + timedelta(days=2)
     form.locator("input[name=day]").fill(day.isoformat())
     with page.expect_navigation():
         form.locator("button[type=submit]").click()

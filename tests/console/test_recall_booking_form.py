@@ -12,7 +12,7 @@ from fieldsvc.extensions import db
 from fieldsvc.models.enums import AppointmentStatus
 from fieldsvc.recall.models import RecallAppointment
 from tests.factories import Factories
-from tests.recall.conftest import Recall, today_utc
+from tests.recall.conftest import Recall, today_local
 
 
 class Ids:
@@ -66,7 +66,7 @@ def test_agent_books_an_invited_recall_from_the_customer_screen(app, page_as, in
     screen = client.get(f"/console/customers/{ids.customer}").get_data(as_text=True)
     assert "RC-CONSOLE" in screen and "Book this recall" in screen
     assert re.search(rf'<option value="{ids.dealer}"[^>]*>Pars Motors', screen)
-    day = today_utc() + timedelta(days=2)
+    day = today_local() + timedelta(days=2)
     response = _book(client, ids, ids.customer, ids.vin, day)
     assert response.status_code == 302, response.data[:2000]
     after = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -78,7 +78,7 @@ def test_agent_books_an_invited_recall_from_the_customer_screen(app, page_as, in
 
 def test_a_full_day_shows_the_409_message_next_to_the_form(app, page_as, invited):
     recall, ids = invited
-    day = today_utc() + timedelta(days=2)
+    day = today_local() + timedelta(days=2)
     client = page_as("agent")
     first = _book(client, ids, ids.other_customer, ids.other_vin, day)
     assert first.status_code == 302, first.data[:2000]
@@ -98,7 +98,7 @@ def test_a_full_day_shows_the_409_message_next_to_the_form(app, page_as, invited
 def test_a_refusal_for_a_recall_not_on_the_screen_is_still_said(app, page_as, invited):
     recall, ids = invited
     client = page_as("agent")
-    response = _book(client, ids, ids.customer, "JTDKB20U0ZZZZZZZZ", today_utc())
+    response = _book(client, ids, ids.customer, "JTDKB20U0ZZZZZZZZ", today_local())
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert re.search(r'<p class="flash" role="status">[^<]*not affected by campaign RC-CONSOLE',
@@ -115,7 +115,7 @@ def test_an_affected_car_not_yet_invited_is_listed_and_booked_from_the_screen(ap
     assert '<span class="count">1</span>' in recalls  # not "Open recalls 0"
     assert ids.other_vin in recalls and "affected, not booked yet" in recalls
     assert "Book this recall" in recalls
-    day = today_utc() + timedelta(days=3)
+    day = today_local() + timedelta(days=3)
     response = _book(client, ids, ids.other_customer, ids.other_vin, day)
     assert response.status_code == 302, response.data[:2000]
     after = client.get(response.headers["Location"]).get_data(as_text=True)

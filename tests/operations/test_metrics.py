@@ -35,9 +35,9 @@ def test_a_request_is_counted_with_its_endpoint_status_and_latency(client, anon_
 def test_a_booking_and_a_409_are_counted(client, anon_client, recall):
     from datetime import timedelta
 
-    from tests.recall.conftest import today_utc
+    from tests.recall.conftest import today_local
 
-    day = today_utc() + timedelta(days=1)
+    day = today_local() + timedelta(days=1)
     dealer = recall.dealership(places=1)
     campaign = recall.campaign(vins=2)
     first, second = recall.vins(campaign)

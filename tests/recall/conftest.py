@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from fieldsvc.config import DEFAULT_TIMEZONE
 from fieldsvc.extensions import db
 from fieldsvc.models.enums import CampaignStatus
 from fieldsvc.recall.models import (
@@ -33,8 +35,14 @@ def vin(prefix: str = "JTD") -> str:
     return (prefix + "KB20U0" + tail)[:17].ljust(17, "0")
 
 
-def today_utc() -> date:
-    return datetime.now(ZoneInfo("UTC")).date()
+# The test dealerships keep the deployment's zone, so "today" at a dealership and the
+# allocation's "today" (the deployment's) are the same date at every hour.
+ZONE = os.environ.get("FIELDSVC_TIMEZONE") or DEFAULT_TIMEZONE
+
+
+def today_local() -> date:
+    """Today in the deployment's zone, which is also the test dealerships' zone."""
+    return datetime.now(ZoneInfo(ZONE)).date()
 
 
 class Recall:
@@ -47,7 +55,7 @@ class Recall:
 
     def dealership(self, places: int = 2, **kw):
         """A dealership open every day with `places` places per day for a 60-minute remedy."""
-        kw.setdefault("timezone", "UTC")
+        kw.setdefault("timezone", ZONE)
         kw.setdefault("working_days", "0123456")
         kw.setdefault("bays", 1)
         kw.setdefault("opens_at", time(8, 0))
@@ -138,4 +146,4 @@ def recall(make, app):
 
 @pytest.fixture
 def tomorrow() -> date:
-    return today_utc() + timedelta(days=1)
+    return today_local() + timedelta(days=1)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from tests.recall.conftest import today_utc
+from tests.recall.conftest import today_local
 
 URL = "/api/v1/recall-campaigns"
 
 
 def _scenario(recall, tomorrow):
-    today = today_utc()
+    today = today_local()
     # Two Tehran dealerships with 2 places a day; Isfahan's phase starts in ten days.
     west = recall.dealership(places=2, region="Tehran", latitude=35.70, longitude=51.30)
     east = recall.dealership(places=2, region="Tehran", latitude=35.70, longitude=51.50)
@@ -120,7 +120,7 @@ def test_progress_per_campaign_dealership_and_region(client, recall, tomorrow):
 
 def test_a_reinvited_no_show_gets_a_new_place_from_the_next_allocation(client, recall,
                                                                        tomorrow):
-    today = today_utc()
+    today = today_local()
     dealer = recall.dealership(places=2)
     campaign = recall.campaign()
     asset = recall.owner(campaign)

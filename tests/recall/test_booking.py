@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from fieldsvc.models.enums import CampaignStatus
-from tests.recall.conftest import today_utc, vin
+from tests.recall.conftest import today_local, vin
 
 URL = "/api/v1/recall-appointments"
 
@@ -89,8 +89,8 @@ def test_bad_booking_input_is_422_and_writes_nothing(client, recall, tomorrow):
         ({**good, "vin": "x" * 41}, "vin"),
         ({**good, "day": "2026-02-30"}, "day"),
         ({**good, "day": "tomorrow"}, "day"),
-        ({**good, "day": (today_utc() - timedelta(days=1)).isoformat()}, "day"),
-        ({**good, "day": (today_utc() + timedelta(days=400)).isoformat()}, "day"),
+        ({**good, "day": (today_local() - timedelta(days=1)).isoformat()}, "day"),
+        ({**good, "day": (today_local() + timedelta(days=400)).isoformat()}, "day"),
         ({**good, "campaign_id": 999999}, "campaign_id"),
         ({**good, "campaign_id": 2**70}, "campaign_id"),
         ({**good, "dealership_id": 999999}, "dealership_id"),

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fieldsvc.extensions import db
 from fieldsvc.models import StockLevel, StockMovement, WorkOrder, WorkOrderTransition
 from fieldsvc.models.enums import WarehouseKind
-from tests.recall.conftest import today_utc
+from tests.recall.conftest import today_local
 
 URL = "/api/v1/recall-appointments"
 
@@ -78,7 +78,7 @@ def test_cancel_releases_the_place_once(client, recall, tomorrow):
 
 def test_day_of_service_completes_with_a_recall_work_order_and_parts(app, client, recall,
                                                                      make):
-    today = today_utc()
+    today = today_local()
     dealer = recall.dealership(places=2, code="DLR-TEH-W")
     part = make.part()
     store = make.warehouse(code="DLR-TEH-W", kind=WarehouseKind.DEALERSHIP)
@@ -108,7 +108,7 @@ def test_day_of_service_completes_with_a_recall_work_order_and_parts(app, client
 
 
 def test_completion_without_stock_is_409_and_changes_nothing(app, client, recall, make):
-    today = today_utc()
+    today = today_local()
     dealer = recall.dealership(code="DLR-KRJ")
     part = make.part()
     make.warehouse(code="DLR-KRJ", kind=WarehouseKind.DEALERSHIP)
@@ -131,13 +131,13 @@ def test_completion_without_a_dealership_store_and_before_the_day(app, client, r
     future = _book(client, campaign, dealer, tomorrow, asset.vin)
     early = client.post(f"{URL}/{future['id']}/complete", json={})
     assert early.status_code == 409 and early.json["type"].endswith("/not-yet")
-    anonymous = _book(client, campaign, dealer, today_utc(), unknown)
+    anonymous = _book(client, campaign, dealer, today_local(), unknown)
     done = client.post(f"{URL}/{anonymous['id']}/complete", json={})
     assert done.status_code == 200 and done.json["work_order_id"] is None
 
 
 def test_no_show_then_reinvite_then_accept(client, recall, tomorrow):
-    today = today_utc()
+    today = today_local()
     dealer = recall.dealership(places=1)
     campaign = recall.campaign(vins=1)
     (v,) = recall.vins(campaign)
@@ -173,8 +173,15 @@ def test_the_ics_download_is_a_valid_event(client, recall, tomorrow):
     lines = text.split("\r\n")
     assert lines[0] == "BEGIN:VCALENDAR" and "BEGIN:VEVENT" in lines and "END:VEVENT" in lines
     unfolded = text.replace("\r\n ", "")
-    assert f"DTSTART:{tomorrow.strftime('%Y%m%d')}T080000Z" in unfolded
-    assert f"DTEND:{tomorrow.strftime('%Y%m%d')}T090000Z" in unfolded
+    # 08:00 at the dealership (its own zone), written in UTC.
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from tests.recall.conftest import ZONE
+
+    start = datetime.combine(tomorrow, time(8), ZoneInfo(ZONE)).astimezone(UTC)
+    assert f"DTSTART:{start:%Y%m%dT%H%M%S}Z" in unfolded
+    assert f"DTEND:{start + timedelta(hours=1):%Y%m%dT%H%M%S}Z" in unfolded
     assert "SUMMARY:Recall " in unfolded and "Airbag\\, driver side\\; inflator\\\\check" \
         in unfolded
     assert "LOCATION:Azadi Auto\\; Tehran\\, West\\, 12 Azadi St." in unfolded

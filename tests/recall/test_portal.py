@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 from tests.conftest import TEST_PASSWORD, make_user
-from tests.recall.conftest import today_utc
+from tests.recall.conftest import today_local
 
 
 def _csrf(html: bytes) -> str:
@@ -117,7 +117,7 @@ def test_the_portal_is_for_dealership_users_and_their_own_rows(app, client, reca
     (v,) = recall.vins(campaign)
     other = client.post("/api/v1/recall-appointments", json={
         "campaign_id": campaign.id, "vin": v, "dealership_id": theirs.id,
-        "day": today_utc().isoformat()}).json
+        "day": today_local().isoformat()}).json
     browser = _sign_in(app, mine.id)
     token = _csrf(browser.get("/portal").data)
     for action in ("cancel", "complete", "no-show", "reschedule"):

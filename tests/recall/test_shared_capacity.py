@@ -314,9 +314,9 @@ def test_concurrent_reservations_of_a_day_add_up(app, client, recall, tomorrow):
 
 
 def test_day_of_service_and_reinvite_keep_and_take_the_right_pools(client, recall, tomorrow):
-    from tests.recall.conftest import today_utc
+    from tests.recall.conftest import today_local
 
-    today = today_utc()
+    today = today_local()
     dealer = recall.dealership(places=3)
     a, b = recall.campaign(), recall.campaign()
     mine, theirs = recall.owner(a), recall.owner(b)

@@ -12,7 +12,7 @@ import pytest
 from fieldsvc.extensions import db
 from fieldsvc.models import AuditEntry
 from fieldsvc.selfservice import links
-from tests.recall.conftest import Recall, today_utc
+from tests.recall.conftest import Recall, today_local
 
 
 def form_fields(html: bytes, action: str | None = None) -> dict[str, str]:
@@ -60,7 +60,7 @@ def recall(make, app):
 
 @pytest.fixture
 def tomorrow():
-    return today_utc() + timedelta(days=1)
+    return today_local() + timedelta(days=1)
 
 
 @pytest.fixture
