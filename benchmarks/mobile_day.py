@@ -29,7 +29,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,9 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from recall_allocation import stop_server, wait_until_healthy  # noqa: E402
 
 TZ = ZoneInfo("Asia/Tehran")
 DAY_JOBS = 8  # jobs on each technician's benchmark day
@@ -244,25 +246,7 @@ def start_server(url: str, port: int, workers: int, threads: int, connections: i
          str(threads), "--worker-connections", str(connections), "--keep-alive", "75",
          "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    stop_server(proc)
-    raise SystemExit("gunicorn did not answer /healthz within 60 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    return wait_until_healthy(proc, port)
 
 
 # ----------------------------------------------------------------------------- load

@@ -175,6 +175,11 @@ def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.
         [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads",
          str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env, start_new_session=True)
+    return wait_until_healthy(proc, port)
+
+
+def wait_until_healthy(proc: subprocess.Popen, port: int) -> subprocess.Popen:
+    """`proc` once the server on `port` answers /healthz (stopped, and exit, after 60 s)."""
     deadline = time.time() + 60
     while time.time() < deadline:
         try:

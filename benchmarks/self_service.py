@@ -55,7 +55,13 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from recall_allocation import log, recreate, stop_server, verify  # noqa: E402
+from recall_allocation import (  # noqa: E402
+    log,
+    recreate,
+    stop_server,
+    verify,
+    wait_until_healthy,
+)
 
 CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 STEP = re.compile(rb'name="step" value="(\d+)"')
@@ -70,17 +76,7 @@ def start_server(
         command += ["--threads", str(threads)]
     command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    stop_server(proc)
-    raise SystemExit("gunicorn did not answer /healthz within 60 s")
+    return wait_until_healthy(proc, port)
 
 
 def _ticks(pids: list[int]) -> float:
